@@ -1,0 +1,35 @@
+# Test guests: one per guests/*.c, each linked with the runtime guests/rt/* and
+# lib/format.c into $(BUILD)/guests/NAME.elf, a multiboot v1 ELF32 image at 1 MiB
+# (ELF32 so that QEMU's -kernel runs them directly too). Included by the Makefile.
+
+GUEST_CFLAGS := -std=gnu11 -m32 -march=i686 -O2 -g -Wall -Wextra -Werror \
+	-ffreestanding -fno-builtin -fno-pic -fno-pie -fno-stack-protector \
+	-fno-asynchronous-unwind-tables -mno-sse -mno-mmx -I.
+GUEST_LDFLAGS := -m elf_i386 -nostdlib -z max-page-size=0x1000 \
+	--no-warn-rwx-segments -T guests/rt/guest.ld
+
+GUEST_SRC    := $(wildcard guests/*.c)
+GUEST_ELF    := $(patsubst guests/%.c,$(BUILD)/guests/%.elf,$(GUEST_SRC))
+GUEST_RT_SRC := $(wildcard guests/rt/*.c guests/rt/*.S) lib/format.c
+GUEST_RT_OBJ := $(patsubst %,$(BUILD)/guests/obj/%.o,$(GUEST_RT_SRC))
+GUEST_OBJ    := $(patsubst %,$(BUILD)/guests/obj/%.o,$(GUEST_SRC))
+
+# sse.c checks that SSE state survives exits, so it may use SSE itself.
+$(BUILD)/guests/obj/guests/sse.c.o: GUEST_CFLAGS += -msse2
+
+guests: $(GUEST_ELF)
+
+$(BUILD)/guests/obj/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/guests/obj/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/guests/%.elf: $(BUILD)/guests/obj/guests/%.c.o $(GUEST_RT_OBJ) guests/rt/guest.ld
+	ld $(GUEST_LDFLAGS) -o $@ $< $(GUEST_RT_OBJ)
+
+.PHONY: guests
+.SECONDARY: $(GUEST_OBJ) $(GUEST_RT_OBJ)
+-include $(GUEST_OBJ:.o=.d) $(GUEST_RT_OBJ:.o=.d)

@@ -1,0 +1,127 @@
+/* realmode: from 32-bit protected mode down to 16-bit real mode and back (Intel
+ * SDM Vol. 3A 9.9.2 and 9.9.1). The 16-bit code is a blob copied below 1 MiB to
+ * RM_BASE; in real mode it prints to COM1 by port I/O, computes with 16-bit
+ * registers and stores the results through a segment register, ES = 0x0800. */
+#include "guests/rt/rt.h"
+
+RT_GUEST("realmode");
+
+#define RM_BASE   0x7000                /* where the blob runs; stack below it */
+#define RM_RESULT 0x8000                /* linear address of ES:0 in real mode */
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+/* A label's address once the blob is copied to RM_BASE. */
+#define RM(label) "(" STR(RM_BASE) " + " #label " - rm_blob)"
+
+extern char rm_blob[], rm_blob_end[];
+void rm_call(void);
+
+__asm__(
+	"	.text\n"
+	"	.code32\n"
+	"rm_call:\n"
+	"	pushl %ebp\n"
+	"	pushl %ebx\n"
+	"	pushl %esi\n"
+	"	pushl %edi\n"
+	"	movl %esp, rm_saved_esp\n"
+	"	sidt rm_saved_idt\n"
+	"	lidt rm_ivt\n"                  /* the real-mode IVT: base 0 */
+	"	ljmp $" STR(RT_SEL_CODE16) ", $" RM(rm16_pm) "\n"
+	"rm_back32:\n"                          /* protected mode again */
+	"	movw $" STR(RT_SEL_DATA32) ", %ax\n"
+	"	movw %ax, %ds\n"
+	"	movw %ax, %es\n"
+	"	movw %ax, %fs\n"
+	"	movw %ax, %gs\n"
+	"	movw %ax, %ss\n"
+	"	movl rm_saved_esp, %esp\n"
+	"	lidt rm_saved_idt\n"
+	"	popl %edi\n"
+	"	popl %esi\n"
+	"	popl %ebx\n"
+	"	popl %ebp\n"
+	"	ret\n"
+
+	"	.data\n"
+	"rm_saved_esp: .long 0\n"
+	"rm_saved_idt: .word 0\n"
+	"	.long 0\n"
+	"rm_ivt: .word 0x3ff\n"
+	"	.long 0\n"
+
+	"	.section .rodata\n"
+	"	.code16\n"
+	"rm_blob:\n"
+	"rm16_pm:\n"            /* 16-bit protected mode: get 64 KiB segment limits */
+	"	movw $" STR(RT_SEL_DATA16) ", %ax\n"
+	"	movw %ax, %ds\n"
+	"	movw %ax, %es\n"
+	"	movw %ax, %fs\n"
+	"	movw %ax, %gs\n"
+	"	movw %ax, %ss\n"
+	"	movl %cr0, %eax\n"
+	"	andl $~" STR(CR0_PE) ", %eax\n"
+	"	movl %eax, %cr0\n"
+	"	ljmp $0, $" RM(rm16_real) "\n"
+	"rm16_real:\n"                          /* real mode */
+	"	xorw %ax, %ax\n"
+	"	movw %ax, %ds\n"
+	"	movw %ax, %es\n"
+	"	movw %ax, %ss\n"
+	"	movw $" STR(RM_BASE) ", %sp\n"
+	"	cld\n"
+	"	movw $" RM(rm_msg) ", %si\n"
+	"1:	lodsb\n"
+	"	testb %al, %al\n"
+	"	jz 3f\n"
+	"	movb %al, %bl\n"
+	"	movw $0x3fd, %dx\n"             /* COM1 LSR: wait for THR empty */
+	"2:	inb %dx, %al\n"
+	"	testb $0x20, %al\n"
+	"	jz 2b\n"
+	"	movb %bl, %al\n"
+	"	movw $0x3f8, %dx\n"
+	"	outb %al, %dx\n"
+	"	jmp 1b\n"
+	"3:	xorw %ax, %ax\n"                /* fib(24) by (a, b) = (b, a + b) */
+	"	movw $1, %bx\n"
+	"	movw $24, %cx\n"
+	"4:	movw %ax, %dx\n"
+	"	addw %bx, %dx\n"
+	"	movw %bx, %ax\n"
+	"	movw %dx, %bx\n"
+	"	loop 4b\n"
+	"	movw $" STR(RM_RESULT) " >> 4, %dx\n"
+	"	movw %dx, %es\n"
+	"	movw %ax, %es:0\n"
+	"	movw $50000, %ax\n"             /* dx:ax = 50000 * 3, then / 7 */
+	"	movw $3, %bx\n"
+	"	mulw %bx\n"
+	"	movw $7, %bx\n"
+	"	divw %bx\n"
+	"	movw %ax, %es:2\n"
+	"	movw %dx, %es:4\n"
+	"	movl %cr0, %eax\n"
+	"	orl $" STR(CR0_PE) ", %eax\n"
+	"	movl %eax, %cr0\n"
+	"	ljmpl $" STR(RT_SEL_CODE32) ", $rm_back32\n"
+	"rm_msg: .asciz \"real mode ok\\n\"\n"
+	"rm_blob_end:\n"
+	"	.code32\n"
+	"	.text\n");
+
+void guest_main(void)
+{
+	volatile uint16_t *res = (volatile uint16_t *)RM_RESULT;
+
+	memcpy((void *)RM_BASE, rm_blob, (size_t)(rm_blob_end - rm_blob));
+	res[0] = res[1] = res[2] = 0;
+	rt_printf("entering real mode\n");
+	rm_call();
+	rt_printf("back in protected mode\n");
+	rt_check(res[0] == 46368, "real mode fib(24) = %u", res[0]);
+	rt_check(res[1] == 21428 && res[2] == 4, "real mode 150000 / 7 = %u rest %u",
+		 res[1], res[2]);
+}

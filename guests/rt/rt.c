@@ -1,0 +1,246 @@
+/* Guest runtime: boot information, IDT, serial output, exit, checks, arguments. */
+#include "guests/rt/rt.h"
+#include "lib/format.h"
+
+/* COM1 16550 (docs/platform.md): THR at +0, LSR at +5, LSR bit 5 = THR empty. */
+#define COM1 0x3f8
+#define UART_LSR 5
+#define UART_LSR_THRE 0x20
+#define EXIT_PORT 0xf4
+#define BOCHS_SHUTDOWN_PORT 0x8900      /* Bochs ends when "Shutdown" is written */
+
+uint32_t rt_mb_flags, rt_mem_lower, rt_mem_upper, rt_mods_count;
+struct rt_mmap rt_mmap[RT_MMAP_MAX];
+unsigned rt_mmap_count;
+unsigned rt_failures;
+
+extern uint32_t rt_mb_info_addr;                 /* entry.S */
+extern const uint32_t rt_trap_stubs[32];
+extern uint32_t rt_try_esp;
+extern struct rt_fault *rt_try_fault;
+__attribute__((noreturn)) void rt_try_resume(void);
+__attribute__((noreturn)) void rt_start(void);
+
+static char cmdline[512];
+
+/* --- serial and exit ------------------------------------------------------ */
+
+void rt_putc(char c)
+{
+	while (!(inb(COM1 + UART_LSR) & UART_LSR_THRE))
+		;
+	outb(COM1, (uint8_t)c);
+}
+
+void rt_puts(const char *s)
+{
+	while (*s)
+		rt_putc(*s++);
+}
+
+void rt_vprintf(const char *fmt, va_list ap)
+{
+	char buf[256];
+	fmt_vsnprintf(buf, sizeof buf, fmt, ap);
+	rt_puts(buf);
+}
+
+void rt_printf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	rt_vprintf(fmt, ap);
+	va_end(ap);
+}
+
+void rt_exit(uint32_t v)
+{
+	outl(EXIT_PORT, v);
+	/* Still here: no exit device. Bochs (run without hv86, as a reference)
+	 * stops on this; elsewhere the port is unclaimed and the write dropped. */
+	for (const char *s = "Shutdown"; *s; s++)
+		outb(BOCHS_SHUTDOWN_PORT, (uint8_t)*s);
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
+bool rt_check(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+	rt_puts(ok ? "ok  " : "BAD ");
+	va_start(ap, fmt);
+	rt_vprintf(fmt, ap);
+	va_end(ap);
+	rt_putc('\n');
+	if (!ok)
+		rt_failures++;
+	return ok;
+}
+
+void rt_fail(const char *fmt, ...)
+{
+	va_list ap;
+	rt_printf("FAIL %s: ", rt_guest_name);
+	va_start(ap, fmt);
+	rt_vprintf(fmt, ap);
+	va_end(ap);
+	rt_putc('\n');
+	rt_exit(RT_EXIT_FAIL);
+}
+
+/* --- exceptions ----------------------------------------------------------- */
+
+struct rt_regs {                        /* as trap_common leaves the stack */
+	uint32_t edi, esi, ebp, esp, ebx, edx, ecx, eax;
+	uint32_t vector, error, eip, cs, eflags;
+};
+
+static const char *const vector_names[32] = {
+	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM",
+	"#DF", "#09", "#TS", "#NP", "#SS", "#GP", "#PF", "#15",
+	"#MF", "#AC", "#MC", "#XM", "#VE", "#CP", "#22", "#23",
+	"#24", "#25", "#26", "#27", "#HV", "#VC", "#SX", "#31",
+};
+
+const char *rt_vector_name(uint32_t vector)
+{
+	return vector < 32 ? vector_names[vector] : "#??";
+}
+
+__attribute__((noreturn)) void rt_trap(struct rt_regs *r);
+void rt_trap(struct rt_regs *r)
+{
+	static int nested;
+
+	if (rt_try_esp) {
+		rt_try_fault->vector = r->vector;
+		rt_try_fault->error = r->error;
+		rt_try_fault->eip = r->eip;
+		rt_try_resume();
+	}
+	if (nested++)
+		rt_exit(RT_EXIT_TRAP);
+	rt_printf("FAIL %s: unexpected %s(%x) at eip 0x%08x\n", rt_guest_name,
+		  rt_vector_name(r->vector), r->error, r->eip);
+	rt_exit(RT_EXIT_TRAP);
+}
+
+static void idt_init(void)
+{
+	static uint64_t idt[32];
+	for (unsigned v = 0; v < 32; v++) {
+		uint32_t a = rt_trap_stubs[v];
+		/* 32-bit interrupt gate, DPL 0, present (SDM Vol. 3A 6.11). */
+		idt[v] = (a & 0xffff) | ((uint64_t)RT_SEL_CODE32 << 16) |
+			 ((uint64_t)0x8e00 << 32) | ((uint64_t)(a >> 16) << 48);
+	}
+	struct rt_dtr d = { sizeof idt - 1, (uint32_t)idt };
+	lidt(&d);
+}
+
+/* --- boot information ----------------------------------------------------- */
+
+struct mb_mmap_entry {                  /* size excludes the size field itself */
+	uint32_t size;
+	uint64_t addr, len;
+	uint32_t type;
+} __attribute__((packed));
+
+static void copy_boot_info(const struct mb_info *mb)
+{
+	rt_mb_flags = mb->flags;
+	if (mb->flags & MB_INFO_MEM) {
+		rt_mem_lower = mb->mem_lower;
+		rt_mem_upper = mb->mem_upper;
+	}
+	if (mb->flags & MB_INFO_CMDLINE) {
+		const char *s = (const char *)mb->cmdline;
+		size_t i;
+		for (i = 0; i < sizeof cmdline - 1 && s[i]; i++)
+			cmdline[i] = s[i];
+		cmdline[i] = 0;
+	}
+	if (mb->flags & MB_INFO_MODS)
+		rt_mods_count = mb->mods_count;
+	if (mb->flags & MB_INFO_MMAP) {
+		uint32_t p = mb->mmap_addr, end = mb->mmap_addr + mb->mmap_length;
+		while (p < end && rt_mmap_count < RT_MMAP_MAX) {
+			const struct mb_mmap_entry *e = (const void *)p;
+			rt_mmap[rt_mmap_count++] =
+				(struct rt_mmap){ e->addr, e->len, e->type };
+			p += e->size + 4;
+		}
+	}
+}
+
+void rt_start(void)
+{
+	idt_init();
+	if (rt_mb_magic != MB_BOOT_MAGIC) {
+		rt_printf("FAIL %s: EAX 0x%08x at entry, not the multiboot magic\n",
+			  rt_guest_name, rt_mb_magic);
+		rt_exit(RT_EXIT_BOOT);
+	}
+	copy_boot_info((const struct mb_info *)rt_mb_info_addr);
+	guest_main();
+	if (rt_failures)
+		rt_fail("%u check(s) failed", rt_failures);
+	rt_printf("PASS %s\n", rt_guest_name);
+	rt_exit(RT_EXIT_PASS);
+}
+
+/* --- command line --------------------------------------------------------- */
+
+const char *rt_cmdline(void)
+{
+	return cmdline;
+}
+
+const char *rt_args(void)
+{
+	const char *s = cmdline;
+	while (*s == ' ')
+		s++;
+	while (*s && *s != ' ')
+		s++;
+	while (*s == ' ')
+		s++;
+	return s;
+}
+
+const char *rt_arg(const char *key)
+{
+	size_t n = strlen(key);
+	for (const char *s = rt_args(); *s;) {
+		if (strncmp(s, key, n) == 0)
+			return s + n;
+		while (*s && *s != ' ')
+			s++;
+		while (*s == ' ')
+			s++;
+	}
+	return NULL;
+}
+
+uint32_t rt_arg_uint(const char *key, uint32_t def)
+{
+	const char *s = rt_arg(key);
+	uint32_t v = 0, base = 10;
+	if (!s || !*s || *s == ' ')
+		return def;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	for (; *s && *s != ' '; s++) {
+		uint32_t d;
+		if (*s >= '0' && *s <= '9')
+			d = (uint32_t)(*s - '0');
+		else if (base == 16 && (*s | 0x20) >= 'a' && (*s | 0x20) <= 'f')
+			d = (uint32_t)((*s | 0x20) - 'a' + 10);
+		else
+			return def;
+		v = v * base + d;
+	}
+	return v;
+}

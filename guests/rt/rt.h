@@ -1,0 +1,165 @@
+/* The test guests' runtime: multiboot v1 entry, GDT/IDT, serial printf, exit port,
+ * command line, a "try" for instructions that should fault, and CPU helpers.
+ * The platform it relies on is docs/platform.md. */
+#ifndef GUESTS_RT_RT_H
+#define GUESTS_RT_RT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* --- what a guest provides ------------------------------------------------ */
+
+/* Every guest names itself once: RT_GUEST("hello"); and defines guest_main().
+ * When guest_main returns, the runtime prints "PASS name" (exit V=0) if no
+ * rt_check failed, else "FAIL name: N check(s) failed" (exit V=1). */
+#define RT_GUEST(name) const char rt_guest_name[] = name
+extern const char rt_guest_name[];
+void guest_main(void);
+
+/* --- exit values V (status = V << 1 | 1, docs/platform.md) ---------------- */
+#define RT_EXIT_PASS  0x00   /* status 1 */
+#define RT_EXIT_FAIL  0x01   /* status 3 */
+#define RT_EXIT_TRAP  0x30   /* status 97: unexpected exception */
+#define RT_EXIT_BOOT  0x31   /* status 99: not entered by a multiboot v1 loader */
+
+/* --- GDT selectors (guests/rt/entry.S) ------------------------------------ */
+#define RT_SEL_CODE32 0x08
+#define RT_SEL_DATA32 0x10
+#define RT_SEL_CODE16 0x18   /* base 0, limit 64 KiB: for the way to real mode */
+#define RT_SEL_DATA16 0x20
+#define RT_SEL_CODE64 0x28   /* L=1: long mode */
+
+/* --- output and exit ------------------------------------------------------ */
+void rt_putc(char c);
+void rt_puts(const char *s);                    /* no newline added */
+void rt_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void rt_vprintf(const char *fmt, va_list ap);
+__attribute__((noreturn)) void rt_exit(uint32_t v);
+
+/* Prints "ok  MSG" or "BAD MSG" and counts failures; returns ok. */
+bool rt_check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "FAIL name: REASON" and exits V=1. */
+__attribute__((noreturn)) void rt_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern unsigned rt_failures;
+
+/* --- boot information (copied at entry, so guests may overwrite all RAM) --- */
+#define MB_BOOT_MAGIC 0x2BADB002
+#define MB_INFO_MEM    (1u << 0)
+#define MB_INFO_CMDLINE (1u << 2)
+#define MB_INFO_MODS   (1u << 3)
+#define MB_INFO_MMAP   (1u << 6)
+#define MB_MMAP_AVAILABLE 1
+
+struct mb_info {
+	uint32_t flags, mem_lower, mem_upper, boot_device, cmdline;
+	uint32_t mods_count, mods_addr, syms[4], mmap_length, mmap_addr;
+} __attribute__((packed));
+
+struct rt_mmap {
+	uint64_t addr, len;
+	uint32_t type;
+};
+#define RT_MMAP_MAX 32
+
+extern uint32_t rt_mb_magic;           /* EAX at entry */
+extern uint32_t rt_mb_flags;           /* multiboot info flags */
+extern uint32_t rt_mem_lower, rt_mem_upper;   /* KiB */
+extern struct rt_mmap rt_mmap[RT_MMAP_MAX];
+extern unsigned rt_mmap_count;
+extern uint32_t rt_mods_count;
+
+/* The whole command line: by the contract, the image's name, then the arguments. */
+const char *rt_cmdline(void);
+/* The command line after its first word (the image's name). */
+const char *rt_args(void);
+/* For an argument word "KEY...": a pointer just after KEY (the value runs to the
+ * next space), else NULL. E.g. rt_arg("exit=") */
+const char *rt_arg(const char *key);
+/* The value of KEY as decimal or 0x-hex, or def when absent or malformed. */
+uint32_t rt_arg_uint(const char *key, uint32_t def);
+
+/* The loaded image, from the linker script: [__image_start, __image_end). */
+extern char __image_start[], __image_end[];
+
+/* --- expected faults ------------------------------------------------------ */
+struct rt_fault {
+	uint32_t vector, error, eip;
+};
+/* Calls fn(arg). Returns 0 if it returned normally; 1 if it raised an exception,
+ * which is then described in *f and execution resumes here (the registers and
+ * stack of fn are dropped). Not nestable. */
+int rt_try(void (*fn)(void *), void *arg, struct rt_fault *f);
+/* "#GP" and so on, for vectors 0..31. */
+const char *rt_vector_name(uint32_t vector);
+
+/* --- small libc ----------------------------------------------------------- */
+void *memset(void *d, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+int strncmp(const char *a, const char *b, size_t n);
+
+/* --- CPU helpers ----------------------------------------------------------- */
+static inline uint8_t inb(uint16_t p)
+{ uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(p)); return v; }
+static inline uint16_t inw(uint16_t p)
+{ uint16_t v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(p)); return v; }
+static inline uint32_t inl(uint16_t p)
+{ uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(p)); return v; }
+static inline void outb(uint16_t p, uint8_t v)
+{ __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(p)); }
+static inline void outw(uint16_t p, uint16_t v)
+{ __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(p)); }
+static inline void outl(uint16_t p, uint32_t v)
+{ __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(p)); }
+
+struct cpuid { uint32_t eax, ebx, ecx, edx; };
+static inline struct cpuid cpuid(uint32_t leaf, uint32_t sub)
+{
+	struct cpuid r;
+	__asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+			 : "a"(leaf), "c"(sub));
+	return r;
+}
+
+static inline uint64_t rdmsr(uint32_t msr)
+{ uint64_t v; __asm__ volatile("rdmsr" : "=A"(v) : "c"(msr)); return v; }
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{ __asm__ volatile("wrmsr" : : "c"(msr), "A"(v) : "memory"); }
+static inline void xsetbv(uint32_t xcr, uint64_t v)
+{ __asm__ volatile("xsetbv" : : "c"(xcr), "A"(v) : "memory"); }
+
+#define RT_CR_ACCESSORS(n)                                                     \
+	static inline uint32_t read_cr##n(void)                                \
+	{ uint32_t v; __asm__ volatile("mov %%cr" #n ", %0" : "=r"(v)); return v; } \
+	static inline void write_cr##n(uint32_t v)                             \
+	{ __asm__ volatile("mov %0, %%cr" #n : : "r"(v) : "memory"); }
+RT_CR_ACCESSORS(0)
+RT_CR_ACCESSORS(2)
+RT_CR_ACCESSORS(3)
+RT_CR_ACCESSORS(4)
+#undef RT_CR_ACCESSORS
+
+struct __attribute__((packed)) rt_dtr { uint16_t limit; uint32_t base; };
+static inline void lidt(const struct rt_dtr *d) { __asm__ volatile("lidt %0" : : "m"(*d)); }
+static inline void sidt(struct rt_dtr *d) { __asm__ volatile("sidt %0" : "=m"(*d)); }
+
+/* Architectural bits used by the guests (Intel SDM Vol. 3A 2.5, 2.2.1). */
+#define CR0_PE (1u << 0)
+#define CR0_MP (1u << 1)
+#define CR0_EM (1u << 2)
+#define CR0_TS (1u << 3)
+#define CR0_NW (1u << 29)
+#define CR0_CD (1u << 30)
+#define CR0_PG (1u << 31)
+#define CR4_PAE (1u << 5)
+#define CR4_OSFXSR (1u << 9)
+#define CR4_OSXMMEXCPT (1u << 10)
+#define CR4_OSXSAVE (1u << 18)
+#define MSR_EFER 0xC0000080u
+#define EFER_LME (1u << 8)
+#define EFER_LMA (1u << 10)
+
+#endif

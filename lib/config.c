@@ -1,0 +1,365 @@
+/* VM configuration parser: see config.h and docs/config.md.
+ *
+ * One pass, line by line. The parser keeps a "current entry": every error is
+ * charged to it, and only its first error is kept, because later errors in a
+ * broken section are usually consequences of the first. Any line starting with
+ * '[' opens a new entry, even a malformed one, so that the keys under a broken
+ * header cannot leak into the previous VM. */
+#include "lib/config.h"
+#include "lib/format.h"
+
+enum {
+	SEEN_KERNEL = 1, SEEN_CMDLINE = 2, SEEN_MEMORY = 4, SEEN_CPUS = 8, SEEN_PAGING = 16,
+};
+
+struct parser {
+	struct vm_config *out;
+	int max;
+	int n;                   /* entries so far */
+	struct vm_config *cur;   /* NULL before the first entry */
+	struct vm_config scratch;/* the current entry when it does not fit in out[] */
+	bool is_vm;              /* cur came from a good [vm NAME] header */
+	bool pseudo;             /* cur is the pseudo entry for text before any section */
+	unsigned seen;           /* SEEN_* of cur */
+	int line;                /* current line number */
+};
+
+/* A slice of the input: never NUL-terminated. */
+struct str {
+	const char *p;
+	size_t n;
+};
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static bool is_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '.' || c == '-';
+}
+
+static struct str trim(struct str s)
+{
+	while (s.n && is_space(s.p[0])) {
+		s.p++;
+		s.n--;
+	}
+	while (s.n && is_space(s.p[s.n - 1]))
+		s.n--;
+	return s;
+}
+
+static bool eq(struct str s, const char *lit)
+{
+	size_t i = 0;
+	for (; i < s.n; i++)
+		if (lit[i] != s.p[i]) /* also stops at lit's NUL */
+			return false;
+	return lit[i] == '\0';
+}
+
+static bool has_space(struct str s)
+{
+	for (size_t i = 0; i < s.n; i++)
+		if (is_space(s.p[i]))
+			return true;
+	return false;
+}
+
+/* Copy a slice into a fixed field; the caller has checked that it fits. */
+static void copy(char *dst, struct str s)
+{
+	for (size_t i = 0; i < s.n; i++)
+		dst[i] = s.p[i];
+	dst[s.n] = '\0';
+}
+
+static bool streq(const char *a, const char *b)
+{
+	while (*a && *a == *b) {
+		a++;
+		b++;
+	}
+	return *a == *b;
+}
+
+static void set_defaults(struct vm_config *c, int line)
+{
+	*c = (struct vm_config){ 0 };
+	c->cpus = 1;
+	c->paging = PAGING_NESTED;
+	c->ok = true;
+	c->line = line;
+}
+
+static void new_entry(struct parser *ps)
+{
+	ps->cur = ps->n < ps->max ? &ps->out[ps->n] : &ps->scratch;
+	ps->n++;
+	set_defaults(ps->cur, ps->line);
+	ps->is_vm = false;
+	ps->pseudo = false;
+	ps->seen = 0;
+}
+
+/* Record an error on the current entry (creating the pseudo entry if there is
+ * none yet). Only the first error of an entry is kept. */
+static void error(struct parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void error(struct parser *ps, const char *fmt, ...)
+{
+	if (!ps->cur) {
+		new_entry(ps);
+		ps->pseudo = true;
+	}
+	if (!ps->cur->ok)
+		return;
+	ps->cur->ok = false;
+	ps->cur->err_line = ps->line;
+	va_list ap;
+	va_start(ap, fmt);
+	fmt_vsnprintf(ps->cur->err, sizeof ps->cur->err, fmt, ap);
+	va_end(ap);
+}
+
+/* A section is complete: check what is required. Errors go to its header line. */
+static void finish_entry(struct parser *ps)
+{
+	struct vm_config *c = ps->cur;
+	if (!c || !ps->is_vm || !c->ok)
+		return;
+	const char *missing = !(ps->seen & SEEN_KERNEL) ? "kernel"
+			      : !(ps->seen & SEEN_MEMORY) ? "memory" : 0;
+	if (missing) {
+		c->ok = false;
+		c->err_line = c->line;
+		fmt_snprintf(c->err, sizeof c->err, "missing required key '%s'", missing);
+	}
+}
+
+/* How much of a slice goes into a message: enough to recognize it. */
+#define SHOW 40
+#define S(s) (int)((s).n < SHOW ? (s).n : SHOW), (s).p
+
+static void parse_header(struct parser *ps, struct str line)
+{
+	finish_entry(ps);
+	new_entry(ps);
+	if (line.p[line.n - 1] != ']') {
+		error(ps, "section header must end with ']'");
+		return;
+	}
+	struct str in = trim((struct str){ line.p + 1, line.n - 2 });
+	size_t k = 0;
+	while (k < in.n && !is_space(in.p[k]))
+		k++;
+	struct str type = { in.p, k };
+	struct str name = trim((struct str){ in.p + k, in.n - k });
+	if (!eq(type, "vm")) {
+		error(ps, "unknown section '[%.*s]' (expected [vm NAME])", S(in));
+		return;
+	}
+	if (name.n == 0) {
+		error(ps, "missing VM name in [vm NAME]");
+		return;
+	}
+	bool good = name.n <= CONFIG_NAME_MAX;
+	for (size_t i = 0; good && i < name.n; i++)
+		good = is_name_char(name.p[i]);
+	if (!good) {
+		error(ps, "bad VM name '%.*s' (1-31 of A-Z a-z 0-9 _ . -)", S(name));
+		return;
+	}
+	copy(ps->cur->name, name);
+	/* Only the entries stored so far can be compared (see config.h). */
+	int stored = ps->n - 1 < ps->max ? ps->n - 1 : ps->max;
+	for (int i = 0; i < stored; i++) {
+		if (streq(ps->out[i].name, ps->cur->name)) {
+			error(ps, "duplicate VM name '%s' (first at line %d)", ps->cur->name,
+			      ps->out[i].line);
+			return;
+		}
+	}
+	ps->is_vm = true;
+}
+
+/* "64M" -> bytes. false on syntax errors and overflow. */
+static bool parse_size(struct str v, uint64_t *out)
+{
+	uint64_t n = 0;
+	size_t i = 0;
+	if (v.n == 0)
+		return false;
+	for (; i < v.n && v.p[i] >= '0' && v.p[i] <= '9'; i++) {
+		unsigned d = (unsigned)(v.p[i] - '0');
+		if (n > (UINT64_MAX - d) / 10)
+			return false;
+		n = n * 10 + d;
+	}
+	if (i == 0)
+		return false;
+	unsigned shift = 0;
+	if (i < v.n) {
+		switch (v.p[i]) {
+		case 'K': case 'k': shift = 10; break;
+		case 'M': case 'm': shift = 20; break;
+		case 'G': case 'g': shift = 30; break;
+		default: return false;
+		}
+		if (++i != v.n)
+			return false;
+	}
+	if (shift && n > (UINT64_MAX >> shift))
+		return false;
+	*out = n << shift;
+	return true;
+}
+
+/* A one-word file name into a fixed field. */
+static bool file_value(struct parser *ps, struct str key, struct str v, char *dst)
+{
+	if (v.n == 0) {
+		error(ps, "missing value for '%.*s'", S(key));
+		return false;
+	}
+	if (has_space(v)) {
+		error(ps, "value of '%.*s' must be one word, got '%.*s'", S(key), S(v));
+		return false;
+	}
+	if (v.n > CONFIG_FILE_MAX) {
+		error(ps, "value of '%.*s' too long (max %d characters)", S(key), CONFIG_FILE_MAX);
+		return false;
+	}
+	copy(dst, v);
+	return true;
+}
+
+/* Keys that may appear once: complain about the second. */
+static bool once(struct parser *ps, unsigned bit, struct str key)
+{
+	if (ps->seen & bit) {
+		error(ps, "duplicate key '%.*s'", S(key));
+		return false;
+	}
+	ps->seen |= bit;
+	return true;
+}
+
+static void parse_key(struct parser *ps, struct str line)
+{
+	if (!ps->cur || ps->pseudo) {
+		error(ps, "text outside a VM section: '%.*s'", S(line));
+		return;
+	}
+	size_t k = 0;
+	while (k < line.n && (is_name_char(line.p[k]) && line.p[k] != '.' && line.p[k] != '-'))
+		k++;
+	struct str key = { line.p, k };
+	struct str rest = trim((struct str){ line.p + k, line.n - k });
+	if (k == 0 || rest.n == 0 || rest.p[0] != '=') {
+		error(ps, "expected 'key = value', got '%.*s'", S(line));
+		return;
+	}
+	struct str v = trim((struct str){ rest.p + 1, rest.n - 1 });
+	struct vm_config *c = ps->cur;
+
+	if (eq(key, "kernel")) {
+		if (once(ps, SEEN_KERNEL, key) && !file_value(ps, key, v, c->kernel))
+			ps->seen &= ~(unsigned)SEEN_KERNEL;
+	} else if (eq(key, "module")) {
+		if (c->nmodules >= CONFIG_MODULES_MAX)
+			error(ps, "too many modules (max %d)", CONFIG_MODULES_MAX);
+		else if (file_value(ps, key, v, c->modules[c->nmodules]))
+			c->nmodules++;
+	} else if (eq(key, "cmdline")) {
+		if (!once(ps, SEEN_CMDLINE, key))
+			return;
+		if (v.n > CONFIG_CMDLINE_MAX)
+			error(ps, "value of 'cmdline' too long (max %d characters)", CONFIG_CMDLINE_MAX);
+		else
+			copy(c->cmdline, v);
+	} else if (eq(key, "memory")) {
+		uint64_t m;
+		if (!once(ps, SEEN_MEMORY, key))
+			return;
+		if (!parse_size(v, &m))
+			error(ps, "bad value '%.*s' for 'memory' (a number with an optional K, M or G suffix)", S(v));
+		else if (m < CONFIG_MEMORY_MIN || m > CONFIG_MEMORY_MAX)
+			error(ps, "'memory' %.*s out of range (1M..64G)", S(v));
+		else if (m % 4096)
+			error(ps, "'memory' %.*s is not a multiple of 4K", S(v));
+		else
+			c->memory = m;
+	} else if (eq(key, "cpus")) {
+		if (!once(ps, SEEN_CPUS, key))
+			return;
+		if (v.n == 1 && v.p[0] >= '1' && v.p[0] <= '0' + CONFIG_CPUS_MAX)
+			c->cpus = (unsigned)(v.p[0] - '0');
+		else
+			error(ps, "bad value '%.*s' for 'cpus' (1..%d)", S(v), CONFIG_CPUS_MAX);
+	} else if (eq(key, "paging")) {
+		if (!once(ps, SEEN_PAGING, key))
+			return;
+		if (eq(v, "nested"))
+			c->paging = PAGING_NESTED;
+		else if (eq(v, "shadow"))
+			c->paging = PAGING_SHADOW;
+		else
+			error(ps, "bad value '%.*s' for 'paging' (nested or shadow)", S(v));
+	} else {
+		error(ps, "unknown key '%.*s'", S(key));
+	}
+}
+
+static void parse_line(struct parser *ps, struct str line)
+{
+	/* CRLF files: the CR is not part of the line. */
+	if (line.n && line.p[line.n - 1] == '\r')
+		line.n--;
+	/* A comment starts at a '#' that begins the line or follows a blank, so a '#'
+	 * inside a word (a file name, a cmdline argument) is kept. */
+	for (size_t i = 0; i < line.n; i++) {
+		if (line.p[i] == '#' && (i == 0 || is_space(line.p[i - 1]))) {
+			line.n = i;
+			break;
+		}
+	}
+	line = trim(line);
+	if (line.n == 0)
+		return;
+	for (size_t i = 0; i < line.n; i++) {
+		unsigned char ch = (unsigned char)line.p[i];
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+			error(ps, "control character 0x%02x in line", ch);
+			return;
+		}
+	}
+	if (line.p[0] == '[')
+		parse_header(ps, line);
+	else
+		parse_key(ps, line);
+}
+
+int config_parse(const char *text, size_t len, struct vm_config *out, int max)
+{
+	struct parser ps = { .out = out, .max = out ? (max > 0 ? max : 0) : 0 };
+	size_t pos = 0;
+
+	while (pos < len) {
+		ps.line++;
+		size_t end = pos;
+		while (end < len && text[end] != '\n')
+			end++;
+		struct str line = { text + pos, end - pos };
+		pos = end < len ? end + 1 : end;
+		if (line.n > CONFIG_LINE_MAX) {
+			error(&ps, "line too long (max %d characters)", CONFIG_LINE_MAX);
+			continue;
+		}
+		parse_line(&ps, line);
+	}
+	finish_entry(&ps);
+	return ps.n;
+}

@@ -1,0 +1,48 @@
+/* The VM configuration parser: pure logic (no allocation, no libc), fuzzed on the
+ * host. The format is described, with an example, in docs/config.md.
+ *
+ * config_parse() reads text[0..len) (no NUL terminator needed, nothing past len is
+ * read) and fills one struct vm_config per VM section, in file order. A bad
+ * section is marked ok=false with the line and reason of its FIRST error; the
+ * other sections are unaffected. Text before the first section that is not blank
+ * or a comment makes a pseudo entry with an empty name and ok=false.
+ *
+ * The return value counts all entries found (the pseudo entry included), even
+ * those that did not fit in out[0..max): like snprintf, a result above max says
+ * the array was too small. Entries past max are parsed and counted, not stored
+ * (and so not compared for duplicate names). */
+#ifndef LIB_CONFIG_H
+#define LIB_CONFIG_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_NAME_MAX     31   /* [A-Za-z0-9_.-]{1,31} */
+#define CONFIG_FILE_MAX     63   /* a multiboot module name */
+#define CONFIG_MODULES_MAX  8
+#define CONFIG_CMDLINE_MAX  255
+#define CONFIG_LINE_MAX     512  /* longer lines are an error */
+#define CONFIG_CPUS_MAX     8
+#define CONFIG_MEMORY_MIN   (1ull << 20)
+#define CONFIG_MEMORY_MAX   (64ull << 30)
+
+enum vm_paging { PAGING_NESTED, PAGING_SHADOW };
+
+struct vm_config {
+	char name[CONFIG_NAME_MAX + 1];
+	char kernel[CONFIG_FILE_MAX + 1];
+	char modules[CONFIG_MODULES_MAX][CONFIG_FILE_MAX + 1];
+	unsigned nmodules;
+	char cmdline[CONFIG_CMDLINE_MAX + 1];
+	uint64_t memory;       /* bytes */
+	unsigned cpus;         /* default 1 */
+	enum vm_paging paging; /* default PAGING_NESTED */
+	int line;              /* line of the [vm NAME] header (of the first text for
+				  the pseudo entry); lines count from 1 */
+	bool ok;
+	int err_line;          /* when !ok: where the first error is */
+	char err[160];         /* when !ok: e.g. "unknown key 'memroy'" */
+};
+
+int config_parse(const char *text, size_t len, struct vm_config *out, int max);
+#endif

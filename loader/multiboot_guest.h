@@ -1,0 +1,37 @@
+/* Loading a multiboot v1 guest (Multiboot 0.6.96): ELF32, ELF64 or a.out-kludge
+ * image, boot information with a memory map, command line and modules. Pure logic:
+ * guest memory is written through a callback that checks every range. */
+#ifndef LOADER_MULTIBOOT_GUEST_H
+#define LOADER_MULTIBOOT_GUEST_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MBG_MAX_MODULES 8
+#define MBG_INFO_GPA    0x9000ull     /* boot information block (below the EBDA) */
+#define MBG_INFO_MAX    0x7000ull
+#define MBG_LOW_TOP     0x9FC00ull    /* end of conventional memory given to the guest */
+
+/* Copy len bytes into guest-physical gpa (src NULL: zero fill). False if outside RAM. */
+typedef bool (*mbg_write_fn)(void *ctx, uint64_t gpa, const void *src, uint64_t len);
+
+struct mbg_blob { const char *name; const uint8_t *data; uint64_t size; };
+
+struct mbg_input {
+    struct mbg_blob kernel;
+    const char *cmdline;                 /* never NULL: "" if none */
+    struct mbg_blob modules[MBG_MAX_MODULES];
+    unsigned nmodules;
+    uint64_t ram_size;                   /* guest RAM [0, ram_size) */
+};
+
+struct mbg_result {
+    uint32_t entry;                      /* EIP at entry */
+    uint32_t info_gpa;                   /* EBX at entry */
+    uint64_t image_start, image_end;     /* guest-physical span of the kernel */
+    const char *error;                   /* set when loading failed */
+};
+
+/* 0 on success; -1 with res->error naming the reason. */
+int mbg_load(const struct mbg_input *in, mbg_write_fn write, void *ctx, struct mbg_result *res);
+#endif

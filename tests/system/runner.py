@@ -1,0 +1,472 @@
+#!/usr/bin/env python3
+"""hv86 test runner: unit tests first, then the system tests of tests/system/tests.list.
+
+    python3 tests/system/runner.py [--tier fast|all] [--jobs N] [--filter REGEX] [--list]
+
+Unit tests: every build/unit/test_* binary (cmocka; each test inside counts) and the
+launcher's Python tests (tests/system/test_launcher.py). System tests: each line of
+tests.list, expanded over its backends, run in parallel through tools/hv86-run.
+Prints PASS / FAIL / SKIP per test and ends with exactly one line
+"N passed, N failed, N skipped"; exits 1 on any failure. docs/testing.md says more.
+"""
+
+import argparse
+import concurrent.futures
+import io
+import os
+import re
+import shlex
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tools"))
+import hv86run_lib as lib  # noqa: E402
+
+HV86_RUN = os.path.join(REPO, "tools", "hv86-run")
+TESTS_LIST = os.path.join(HERE, "tests.list")
+UNIT_DIR = os.path.join(REPO, "build", "unit")
+KINDS = ("run", "compare")
+ALL_BACKENDS = ("svm", "vmx", "auto")
+TAIL_LINES = 15
+# The runner's own hard stop beyond a test's timeout (hv86-run enforces the timeout
+# itself; this only catches a launcher that hangs).
+HARD_MARGIN = 60
+
+
+# --- the test list --------------------------------------------------------------------
+
+class TestSpec:
+    """One line of tests.list (before the backend expansion)."""
+
+    def __init__(self, kind, name, backends, tier, timeout, status, expect, reject,
+                 args, lineno):
+        self.kind = kind
+        self.name = name
+        self.backends = backends        # [] for "-": run once, args as written
+        self.tier = tier
+        self.timeout = timeout
+        self.status = status
+        self.expect = expect            # [(backend or None, compiled regex)]
+        self.reject = reject
+        self.args = args
+        self.lineno = lineno
+
+
+class ListError(Exception):
+    pass
+
+
+def parse_list(text, path="tests.list"):
+    """tests.list text -> [TestSpec]. Line format (shell-like quoting):
+    KIND NAME BACKENDS TIER TIMEOUT STATUS [PATTERN]... -- HV86-RUN-ARGS...
+    PATTERN: expect=RE | reject=RE | expect.BACKEND=RE | reject.BACKEND=RE."""
+    specs = []
+    names = set()
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        where = "%s:%d" % (path, lineno)
+        try:
+            words = shlex.split(line, comments=False)
+        except ValueError as e:
+            raise ListError("%s: %s" % (where, e))
+        if "--" not in words:
+            raise ListError("%s: no '--' before the hv86-run arguments" % where)
+        cut = words.index("--")
+        head, args = words[:cut], words[cut + 1:]
+        if len(head) < 6:
+            raise ListError("%s: want KIND NAME BACKENDS TIER TIMEOUT STATUS" % where)
+        kind, name, backends, tier, timeout, status = head[:6]
+        if kind not in KINDS:
+            raise ListError("%s: unknown kind %s (run | compare)" % (where, kind))
+        if not re.match(r"^[A-Za-z0-9_.-]+$", name):
+            raise ListError("%s: bad test name %r" % (where, name))
+        if name in names:
+            raise ListError("%s: test %s is listed twice" % (where, name))
+        names.add(name)
+        if backends == "-":
+            blist = []
+        else:
+            blist = backends.split(",")
+            for b in blist:
+                if b not in ALL_BACKENDS:
+                    raise ListError("%s: unknown backend %s" % (where, b))
+        if kind == "compare" and not blist:
+            raise ListError("%s: a compare test needs backends" % where)
+        if tier not in ("fast", "slow"):
+            raise ListError("%s: tier must be fast or slow" % where)
+        try:
+            timeout = float(timeout)
+            status = int(status)
+        except ValueError:
+            raise ListError("%s: TIMEOUT and STATUS must be numbers" % where)
+        expect, reject = [], []
+        for p in head[6:]:
+            m = re.match(r"^(expect|reject)(?:\.([a-z]+))?=(.*)$", p, re.S)
+            if not m:
+                raise ListError("%s: bad pattern %r (expect=RE, reject=RE, "
+                                "expect.BACKEND=RE)" % (where, p))
+            if m.group(2) and m.group(2) not in ALL_BACKENDS:
+                raise ListError("%s: unknown backend in %r" % (where, p))
+            try:
+                rx = re.compile(m.group(3), re.M)
+            except re.error as e:
+                raise ListError("%s: bad regex %r: %s" % (where, m.group(3), e))
+            (expect if m.group(1) == "expect" else reject).append((m.group(2), rx))
+        specs.append(TestSpec(kind, name, blist, tier, timeout, status, expect,
+                              reject, args, lineno))
+    return specs
+
+
+def expand(specs, tier):
+    """-> [(test id, spec, backend or None)] for the tier (fast, or all)."""
+    out = []
+    for s in specs:
+        if tier == "fast" and s.tier != "fast":
+            continue
+        if not s.backends:
+            out.append((s.name, s, None))
+        for b in s.backends:
+            out.append(("%s[%s]" % (s.name, b), s, b))
+    return out
+
+
+# --- judging output ---------------------------------------------------------------------
+
+def check_patterns(spec, backend, text):
+    """-> None if every expect matches and no reject does, else why not."""
+    for b, rx in spec.expect:
+        if b in (None, backend) and not rx.search(text):
+            return "output lacks /%s/" % rx.pattern
+    for b, rx in spec.reject:
+        if b in (None, backend):
+            m = rx.search(text)
+            if m:
+                return "output has /%s/: %r" % (rx.pattern, m.group(0))
+    return None
+
+
+def guest_lines_hv86(text, vm):
+    """The guest's own serial lines out of hv86's console: '[VM] ' stripped, hv86's
+    lines (and other VMs') dropped."""
+    prefix = "[%s] " % vm
+    out = []
+    for line in text.splitlines():
+        line = line.rstrip("\r")
+        if line.startswith(prefix):
+            out.append(line[len(prefix):])
+        elif line == "[%s]" % vm:
+            out.append("")
+    return out
+
+
+def guest_lines_direct(text):
+    return [l.rstrip("\r") for l in text.splitlines()]
+
+
+def first_difference(a, b):
+    for i in range(max(len(a), len(b))):
+        x = a[i] if i < len(a) else "<end>"
+        y = b[i] if i < len(b) else "<end>"
+        if x != y:
+            return "line %d: QEMU %r, hv86 %r" % (i + 1, x, y)
+    return None
+
+
+def tail(text, n=TAIL_LINES):
+    lines = text.rstrip("\n").splitlines()[-n:]
+    return "\n".join("    | " + l for l in lines)
+
+
+# --- running ---------------------------------------------------------------------------
+
+_procs_lock = threading.Lock()
+_procs = set()
+
+
+def run_cmd(cmd, timeout, cwd=REPO):
+    """-> (exit status or None on the hard timeout, stdout+stderr text, seconds)."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, start_new_session=True)
+    with _procs_lock:
+        _procs.add(p)
+    try:
+        out, _ = p.communicate(timeout=timeout)
+        rc = p.returncode
+    except subprocess.TimeoutExpired:
+        lib.stop_process(p)
+        out, _ = p.communicate()
+        rc = None
+    finally:
+        with _procs_lock:
+            _procs.discard(p)
+    return rc, out.decode("utf-8", "replace"), time.monotonic() - t0
+
+
+def kill_all():
+    with _procs_lock:
+        procs = list(_procs)
+    for p in procs:
+        lib.stop_process(p)
+
+
+def hv86_cmd(spec, backend):
+    cmd = [sys.executable, HV86_RUN]
+    if backend is not None:
+        cmd += ["--backend", backend, "--timeout", "%g" % spec.timeout]
+    return cmd + spec.args
+
+
+def skip_reason(backend, kvm):
+    if backend == "auto" and not kvm[0]:
+        return "auto needs KVM with nested virtualization: %s" % kvm[1]
+    return None
+
+
+def run_test(spec, backend):
+    """-> (ok, seconds, why, output)."""
+    rc, out, secs = run_cmd(hv86_cmd(spec, backend), spec.timeout + HARD_MARGIN)
+    if rc is None:
+        return False, secs, "hv86-run itself hung (killed after %gs)" % (
+            spec.timeout + HARD_MARGIN), out
+    if rc != spec.status:
+        return False, secs, "status %d, want %d" % (rc, spec.status), out
+    why = check_patterns(spec, backend, out)
+    if why:
+        return False, secs, why, out
+    if spec.kind == "compare":
+        return compare(spec, backend, out, secs)
+    return True, secs, None, out
+
+
+def compare(spec, backend, hv_out, hv_secs):
+    """Run the same guest directly under QEMU and compare lines and status."""
+    try:
+        o = lib.parse_args(spec.args)
+    except lib.UsageError as e:
+        return False, hv_secs, "compare: bad hv86-run arguments: %s" % e, hv_out
+    if o.kernel is None:
+        return False, hv_secs, "compare needs a KERNEL, not --config", hv_out
+    vm = lib.vm_name_for(o.kernel)
+    mods = [(f, lib.module_name_for(f)) for f in o.initrd]
+    import tempfile
+    import shutil
+    tmp = tempfile.mkdtemp(prefix="hv86-compare.")
+    try:
+        cwd, names = lib.link_modules(tmp, mods)
+        cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", lib.QEMU_SVM_CPU,
+               "-m", "%d" % (o.mem or lib.DEFAULT_MEM_MIB),
+               "-smp", "%d" % (o.smp or 1),
+               "-kernel", os.path.join(REPO, o.kernel), "-append", o.append or "",
+               "-serial", "stdio", "-display", "none", "-nodefaults", "-no-reboot",
+               "-device", "isa-debug-exit,iobase=0xf4,iosize=0x4"]
+        if names:
+            cmd += ["-initrd", lib.qemu_initrd_arg(names)]
+        rc, q_out, q_secs = run_cmd(cmd, spec.timeout, cwd=cwd)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    secs = hv_secs + q_secs
+    if rc is None:
+        return False, secs, "compare: the guest alone under QEMU did not end " \
+            "within %gs" % spec.timeout, hv_out
+    hv_status = spec.status
+    if rc != hv_status:
+        return False, secs, "compare: status %d under hv86, %d under QEMU alone" % (
+            hv_status, rc), hv_out + "\n--- QEMU alone ---\n" + q_out
+    a = guest_lines_direct(q_out)
+    b = guest_lines_hv86(hv_out, vm)
+    diff = first_difference(a, b)
+    if diff:
+        return False, secs, "compare: guest output differs at " + diff, \
+            hv_out + "\n--- QEMU alone ---\n" + q_out
+    return True, secs, None, hv_out
+
+
+# --- unit tests --------------------------------------------------------------------------
+
+CMOCKA_RUN = re.compile(r"^\[ RUN      \] (\S+)")
+CMOCKA_RES = re.compile(r"^\[\s*(OK|FAILED|SKIPPED|ERROR)\s*\] (\S+)\s*$")
+
+
+def parse_cmocka(text):
+    """cmocka's standard output -> {test name: OK | FAILED | SKIPPED | ERROR}, each
+    result taken from the line that follows its RUN (not from the summary)."""
+    results = {}
+    current = None
+    for line in text.splitlines():
+        m = CMOCKA_RUN.match(line)
+        if m:
+            current = m.group(1)
+            continue
+        m = CMOCKA_RES.match(line)
+        if m and current is not None and m.group(2) == current:
+            results[current] = m.group(1)
+            current = None
+    return results, current
+
+
+def unit_binaries():
+    if not os.path.isdir(UNIT_DIR):
+        return []
+    out = []
+    for n in sorted(os.listdir(UNIT_DIR)):
+        p = os.path.join(UNIT_DIR, n)
+        if n.startswith("test_") and "." not in n and os.path.isfile(p) \
+                and os.access(p, os.X_OK):
+            out.append(p)
+    return out
+
+
+def run_unit_binary(path, counts, report):
+    env = dict(os.environ, CMOCKA_MESSAGE_OUTPUT="stdout")
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run([path], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, env=env, timeout=600)
+        rc, text = p.returncode, p.stdout.decode("utf-8", "replace")
+    except subprocess.TimeoutExpired as e:
+        rc, text = None, (e.stdout or b"").decode("utf-8", "replace")
+    secs = time.monotonic() - t0
+    name = "unit/" + os.path.basename(path)
+    results, unfinished = parse_cmocka(text)
+    passed = sum(1 for r in results.values() if r == "OK")
+    failed = [t for t, r in results.items() if r in ("FAILED", "ERROR")]
+    skipped = sum(1 for r in results.values() if r == "SKIPPED")
+    if unfinished is not None:
+        failed.append(unfinished + " (did not finish)")
+    if rc != 0 and not failed:
+        failed.append("(exit status %s)" % rc)
+    counts["passed"] += passed
+    counts["failed"] += len(failed)
+    counts["skipped"] += skipped
+    if failed:
+        report("FAIL %s (%.1fs): %s\n%s" % (name, secs, ", ".join(failed), tail(text, 30)))
+    else:
+        report("PASS %s: %d tests (%.1fs)" % (name, passed, secs))
+
+
+def run_launcher_tests(counts, report):
+    t0 = time.monotonic()
+    suite = unittest.defaultTestLoader.discover(HERE, pattern="test_launcher.py",
+                                                top_level_dir=HERE)
+    stream = io.StringIO()
+    result = unittest.TextTestRunner(stream=stream, verbosity=1).run(suite)
+    secs = time.monotonic() - t0
+    bad = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    skipped = len(result.skipped)
+    counts["passed"] += result.testsRun - bad - skipped
+    counts["failed"] += bad
+    counts["skipped"] += skipped
+    if bad:
+        names = [str(t) for t, _ in result.failures + result.errors]
+        report("FAIL unit/test_launcher (%.1fs): %s\n%s" % (
+            secs, ", ".join(names), tail(stream.getvalue(), 40)))
+    else:
+        report("PASS unit/test_launcher: %d tests (%.1fs)" % (result.testsRun - skipped,
+                                                             secs))
+
+
+# --- main ----------------------------------------------------------------------------------
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="hv86 unit and system tests")
+    ap.add_argument("--tier", choices=("fast", "all"), default="all")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--filter", default=None, help="regex on test names")
+    ap.add_argument("--list", action="store_true", help="list the tests, run none")
+    a = ap.parse_args(argv)
+    if a.jobs < 1:
+        ap.error("--jobs must be at least 1")
+    try:
+        flt = re.compile(a.filter) if a.filter else None
+    except re.error as e:
+        ap.error("--filter: %s" % e)
+
+    with open(TESTS_LIST) as f:
+        try:
+            specs = parse_list(f.read(), os.path.relpath(TESTS_LIST, REPO))
+        except ListError as e:
+            print("tests.list: %s" % e)
+            print("0 passed, 1 failed, 0 skipped")
+            return 1
+    system = [t for t in expand(specs, a.tier) if not flt or flt.search(t[0])]
+    units = [p for p in unit_binaries()
+             if not flt or flt.search("unit/" + os.path.basename(p))]
+    launcher = not flt or bool(flt.search("unit/test_launcher"))
+
+    if a.list:
+        for p in units:
+            print("unit/%s" % os.path.basename(p))
+        if launcher:
+            print("unit/test_launcher")
+        for tid, s, b in system:
+            print("%-28s %-4s %5gs  status %d" % (tid, s.tier, s.timeout, s.status))
+        return 0
+
+    counts = {"passed": 0, "failed": 0, "skipped": 0}
+    lock = threading.Lock()
+
+    def report(line):
+        with lock:
+            print(line, flush=True)
+
+    t0 = time.monotonic()
+    for p in units:
+        run_unit_binary(p, counts, report)
+    if launcher:
+        run_launcher_tests(counts, report)
+
+    kvm = lib.detect_kvm()
+    todo = []
+    for tid, s, b in system:
+        why = skip_reason(b, kvm)
+        if why:
+            report("SKIP %s: %s" % (tid, why))
+            counts["skipped"] += 1
+        else:
+            todo.append((tid, s, b))
+
+    def one(item):
+        tid, s, b = item
+        try:
+            ok, secs, why, out = run_test(s, b)
+        except Exception as e:      # a runner bug must show as a failure, not a crash
+            ok, secs, why, out = False, 0.0, "runner error: %r" % (e,), ""
+        with lock:
+            if ok:
+                counts["passed"] += 1
+                print("PASS %s (%.1fs)" % (tid, secs), flush=True)
+            else:
+                counts["failed"] += 1
+                print("FAIL %s (%.1fs): %s\n%s" % (tid, secs, why, tail(out)), flush=True)
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs) as ex:
+            list(ex.map(one, todo))
+    except KeyboardInterrupt:
+        kill_all()
+        print("interrupted")
+        print("%d passed, %d failed, %d skipped" % (
+            counts["passed"], counts["failed"] + 1, counts["skipped"]))
+        return 130
+
+    total = counts["passed"] + counts["failed"] + counts["skipped"]
+    if total == 0:
+        print("no test selected%s" % (" by --filter %s" % a.filter if a.filter else ""))
+        print("0 passed, 1 failed, 0 skipped")
+        return 1
+    print("(%.0fs)" % (time.monotonic() - t0))
+    print("%d passed, %d failed, %d skipped" % (
+        counts["passed"], counts["failed"], counts["skipped"]))
+    return 1 if counts["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

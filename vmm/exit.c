@@ -1,0 +1,270 @@
+/* The exit dispatcher: one handler per kind of the common exit record. Handlers
+ * give the guest what the hardware would (a fault for a bad MSR or CR value), or
+ * stop this VM alone with a logged reason. */
+#include "dev/uart16550.h"
+#include "kernel/console.h"
+#include "kernel/x86.h"
+#include "vmm/cpuid.h"
+#include "vmm/exit.h"
+#include "vmm/insn.h"
+#include "vmm/msr.h"
+#include "vmm/vm.h"
+#include "vmm/vmm_ops.h"
+
+static const char *const kind_names[EXIT_KIND_COUNT] = {
+    [EXIT_IO] = "io", [EXIT_PAGING] = "paging", [EXIT_CPUID] = "cpuid",
+    [EXIT_MSR_READ] = "rdmsr", [EXIT_MSR_WRITE] = "wrmsr", [EXIT_CR_ACCESS] = "cr",
+    [EXIT_XSETBV] = "xsetbv", [EXIT_INVLPG] = "invlpg", [EXIT_EXCEPTION] = "exception",
+    [EXIT_HLT] = "hlt", [EXIT_HYPERCALL] = "hypercall", [EXIT_INIT] = "init",
+    [EXIT_SIPI] = "sipi", [EXIT_SHUTDOWN] = "shutdown", [EXIT_INVALID_STATE] = "invalid",
+    [EXIT_EXTINT] = "extint", [EXIT_PREEMPT] = "preempt", [EXIT_INTR_WINDOW] = "intwin",
+    [EXIT_UD] = "ud", [EXIT_UNKNOWN] = "unknown",
+};
+
+const char *exit_kind_name(enum exit_kind k)
+{
+    return k < EXIT_KIND_COUNT ? kind_names[k] : "?";
+}
+
+/* Move RIP past the exiting instruction. */
+static bool skip(struct vcpu *v, const struct vm_exit *e)
+{
+    unsigned len = e->insn_len ? e->insn_len : insn_length(v, e->rip);
+    if (!len) {
+        vm_stop(v->vm, "cannot decode the instruction at rip=%#lx", e->rip);
+        return false;
+    }
+    vcpu_set(v, REG_RIP, e->rip + len);
+    return true;
+}
+
+static unsigned guest_cpl(struct vcpu *v)
+{
+    struct segment ss;
+    vcpu_get_seg(v, SEG_SS, &ss);
+    return (ss.attr >> 5) & 3;
+}
+
+static void handle_io(struct vcpu *v, const struct vm_exit *e)
+{
+    struct vm *vm = v->vm;
+    if (e->io.string) {
+        insn_string_io(v, e);
+        return;
+    }
+    uint32_t mask = e->io.size == 4 ? 0xffffffffu : (1u << (8 * e->io.size)) - 1;
+    uint32_t val = e->io.in ? 0 : (uint32_t)v->gpr[GPR_RAX] & mask;
+    if (!io_port_access(v, e->io.port, e->io.size, e->io.in, &val))
+        return;
+    if (e->io.in)   /* IN to AL/AX leaves the upper bits; to EAX zero-extends */
+        v->gpr[GPR_RAX] = e->io.size == 4 ? val : (v->gpr[GPR_RAX] & ~(uint64_t)mask) | (val & mask);
+    if (vm->state == VM_RUNNING)
+        skip(v, e);
+}
+
+/* One port access by the guest: a device, or an unclaimed port (reads all ones,
+ * writes dropped, both counted). False if the VM was stopped. */
+bool io_port_access(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *val)
+{
+    struct vm *vm = v->vm;
+    for (unsigned i = 0; i < vm->nio; i++) {
+        const struct io_handler *h = &vm->io[i];
+        if (port >= h->base && port < h->base + h->count)
+            return h->fn(v, h->dev, port, size, in, val);
+    }
+    if (in) {
+        *val = size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+        vm->stats.io_unclaimed_reads++;
+    } else {
+        vm->stats.io_unclaimed_writes++;
+    }
+    return true;
+}
+
+static void handle_cpuid(struct vcpu *v, const struct vm_exit *e)
+{
+    uint32_t r[4];
+    cpuid_guest(v, (uint32_t)v->gpr[GPR_RAX], (uint32_t)v->gpr[GPR_RCX], r);
+    v->gpr[GPR_RAX] = r[0];
+    v->gpr[GPR_RBX] = r[1];
+    v->gpr[GPR_RCX] = r[2];
+    v->gpr[GPR_RDX] = r[3];
+    skip(v, e);
+}
+
+static void handle_msr(struct vcpu *v, const struct vm_exit *e)
+{
+    uint32_t index = (uint32_t)v->gpr[GPR_RCX];
+    if (e->kind == EXIT_MSR_READ) {
+        uint64_t val;
+        if (!msr_guest_read(v, index, &val)) {
+            vcpu_inject_exception(v, EXC_GP, 0);
+            return;
+        }
+        v->gpr[GPR_RAX] = (uint32_t)val;
+        v->gpr[GPR_RDX] = val >> 32;
+    } else {
+        uint64_t val = (v->gpr[GPR_RDX] << 32) | (uint32_t)v->gpr[GPR_RAX];
+        if (!msr_guest_write(v, index, val)) {
+            vcpu_inject_exception(v, EXC_GP, 0);
+            return;
+        }
+    }
+    skip(v, e);
+}
+
+/* CR4 bits a guest may set: those whose feature the guest's CPUID shows
+ * (SDM Vol. 3A 2.5; a reserved bit set raises #GP). VMXE is never offered. */
+static uint64_t cr4_allowed(struct vcpu *v)
+{
+    uint32_t l1[4], l7[4];
+    cpuid_guest(v, 1, 0, l1);
+    cpuid_guest(v, 7, 0, l7);
+    uint64_t ok = CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE |
+                  CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+    if (l1[2] & CPUID_1_ECX_XSAVE) ok |= CR4_OSXSAVE;
+    if (l1[2] & (1u << 17)) ok |= CR4_PCIDE;
+    if (l7[1] & (1u << 0)) ok |= CR4_FSGSBASE;
+    if (l7[1] & (1u << 7)) ok |= CR4_SMEP;
+    if (l7[1] & (1u << 20)) ok |= CR4_SMAP;
+    if (l7[2] & (1u << 2)) ok |= CR4_UMIP;
+    if (l7[2] & (1u << 3)) ok |= CR4_PKE;
+    return ok;
+}
+
+/* A guest write of CR0/CR3/CR4 that the backend intercepted: check it as the CPU
+ * would (SDM Vol. 3A 2.5, MOV—Move to/from Control Registers), then apply it. */
+static bool cr_write(struct vcpu *v, unsigned cr, uint64_t val)
+{
+    uint64_t efer = vcpu_get(v, REG_EFER);
+    switch (cr) {
+    case 0:
+        if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) ||
+            ((val & CR0_NW) && !(val & CR0_CD)))
+            return false;
+        if ((val & CR0_PG) && (efer & EFER_LME) && !(vcpu_get(v, REG_CR4) & CR4_PAE))
+            return false;
+        vcpu_set(v, REG_CR0, val | CR0_ET);
+        return true;
+    case 3:
+        vcpu_set(v, REG_CR3, val);
+        return true;
+    case 4:
+        if (val & ~cr4_allowed(v))
+            return false;
+        if ((efer & EFER_LMA) && !(val & CR4_PAE))
+            return false;
+        vcpu_set(v, REG_CR4, val);
+        return true;
+    }
+    return false;
+}
+
+static void handle_cr(struct vcpu *v, const struct vm_exit *e)
+{
+    static const enum vcpu_reg regs[5] = { REG_CR0, 0, REG_CR2, REG_CR3, REG_CR4 };
+    unsigned cr = e->cr.cr;
+    if (cr > 4 || cr == 1) {
+        vcpu_inject_exception(v, EXC_UD, -1);
+        return;
+    }
+    if (e->cr.write) {
+        uint64_t val = e->cr.gpr == GPR_RSP ? vcpu_get(v, REG_RSP) : v->gpr[e->cr.gpr];
+        if (!(vcpu_get(v, REG_EFER) & EFER_LMA))
+            val = (uint32_t)val;
+        if (!cr_write(v, cr, val)) {
+            vcpu_inject_exception(v, EXC_GP, 0);
+            return;
+        }
+    } else {
+        uint64_t val = vcpu_get(v, regs[cr]);
+        if (e->cr.gpr == GPR_RSP)
+            vcpu_set(v, REG_RSP, val);
+        else
+            v->gpr[e->cr.gpr] = val;
+    }
+    skip(v, e);
+}
+
+/* XSETBV (SDM Vol. 2D XSETBV): #UD without CR4.OSXSAVE; #GP for CPL > 0, ECX != 0,
+ * XCR0.x87 clear, AVX without SSE, or bits the processor does not support. */
+static void handle_xsetbv(struct vcpu *v, const struct vm_exit *e)
+{
+    uint64_t val = (v->gpr[GPR_RDX] << 32) | (uint32_t)v->gpr[GPR_RAX];
+    uint32_t r[4];
+    if (!(vcpu_get(v, REG_CR4) & CR4_OSXSAVE)) {
+        vcpu_inject_exception(v, EXC_UD, -1);
+        return;
+    }
+    cpuid_guest(v, 0xD, 0, r);
+    uint64_t supported = ((uint64_t)r[3] << 32) | r[0];
+    if (guest_cpl(v) != 0 || (uint32_t)v->gpr[GPR_RCX] != 0 || !(val & XCR0_X87) ||
+        ((val & XCR0_AVX) && !(val & XCR0_SSE)) || (val & ~supported)) {
+        vcpu_inject_exception(v, EXC_GP, 0);
+        return;
+    }
+    v->xcr0 = val;
+    skip(v, e);
+}
+
+static void handle_hlt(struct vcpu *v, const struct vm_exit *e)
+{
+    /* No interrupt source exists yet (the platform-devices work adds them): a
+     * halted vCPU would sleep forever, so the VM ends here with the reason. */
+    bool intr = vcpu_get(v, REG_RFLAGS) & RFLAGS_IF;
+    vm_stop(v->vm, "halted at rip=%#lx with %s", e->rip,
+            intr ? "no interrupt source to wake it" : "interrupts disabled");
+}
+
+static void handle_paging(struct vcpu *v, const struct vm_exit *e)
+{
+    const char *kind = e->paging.access & ACCESS_WRITE ? "write"
+                     : e->paging.access & ACCESS_EXEC ? "execute" : "read";
+    if (!vm_gpa_to_hva(v->vm, e->paging.gpa, 1)) {
+        vm_stop(v->vm, "%s outside its memory at gpa=%#lx rip=%#lx", kind, e->paging.gpa, e->rip);
+        return;
+    }
+    vm_stop(v->vm, "unexpected nested paging fault (%s) at gpa=%#lx rip=%#lx", kind,
+            e->paging.gpa, e->rip);
+}
+
+void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
+{
+    struct vm *vm = v->vm;
+    vm->stats.exits[e->kind < EXIT_KIND_COUNT ? e->kind : EXIT_UNKNOWN]++;
+    v->exits++;
+    switch (e->kind) {
+    case EXIT_IO: handle_io(v, e); break;
+    case EXIT_CPUID: handle_cpuid(v, e); break;
+    case EXIT_MSR_READ:
+    case EXIT_MSR_WRITE: handle_msr(v, e); break;
+    case EXIT_CR_ACCESS: handle_cr(v, e); break;
+    case EXIT_XSETBV: handle_xsetbv(v, e); break;
+    case EXIT_HLT: handle_hlt(v, e); break;
+    case EXIT_PAGING: handle_paging(v, e); break;
+    case EXIT_HYPERCALL:           /* no hypercalls are offered: as on bare metal */
+    case EXIT_UD: vcpu_inject_exception(v, EXC_UD, -1); break;
+    case EXIT_EXCEPTION:           /* intercepted only to be reflected */
+        vcpu_inject_exception(v, e->exc.vector, e->exc.has_error ? (int64_t)e->exc.error : -1);
+        break;
+    case EXIT_INVLPG: skip(v, e); break;      /* nested paging: nothing to flush */
+    case EXIT_SHUTDOWN:
+        vm_stop(vm, "triple fault (shutdown) at rip=%#lx", e->rip);
+        break;
+    case EXIT_INVALID_STATE:
+        vm_stop(vm, "invalid guest state: %s: %s", e->invalid.field ? e->invalid.field : "?",
+                e->invalid.rule ? e->invalid.rule : "refused by the CPU");
+        break;
+    case EXIT_EXTINT:
+    case EXIT_PREEMPT:
+    case EXIT_INTR_WINDOW:
+        break;                     /* nothing to do: the scheduler runs next */
+    case EXIT_INIT:
+    case EXIT_SIPI:
+        vm_stop(vm, "INIT/SIPI received: SMP guests are not supported yet");
+        break;
+    default:
+        vm_stop(vm, "unhandled exit %#lx at rip=%#lx", e->hw_reason, e->rip);
+        break;
+    }
+}

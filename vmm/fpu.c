@@ -1,0 +1,102 @@
+/* Guest FPU/SSE/AVX state. hv86 itself never touches these registers (built with
+ * -mgeneral-regs-only), so a vCPU's state can stay in the registers while it runs
+ * and only moves when another vCPU takes the CPU: then it is saved with XSAVE under
+ * the full XCR0 (SDM Vol. 1 13.4), so no register content crosses between VMs. */
+#include "kernel/console.h"
+#include "kernel/mm.h"
+#include "kernel/x86.h"
+#include "vmm/fpu.h"
+#include "vmm/vcpu.h"
+
+#define FXSAVE_AREA_SIZE 512
+#define XSAVE_HEADER_END 576
+
+static bool has_xsave;
+static uint64_t xcr0_all;          /* every state component the CPU supports */
+static uint32_t area_size;
+static struct vcpu *fpu_owner;     /* whose state is in the registers */
+
+void fpu_host_init(void)
+{
+    uint32_t a, b, c, d;
+    cpuid(1, 0, &a, &b, &c, &d);
+    has_xsave = c & CPUID_1_ECX_XSAVE;
+    uint64_t cr4 = read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT;
+    if (has_xsave)
+        cr4 |= CR4_OSXSAVE;
+    write_cr4(cr4);
+    write_cr0(read_cr0() & ~(uint64_t)(CR0_EM | CR0_TS));
+    area_size = FXSAVE_AREA_SIZE;
+    if (has_xsave) {
+        cpuid(0xD, 0, &a, &b, &c, &d);
+        xcr0_all = ((uint64_t)d << 32) | a;
+        xsetbv(0, xcr0_all);
+        cpuid(0xD, 0, &a, &b, &c, &d);      /* EBX: size for the XCR0 now set */
+        area_size = b > XSAVE_HEADER_END ? b : XSAVE_HEADER_END;
+    }
+}
+
+int fpu_vcpu_init(struct vcpu *v)
+{
+    /* A zeroed XSAVE area has XSTATE_BV = 0: XRSTOR loads the init state. */
+    v->fpu_area = frames_alloc((area_size + PAGE_SIZE - 1) / PAGE_SIZE, 1);
+    v->xcr0 = XCR0_X87;
+    if (!v->fpu_area)
+        return -1;
+    if (!has_xsave) {                       /* FXRSTOR needs a valid image: FCW, MXCSR */
+        uint16_t *fcw = v->fpu_area;
+        uint32_t *mxcsr = (uint32_t *)((uint8_t *)v->fpu_area + 24);
+        *fcw = 0x037F;
+        *mxcsr = 0x1F80;
+    }
+    return 0;
+}
+
+void fpu_vcpu_fini(struct vcpu *v)
+{
+    if (fpu_owner == v)
+        fpu_owner = 0;
+    if (v->fpu_area)
+        frames_free(v->fpu_area, (area_size + PAGE_SIZE - 1) / PAGE_SIZE);
+    v->fpu_area = 0;
+}
+
+static void save(struct vcpu *v)
+{
+    if (has_xsave)
+        __asm__ volatile("xsave64 (%0)" :: "r"(v->fpu_area), "a"((uint32_t)xcr0_all),
+                         "d"((uint32_t)(xcr0_all >> 32)) : "memory");
+    else
+        __asm__ volatile("fxsave64 (%0)" :: "r"(v->fpu_area) : "memory");
+}
+
+static void restore(struct vcpu *v)
+{
+    if (has_xsave)
+        __asm__ volatile("xrstor64 (%0)" :: "r"(v->fpu_area), "a"((uint32_t)xcr0_all),
+                         "d"((uint32_t)(xcr0_all >> 32)) : "memory");
+    else
+        __asm__ volatile("fxrstor64 (%0)" :: "r"(v->fpu_area) : "memory");
+}
+
+void fpu_switch_to(struct vcpu *v)
+{
+    if (fpu_owner == v)
+        return;
+    if (fpu_owner)
+        save(fpu_owner);
+    restore(v);
+    fpu_owner = v;
+}
+
+void fpu_enter_guest(struct vcpu *v)
+{
+    if (has_xsave && v->xcr0 != xcr0_all)
+        xsetbv(0, v->xcr0);
+}
+
+void fpu_leave_guest(struct vcpu *v)
+{
+    if (has_xsave && v->xcr0 != xcr0_all)
+        xsetbv(0, xcr0_all);
+}

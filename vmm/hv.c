@@ -1,0 +1,283 @@
+/* The hypervisor's top level: choose the backend by probing (never by vendor
+ * name), print the banner, create the VMs of the configuration module, run them
+ * until all have ended, print a summary, and leave VMX/SVM operation. */
+#include "dev/debug_exit.h"
+#include "dev/uart16550.h"
+#include "kernel/bootinfo.h"
+#include "kernel/console.h"
+#include "kernel/mm.h"
+#include "kernel/string.h"
+#include "kernel/trap.h"
+#include "kernel/x86.h"
+#include "lib/config.h"
+#include "lib/format.h"
+#include "loader/multiboot_guest.h"
+#include "vmm/exit.h"
+#include "vmm/fpu.h"
+#include "vmm/hv.h"
+#include "vmm/vm.h"
+#include "vmm/vmm_ops.h"
+
+#define HV_VERSION "0.1"
+#define CONFIG_MODULE "hv86.cfg"
+#define MAX_VMS 16
+#define COM1_BASE 0x3f8
+#define BOCHS_SHUTDOWN_PORT 0x8900   /* Bochs/old QEMU: writing "Shutdown" powers off */
+#define QEMU_DEBUG_EXIT_PORT 0xf4
+
+const struct vmm_ops *vmm;
+struct vmm_caps vmm_caps;
+
+static const struct vmm_ops *const backends[] = { &svm_ops, &vmx_ops };
+static struct vm *vms[MAX_VMS];
+static unsigned nvms;
+static struct vm_config configs[MAX_VMS];
+
+static const char *yes(bool b) { return b ? "yes" : "no"; }
+
+/* One parseable line: every backend's view, so tests can check what the CPU offers. */
+static void banner(void)
+{
+    uint32_t a, vendor[3];
+    cpuid(0, 0, &a, &vendor[0], &vendor[2], &vendor[1]);
+    char name[13];
+    memcpy(name, vendor, 12);
+    name[12] = 0;
+    struct vmm_caps svm = { 0 }, vmx = { 0 };
+    const char *why_svm = "", *why_vmx = "";
+    bool has_svm = svm_ops.probe(&svm, &why_svm) == 0;
+    bool has_vmx = vmx_ops.probe(&vmx, &why_vmx) == 0;
+    kprintf("hv86 " HV_VERSION ": cpu=%s svm=%s npt=%s asids=%u nrip=%s decode=%s "
+            "vmx=%s ept=%s vpid=%s ug=%s\n", name, yes(has_svm), yes(svm.nested_paging),
+            svm.tlb_tags, yes(svm.next_rip), yes(svm.decode_assists), yes(has_vmx),
+            yes(vmx.nested_paging), yes(vmx.tagged_tlb), yes(vmx.unrestricted));
+    if (!has_svm && !has_vmx)
+        kprintf("hv86: no virtualization extension: %s; %s\n", why_svm, why_vmx);
+}
+
+/* The first backend whose probe accepts this CPU. */
+static void select_backend(void)
+{
+    const char *why;
+    for (unsigned i = 0; i < sizeof backends / sizeof backends[0]; i++)
+        if (backends[i]->probe(&vmm_caps, &why) == 0) {
+            vmm = backends[i];
+            return;
+        }
+}
+
+static bool guest_write(void *ctx, uint64_t gpa, const void *src, uint64_t len)
+{
+    return vm_write_gpa(ctx, gpa, src, len);
+}
+
+static bool find_module(struct vm *vm, const char *what, const char *name, struct mbg_blob *b)
+{
+    const struct boot_module *m = bootinfo_module(name);
+    if (!m) {
+        vm_stop(vm, "%s '%s': no boot module has that name", what, name);
+        return false;
+    }
+    *b = (struct mbg_blob){ .name = m->name, .data = hva_of(m->start), .size = m->end - m->start };
+    return true;
+}
+
+/* The entry state of a multiboot v1 guest (Multiboot 0.6.96 3.2): flat 32-bit
+ * protected mode, paging off, EAX = magic, EBX = info. */
+static void set_multiboot_entry(struct vcpu *v, uint32_t entry, uint32_t info)
+{
+    const uint32_t flat = SEG_ATTR_S | SEG_ATTR_P | SEG_ATTR_DB | SEG_ATTR_G;
+    struct segment code = { .sel = 0x08, .attr = flat | SEG_ATTR_TYPE(0xB), .limit = 0xFFFFFFFF };
+    struct segment data = { .sel = 0x10, .attr = flat | SEG_ATTR_TYPE(0x3), .limit = 0xFFFFFFFF };
+    struct segment tr = { .attr = SEG_ATTR_P | SEG_ATTR_TYPE(0xB), .limit = 0x67 };
+    struct segment ldtr = { .attr = SEG_ATTR_P | SEG_ATTR_TYPE(0x2), .limit = 0xFFFF };
+    struct segment table = { .limit = 0xFFFF };
+    vcpu_set_seg(v, SEG_CS, &code);
+    vcpu_set_seg(v, SEG_SS, &data);
+    vcpu_set_seg(v, SEG_DS, &data);
+    vcpu_set_seg(v, SEG_ES, &data);
+    vcpu_set_seg(v, SEG_FS, &data);
+    vcpu_set_seg(v, SEG_GS, &data);
+    vcpu_set_seg(v, SEG_TR, &tr);
+    vcpu_set_seg(v, SEG_LDTR, &ldtr);
+    vcpu_set_seg(v, SEG_GDTR, &table);
+    vcpu_set_seg(v, SEG_IDTR, &table);
+    vcpu_set(v, REG_CR0, CR0_PE | CR0_ET);
+    vcpu_set(v, REG_CR3, 0);
+    vcpu_set(v, REG_CR4, 0);
+    vcpu_set(v, REG_EFER, 0);
+    vcpu_set(v, REG_RFLAGS, RFLAGS_FIXED);
+    vcpu_set(v, REG_RIP, entry);
+    vcpu_set(v, REG_RSP, 0);
+    memset(v->gpr, 0, sizeof v->gpr);
+    v->gpr[GPR_RAX] = 0x2BADB002;          /* MB1_BOOT_MAGIC */
+    v->gpr[GPR_RBX] = info;
+    v->apic_base = 0xFEE00000ull | (1ull << 11) | (v->id == 0 ? 1ull << 8 : 0);
+}
+
+/* Create one VM from its configuration; on failure it is stopped with the reason
+ * and the other VMs go on. */
+static void vm_create(const struct vm_config *c, unsigned id)
+{
+    struct vm *vm = kmalloc(sizeof *vm);
+    if (!vm) {
+        kprintf("hv86: vm %s stopped: out of hypervisor memory\n", c->name);
+        return;
+    }
+    vms[nvms++] = vm;
+    vm->id = id;
+    strlcpy(vm->name, c->name[0] ? c->name : "(config)", sizeof vm->name);
+    vm->state = VM_CREATED;
+    if (!c->ok) {
+        vm_stop(vm, "%s line %d: %s", CONFIG_MODULE, c->err_line, c->err);
+        return;
+    }
+    if (c->cpus != 1) {
+        vm_stop(vm, "cpus = %u: only one vCPU per VM is supported so far", c->cpus);
+        return;
+    }
+    if (c->paging != PAGING_NESTED) {
+        vm_stop(vm, "paging = shadow: shadow paging is not available yet");
+        return;
+    }
+    if (vmm->vm_init(vm) != 0) {
+        vm_stop(vm, "out of hypervisor memory for its nested page tables");
+        return;
+    }
+    if (vm_alloc_ram(vm, c->memory) != 0)
+        return;
+    /* As GRUB and QEMU do, the command line starts with the kernel's name. */
+    static char cmdline[sizeof c->kernel + sizeof c->cmdline + 1];
+    fmt_snprintf(cmdline, sizeof cmdline, "%s%s%s", c->kernel, c->cmdline[0] ? " " : "",
+                 c->cmdline);
+    struct mbg_input in = { .cmdline = cmdline, .ram_size = c->memory };
+    if (!find_module(vm, "kernel", c->kernel, &in.kernel))
+        return;
+    for (unsigned i = 0; i < c->nmodules; i++)
+        if (!find_module(vm, "module", c->modules[i], &in.modules[in.nmodules++]))
+            return;
+    struct mbg_result res;
+    if (mbg_load(&in, guest_write, vm, &res) != 0) {
+        vm_stop(vm, "kernel '%s': %s", c->kernel, res.error);
+        return;
+    }
+    if (uart16550_attach(vm, COM1_BASE) != 0 || debug_exit_attach(vm) != 0) {
+        vm_stop(vm, "out of hypervisor memory for its devices");
+        return;
+    }
+    struct vcpu *v = &vm->vcpus[0];
+    v->vm = vm;
+    v->id = 0;
+    if (vmm->vcpu_init(v) != 0 || fpu_vcpu_init(v) != 0) {
+        vm_stop(vm, "out of hypervisor memory for its vCPU");
+        return;
+    }
+    vm->nvcpus = 1;
+    set_multiboot_entry(v, res.entry, res.info_gpa);
+    vm->state = VM_RUNNING;
+}
+
+static void vm_destroy(struct vm *vm)
+{
+    for (unsigned i = 0; i < vm->nvcpus; i++) {
+        fpu_vcpu_fini(&vm->vcpus[i]);
+        vmm->vcpu_fini(&vm->vcpus[i]);
+    }
+    vm_free_ram(vm);
+    if (vm->backend)
+        vmm->vm_fini(vm);
+    uart16550_flush(vm);
+}
+
+static void load_config(void)
+{
+    const struct boot_module *m = bootinfo_module(CONFIG_MODULE);
+    if (!m) {
+        kprintf("hv86: no '%s' module: no VMs to run\n", CONFIG_MODULE);
+        return;
+    }
+    int n = config_parse(hva_of(m->start), m->end - m->start, configs, MAX_VMS);
+    if (n > MAX_VMS) {
+        kprintf("hv86: %s: %d VMs, only the first %d are started\n", CONFIG_MODULE, n, MAX_VMS);
+        n = MAX_VMS;
+    }
+    for (int i = 0; i < n; i++)
+        vm_create(&configs[i], (unsigned)i);
+}
+
+/* Round-robin over the running vCPUs, one exit at a time. */
+static void run_all(void)
+{
+    struct vm_exit e;
+    for (bool any = true; any;) {
+        any = false;
+        for (unsigned i = 0; i < nvms; i++) {
+            struct vm *vm = vms[i];
+            if (vm->state != VM_RUNNING)
+                continue;
+            any = true;
+            struct vcpu *v = &vm->vcpus[0];
+            fpu_switch_to(v);
+            fpu_enter_guest(v);
+            vmm->vcpu_run(v, &e);
+            fpu_leave_guest(v);
+            exit_dispatch(v, &e);
+        }
+    }
+}
+
+static void summary(void)
+{
+    for (unsigned i = 0; i < nvms; i++) {
+        struct vm *vm = vms[i];
+        uint64_t total = 0;
+        for (int k = 0; k < EXIT_KIND_COUNT; k++)
+            total += vm->stats.exits[k];
+        kprintf("hv86: summary vm=%s status=%d exits=%lu", vm->name, vm->status, total);
+        for (int k = 0; k < EXIT_KIND_COUNT; k++)
+            if (vm->stats.exits[k])
+                kprintf(" %s=%lu", exit_kind_name(k), vm->stats.exits[k]);
+        kprintf(" unclaimed_io=%lu/%lu\n", vm->stats.io_unclaimed_reads,
+                vm->stats.io_unclaimed_writes);
+    }
+}
+
+static void cleanup_on_panic(void)
+{
+    if (vmm)
+        vmm->cpu_fini();
+}
+
+static void power_off(void)
+{
+    char buf[8];
+    if (!bootinfo_arg("hv86.poweroff", buf, sizeof buf) || strcmp(buf, "1"))
+        return;
+    for (const char *s = "Shutdown"; *s; s++)
+        outb(BOCHS_SHUTDOWN_PORT, (uint8_t)*s);
+    outb(QEMU_DEBUG_EXIT_PORT, 0);
+}
+
+void hv_main(void)
+{
+    banner();
+    select_backend();
+    int status = 0;
+    if (vmm && vmm->cpu_init() == 0) {
+        panic_cleanup = cleanup_on_panic;
+        fpu_host_init();
+        load_config();
+        run_all();
+        for (unsigned i = 0; i < nvms; i++)
+            vm_destroy(vms[i]);
+        summary();
+        panic_cleanup = 0;
+        vmm->cpu_fini();
+        status = nvms ? vms[0]->status : 0;
+    } else if (bootinfo_module(CONFIG_MODULE)) {
+        kprintf("hv86: cannot run VMs on this CPU\n");
+        status = VM_STATUS_STOPPED;
+    }
+    kprintf("hv86: halt status=%d\n", status);
+    power_off();
+}

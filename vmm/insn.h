@@ -1,0 +1,16 @@
+/* Instructions the core must look at itself: fetched through the guest's own page
+ * tables and decoded by vmm/emulate/decode.c. */
+#ifndef VMM_INSN_H
+#define VMM_INSN_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "vmm/exit.h"
+struct vcpu;
+/* Length of the instruction at guest RIP rip; 0 if it cannot be fetched or decoded. */
+unsigned insn_length(struct vcpu *v, uint64_t rip);
+/* Emulate INS/OUTS (with REP) for an EXIT_IO with io.string set. */
+void insn_string_io(struct vcpu *v, const struct vm_exit *e);
+/* Copy to/from guest-linear memory through the guest's page tables. On a guest
+ * page fault, inject #PF and return false; on an address outside RAM, stop the VM. */
+bool guest_linear_rw(struct vcpu *v, uint64_t linear, void *buf, unsigned len, bool write);
+#endif

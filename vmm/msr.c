@@ -1,0 +1,115 @@
+/* The MSR policy, one table for both vendors: what a guest may read and write.
+ * Everything else raises #GP, as an MSR the CPU does not implement would
+ * (SDM Vol. 3C 2.1 / RDMSR, WRMSR: "#GP(0) if ECX specifies a reserved or
+ * unimplemented MSR address"), and is logged once per MSR per VM. */
+#include "kernel/console.h"
+#include "kernel/x86.h"
+#include "vmm/cpuid.h"
+#include "vmm/msr.h"
+#include "vmm/vm.h"
+
+#define MSR_MTRRCAP       0x000000FE
+#define MSR_MTRR_DEF_TYPE 0x000002FF
+#define MSR_MISC_ENABLE   0x000001A0
+#define APIC_BASE_DEFAULT 0xFEE00000ull
+#define APIC_BASE_BSP     (1ull << 8)
+#define APIC_BASE_ENABLE  (1ull << 11)
+#define MISC_ENABLE_FAST_STRINGS 1ull
+#define MTRR_DEF_TYPE_VALID (0xFFull | (3ull << 10))   /* type, FE, E */
+
+/* EFER bits a guest may set: those the (virtual) CPU reports (SDM Vol. 3A 2.2.1). */
+static uint64_t efer_writable(struct vcpu *v)
+{
+    uint32_t r[4];
+    uint64_t ok = 0;
+    cpuid_guest(v, 0x80000001u, 0, r);
+    if (r[3] & (1u << 11)) ok |= EFER_SCE;       /* SYSCALL */
+    if (r[3] & (1u << 29)) ok |= EFER_LME;       /* long mode */
+    if (r[3] & (1u << 20)) ok |= EFER_NXE;       /* NX */
+    if (r[3] & (1u << 25)) ok |= EFER_FFXSR;     /* FFXSR (AMD) */
+    return ok | EFER_LMA;                        /* LMA: written value ignored */
+}
+
+/* PAT: each of the 8 entries must be a valid memory type (0,1,4,5,6,7). */
+static bool pat_valid(uint64_t pat)
+{
+    for (int i = 0; i < 8; i++) {
+        unsigned t = (pat >> (8 * i)) & 0xFF;
+        if (t == 2 || t == 3 || t > 7)
+            return false;
+    }
+    return true;
+}
+
+static void log_once(struct vcpu *v, uint32_t index, bool write)
+{
+    struct vm *vm = v->vm;
+    for (unsigned i = 0; i < vm->nmsr_logged; i++)
+        if (vm->msr_logged[i] == index)
+            return;
+    if (vm->nmsr_logged < VM_MSR_LOG_MAX)
+        vm->msr_logged[vm->nmsr_logged++] = index;
+    kprintf("hv86: vm %s: %s of unknown MSR %#x: #GP\n", vm->name, write ? "wrmsr" : "rdmsr", index);
+}
+
+bool msr_guest_read(struct vcpu *v, uint32_t index, uint64_t *val)
+{
+    switch (index) {
+    case MSR_EFER: *val = vcpu_get(v, REG_EFER); return true;
+    case MSR_PAT: *val = vcpu_get(v, REG_PAT); return true;
+    case MSR_SYSENTER_CS: *val = vcpu_get(v, REG_SYSENTER_CS); return true;
+    case MSR_SYSENTER_ESP: *val = vcpu_get(v, REG_SYSENTER_ESP); return true;
+    case MSR_SYSENTER_EIP: *val = vcpu_get(v, REG_SYSENTER_EIP); return true;
+    case MSR_TSC: *val = rdtsc(); return true;
+    case MSR_APIC_BASE: *val = v->apic_base; return true;
+    case MSR_MTRRCAP: *val = 0; return true;               /* no MTRRs offered */
+    case MSR_MTRR_DEF_TYPE: *val = v->mtrr_def_type; return true;
+    case MSR_MISC_ENABLE: *val = MISC_ENABLE_FAST_STRINGS; return true;
+    }
+    log_once(v, index, false);
+    return false;
+}
+
+bool msr_guest_write(struct vcpu *v, uint32_t index, uint64_t val)
+{
+    switch (index) {
+    case MSR_EFER: {
+        uint64_t old = vcpu_get(v, REG_EFER);
+        if (val & ~efer_writable(v))
+            break;
+        /* LME may not change while paging is on (SDM Vol. 3A 9.8.5). */
+        if ((vcpu_get(v, REG_CR0) & CR0_PG) && ((val ^ old) & EFER_LME))
+            break;
+        vcpu_set(v, REG_EFER, (val & ~EFER_LMA) | (old & EFER_LMA));
+        return true;
+    }
+    case MSR_PAT:
+        if (!pat_valid(val))
+            break;
+        vcpu_set(v, REG_PAT, val);
+        return true;
+    case MSR_SYSENTER_CS: vcpu_set(v, REG_SYSENTER_CS, val); return true;
+    case MSR_SYSENTER_ESP: vcpu_set(v, REG_SYSENTER_ESP, val); return true;
+    case MSR_SYSENTER_EIP: vcpu_set(v, REG_SYSENTER_EIP, val); return true;
+    case MSR_APIC_BASE:
+        /* The APIC stays at its default base; enable and BSP bits are kept. */
+        if ((val & ~(APIC_BASE_BSP | APIC_BASE_ENABLE)) != APIC_BASE_DEFAULT)
+            break;
+        v->apic_base = val;
+        return true;
+    case MSR_MTRR_DEF_TYPE:
+        if (val & ~MTRR_DEF_TYPE_VALID)
+            break;
+        v->mtrr_def_type = val;
+        return true;
+    case MSR_MISC_ENABLE:
+        return val == MISC_ENABLE_FAST_STRINGS;
+    case MSR_TSC:
+    case MSR_MTRRCAP:
+        break;
+    default:
+        log_once(v, index, true);
+        return false;
+    }
+    return false;
+}

@@ -1,0 +1,194 @@
+/* AMD-V: detection, turning SVM on and off on this CPU (APM Vol. 2 15.4, 15.30),
+ * the permission maps, ASIDs and the world-switch loop. Fills svm_ops. */
+#include "kernel/console.h"
+#include "kernel/mm.h"
+#include "kernel/string.h"
+#include "kernel/x86.h"
+#include "vmm/svm/svm.h"
+#include "vmm/svm/vmcb_check.h"
+
+struct svm_cpu svm_cpu;
+
+static int svm_probe(struct vmm_caps *caps, const char **why)
+{
+    uint32_t a, b, c, d;
+    cpuid(0x80000000u, 0, &a, &b, &c, &d);
+    if (a < CPUID_SVM_FEATURES) {
+        *why = "no AMD-V: CPUID has no leaf 8000_000A";
+        return -1;
+    }
+    cpuid(0x80000001u, 0, &a, &b, &c, &d);
+    if (!(c & CPUID_80000001_ECX_SVM)) {
+        *why = "no AMD-V: CPUID 8000_0001 ECX.SVM is clear";
+        return -1;
+    }
+    if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS) {
+        *why = "AMD-V disabled by firmware (VM_CR.SVMDIS)";
+        return -1;
+    }
+    cpuid(CPUID_SVM_FEATURES, 0, &a, &b, &c, &d);
+    svm_cpu.features = d;
+    svm_cpu.nasids = b;
+    *caps = (struct vmm_caps){
+        .nested_paging = d & SVM_FEATURE_NPT,
+        .tagged_tlb = b > 1,
+        .next_rip = d & SVM_FEATURE_NRIPS,
+        .unrestricted = true,           /* SVM runs real mode and paging off natively */
+        .decode_assists = d & SVM_FEATURE_DECODE_ASSIST,
+        .tlb_tags = b,
+    };
+    return 0;
+}
+
+/* MSRs the guest reaches directly: those VMLOAD/VMSAVE switch (APM Vol. 2 15.5.2).
+ * Every other MSR is intercepted and goes through the core's MSR policy. */
+static const uint32_t msr_passthrough[] = {
+    MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR,
+    MSR_SFMASK, MSR_SYSENTER_CS, MSR_SYSENTER_ESP, MSR_SYSENTER_EIP,
+};
+
+/* The MSR permission map: 2 bits (read, write) per MSR in three 2 KiB ranges
+ * (APM Vol. 2 15.11, Table 15-5). */
+static void msrpm_allow(uint8_t *pm, uint32_t msr)
+{
+    uint32_t base;
+    if (msr <= 0x1FFF)
+        base = 0;
+    else if (msr >= 0xC0000000u && msr <= 0xC0001FFFu)
+        base = 0x800;
+    else if (msr >= 0xC0010000u && msr <= 0xC0011FFFu)
+        base = 0x1000;
+    else
+        return;                     /* outside the map: always intercepted */
+    uint32_t bit = 2 * (msr & 0x1FFF);
+    pm[base + bit / 8] &= (uint8_t)~(3u << (bit % 8));
+}
+
+static int svm_cpu_init(void)
+{
+    if (!(svm_cpu.features & SVM_FEATURE_NPT)) {
+        kprintf("hv86: svm: nested paging (NPT) is required and this CPU lacks it\n");
+        return -1;
+    }
+    uint32_t a, b, c, d;
+    cpuid(0x80000008u, 0, &a, &b, &c, &d);
+    svm_cpu.phys_bits = a & 0xFF;
+    svm_cpu.hsave = page_alloc();
+    svm_cpu.host_vmcb = page_alloc();
+    svm_cpu.iopm = frames_alloc(IOPM_SIZE / PAGE_SIZE, 1);
+    svm_cpu.msrpm = frames_alloc(MSRPM_SIZE / PAGE_SIZE, 1);
+    if (!svm_cpu.hsave || !svm_cpu.host_vmcb || !svm_cpu.iopm || !svm_cpu.msrpm) {
+        kprintf("hv86: svm: out of memory for the host save area and permission maps\n");
+        return -1;
+    }
+    memset(svm_cpu.iopm, 0xFF, IOPM_SIZE);        /* every port: hv86's devices decide */
+    memset(svm_cpu.msrpm, 0xFF, MSRPM_SIZE);
+    for (unsigned i = 0; i < sizeof msr_passthrough / sizeof msr_passthrough[0]; i++)
+        msrpm_allow(svm_cpu.msrpm, msr_passthrough[i]);
+    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+    wrmsr(MSR_VM_HSAVE_PA, hpa_of(svm_cpu.hsave));
+    /* The host's FS/GS/TR/LDTR/syscall MSRs never change: save them once. */
+    __asm__ volatile("vmsave %0" :: "a"(hpa_of(svm_cpu.host_vmcb)) : "memory");
+    svm_cpu.next_asid = 1;
+    svm_cpu.asid_generation = 1;
+    return 0;
+}
+
+static void svm_cpu_fini(void)
+{
+    wrmsr(MSR_VM_HSAVE_PA, 0);
+    wrmsr(MSR_EFER, rdmsr(MSR_EFER) & ~(uint64_t)EFER_SVME);
+    kprintf("hv86: svm: off, efer.svme=%d\n", (rdmsr(MSR_EFER) & EFER_SVME) ? 1 : 0);
+}
+
+static int svm_vm_init(struct vm *vm)
+{
+    struct svm_vm *s = kmalloc(sizeof *s);
+    if (!s)
+        return -1;
+    s->npt_root = page_alloc();
+    if (!s->npt_root) {
+        kfree(s);
+        return -1;
+    }
+    s->npt_pages = 1;
+    vm->backend = s;
+    return 0;
+}
+
+static void svm_vm_fini(struct vm *vm)
+{
+    npt_free(vm);
+    kfree(vm->backend);
+    vm->backend = 0;
+}
+
+/* ASIDs: one per vCPU while they last; when they run out a new generation starts
+ * with a full TLB flush, since QEMU's SVM has no flush-by-ASID (APM 15.16). */
+static void assign_asid(struct svm_vcpu *s)
+{
+    if (s->asid_generation == svm_cpu.asid_generation)
+        return;
+    if (svm_cpu.next_asid >= svm_cpu.nasids) {
+        svm_cpu.asid_generation++;
+        svm_cpu.next_asid = 1;
+    }
+    s->vmcb->ctl.asid = svm_cpu.next_asid++;
+    s->asid_generation = svm_cpu.asid_generation;
+    s->vmcb->ctl.tlb_control = TLB_CONTROL_FLUSH_ALL;
+}
+
+static void inject(struct vcpu *v, struct vmcb *vmcb)
+{
+    static const uint32_t types[] = {
+        [EVENT_EXTINT] = EVENTINJ_TYPE_INTR, [EVENT_NMI] = EVENTINJ_TYPE_NMI,
+        [EVENT_EXCEPTION] = EVENTINJ_TYPE_EXCEPTION, [EVENT_SOFTINT] = EVENTINJ_TYPE_SOFT,
+    };
+    const struct event *ev = &v->pending;
+    vmcb->ctl.eventinj = ev->vector | (types[ev->type] << EVENTINJ_TYPE_SHIFT) | EVENTINJ_VALID |
+                         (ev->has_error ? EVENTINJ_EV | ((uint64_t)ev->error << 32) : 0);
+    v->event_pending = false;
+}
+
+static int svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
+{
+    struct svm_vcpu *s = v->backend;
+    struct vmcb *vmcb = s->vmcb;
+    assign_asid(s);
+    if (v->event_pending)
+        inject(v, vmcb);
+    if (!s->launched_once) {
+        struct vmcb_check_result r;
+        if (vmcb_check(vmcb, svm_cpu.phys_bits, &r) != 0) {
+            *e = (struct vm_exit){ .kind = EXIT_INVALID_STATE, .rip = vmcb->save.rip,
+                                   .hw_reason = VMEXIT_INVALID };
+            e->invalid.field = r.field;
+            e->invalid.rule = r.rule;
+            return 0;
+        }
+        s->launched_once = true;
+    }
+    vmcb->save.rax = v->gpr[GPR_RAX];
+    svm_enter(v, hpa_of(vmcb), hpa_of(svm_cpu.host_vmcb));
+    v->gpr[GPR_RAX] = vmcb->save.rax;
+    vmcb->ctl.tlb_control = TLB_CONTROL_NOTHING;
+    svm_translate_exit(v, e);
+    return 0;
+}
+
+const struct vmm_ops svm_ops = {
+    .name = "svm",
+    .probe = svm_probe,
+    .cpu_init = svm_cpu_init,
+    .cpu_fini = svm_cpu_fini,
+    .vm_init = svm_vm_init,
+    .vm_fini = svm_vm_fini,
+    .map = npt_map,
+    .vcpu_init = svm_vcpu_init,
+    .vcpu_fini = svm_vcpu_fini,
+    .vcpu_run = svm_vcpu_run,
+    .get_reg = svm_get_reg,
+    .set_reg = svm_set_reg,
+    .get_seg = svm_get_seg,
+    .set_seg = svm_set_seg,
+};

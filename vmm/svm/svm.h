@@ -1,0 +1,41 @@
+/* Internal interface of the AMD-V backend. */
+#ifndef VMM_SVM_SVM_H
+#define VMM_SVM_SVM_H
+#include "vmm/svm/svm_defs.h"
+#include "vmm/vm.h"
+#include "vmm/vmm_ops.h"
+
+struct svm_vcpu {
+    struct vmcb *vmcb;
+    bool launched_once;           /* consistency check done before the first VMRUN */
+    uint32_t asid_generation;
+};
+
+struct svm_vm {
+    uint64_t *npt_root;           /* PML4 of the nested page tables */
+    uint64_t npt_pages;           /* table pages in use, for statistics */
+};
+
+struct svm_cpu {
+    void *hsave;                  /* VM_HSAVE_PA: the CPU's host state on VMRUN */
+    struct vmcb *host_vmcb;       /* host FS/GS/TR/... via VMSAVE/VMLOAD */
+    uint8_t *iopm;                /* shared: every port intercepted */
+    uint8_t *msrpm;               /* shared: the MSR policy's pass-through set */
+    uint32_t features;            /* CPUID 8000_000A EDX */
+    uint32_t nasids;
+    uint32_t next_asid, asid_generation;
+    unsigned phys_bits;
+};
+extern struct svm_cpu svm_cpu;
+
+void svm_enter(struct vcpu *v, uint64_t guest_vmcb_pa, uint64_t host_vmcb_pa);
+int npt_map(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned prot);
+void npt_free(struct vm *vm);
+void svm_translate_exit(struct vcpu *v, struct vm_exit *e);
+int svm_vcpu_init(struct vcpu *v);
+void svm_vcpu_fini(struct vcpu *v);
+uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r);
+void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val);
+void svm_get_seg(struct vcpu *v, enum seg_reg s, struct segment *out);
+void svm_set_seg(struct vcpu *v, enum seg_reg s, const struct segment *in);
+#endif

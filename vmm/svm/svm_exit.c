@@ -1,0 +1,89 @@
+/* Translation of #VMEXIT codes (APM Vol. 2 Appendix C) into the common exit record. */
+#include "vmm/svm/svm.h"
+
+static void io_exit(struct vm_exit *e, uint64_t info1, uint64_t info2)
+{
+    e->kind = EXIT_IO;
+    e->io.port = (uint16_t)(info1 >> IOIO_PORT_SHIFT);
+    e->io.size = (info1 & IOIO_SZ32) ? 4 : (info1 & IOIO_SZ16) ? 2 : 1;
+    e->io.in = info1 & IOIO_TYPE_IN;
+    e->io.string = info1 & IOIO_STR;
+    e->io.rep = info1 & IOIO_REP;
+    /* EXITINFO2 holds the next RIP for IOIO even without NRIP save (15.10.2). */
+    e->insn_len = (uint8_t)(info2 - e->rip);
+}
+
+/* An event whose delivery the exit cut short is delivered again (APM 15.7.2). */
+static void requeue_interrupted_event(struct vcpu *v, uint64_t intinfo)
+{
+    static const enum event_type types[8] = {
+        [EVENTINJ_TYPE_INTR] = EVENT_EXTINT, [EVENTINJ_TYPE_NMI] = EVENT_NMI,
+        [EVENTINJ_TYPE_EXCEPTION] = EVENT_EXCEPTION, [EVENTINJ_TYPE_SOFT] = EVENT_SOFTINT,
+    };
+    if (!(intinfo & EVENTINJ_VALID) || v->event_pending)
+        return;
+    unsigned type = (intinfo >> EVENTINJ_TYPE_SHIFT) & 7;
+    if (type == EVENTINJ_TYPE_SOFT)   /* INTn is re-executed by restarting the instruction */
+        return;
+    v->pending = (struct event){
+        .type = types[type], .vector = intinfo & EVENTINJ_VECTOR_MASK,
+        .has_error = intinfo & EVENTINJ_EV, .error = (uint32_t)(intinfo >> 32),
+    };
+    v->event_pending = true;
+}
+
+void svm_translate_exit(struct vcpu *v, struct vm_exit *e)
+{
+    struct vmcb *vmcb = ((struct svm_vcpu *)v->backend)->vmcb;
+    uint64_t code = vmcb->ctl.exitcode, info1 = vmcb->ctl.exitinfo1, info2 = vmcb->ctl.exitinfo2;
+    *e = (struct vm_exit){ .kind = EXIT_UNKNOWN, .rip = vmcb->save.rip, .hw_reason = code };
+    if (svm_cpu.features & SVM_FEATURE_NRIPS && vmcb->ctl.next_rip > e->rip)
+        e->insn_len = (uint8_t)(vmcb->ctl.next_rip - e->rip);
+    requeue_interrupted_event(v, vmcb->ctl.exitintinfo);
+
+    if (code >= VMEXIT_EXCP_BASE && code < VMEXIT_EXCP_BASE + 32) {
+        e->kind = EXIT_EXCEPTION;
+        e->exc.vector = (uint8_t)(code - VMEXIT_EXCP_BASE);
+        e->exc.error = (uint32_t)info1;
+        e->exc.has_error = (1u << e->exc.vector) & 0x27D00;  /* #DF #TS #NP #SS #GP #PF #AC */
+        e->exc.cr2 = info2;
+        return;
+    }
+    switch (code) {
+    case VMEXIT_IOIO: io_exit(e, info1, info2); break;
+    case VMEXIT_MSR: e->kind = info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ; break;
+    case VMEXIT_CPUID: e->kind = EXIT_CPUID; break;
+    case VMEXIT_HLT: e->kind = EXIT_HLT; break;
+    case VMEXIT_XSETBV: e->kind = EXIT_XSETBV; break;
+    case VMEXIT_INVLPG: e->kind = EXIT_INVLPG; break;
+    case VMEXIT_VMMCALL: e->kind = EXIT_HYPERCALL; break;
+    case VMEXIT_SHUTDOWN: e->kind = EXIT_SHUTDOWN; break;
+    case VMEXIT_INIT: e->kind = EXIT_INIT; break;
+    case VMEXIT_INTR:
+    case VMEXIT_NMI:
+    case VMEXIT_SMI: e->kind = EXIT_EXTINT; break;
+    case VMEXIT_VINTR: e->kind = EXIT_INTR_WINDOW; break;
+    case VMEXIT_VMRUN:
+    case VMEXIT_VMLOAD:
+    case VMEXIT_VMSAVE:
+    case VMEXIT_STGI:
+    case VMEXIT_CLGI:
+    case VMEXIT_SKINIT:
+    case VMEXIT_INVLPGA:
+    case VMEXIT_MONITOR:
+    case VMEXIT_MWAIT: e->kind = EXIT_UD; break;
+    case VMEXIT_NPF:
+        e->kind = EXIT_PAGING;
+        e->paging.gpa = info2;
+        e->paging.access = (info1 & NPF_FETCH) ? ACCESS_EXEC
+                         : (info1 & NPF_WRITE) ? ACCESS_WRITE : ACCESS_READ;
+        break;
+    case VMEXIT_INVALID:
+        e->kind = EXIT_INVALID_STATE;
+        e->invalid.field = "VMCB";
+        e->invalid.rule = "VMRUN refused the guest state (VMEXIT_INVALID)";
+        break;
+    default:
+        break;
+    }
+}

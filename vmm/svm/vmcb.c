@@ -1,0 +1,150 @@
+/* The VMCB of a vCPU: intercepts, nested paging, and the guest state that the core
+ * reads and writes through get/set_reg and get/set_seg (APM Vol. 2 Appendix B). */
+#include <stddef.h>
+#include "kernel/mm.h"
+#include "kernel/x86.h"
+#include "vmm/svm/svm.h"
+
+_Static_assert(offsetof(struct vmcb_control, iopm_base_pa) == 0x040, "VMCB layout");
+_Static_assert(offsetof(struct vmcb_control, asid) == 0x058, "VMCB layout");
+_Static_assert(offsetof(struct vmcb_control, exitcode) == 0x070, "VMCB layout");
+_Static_assert(offsetof(struct vmcb_control, nested_ctl) == 0x090, "VMCB layout");
+_Static_assert(offsetof(struct vmcb_control, eventinj) == 0x0A8, "VMCB layout");
+_Static_assert(offsetof(struct vmcb_control, n_cr3) == 0x0B0, "VMCB layout");
+_Static_assert(offsetof(struct vmcb_control, next_rip) == 0x0C8, "VMCB layout");
+_Static_assert(sizeof(struct vmcb_control) == 0x400, "VMCB layout");
+_Static_assert(offsetof(struct vmcb_save, tr) == 0x490 - 0x400, "VMCB layout");
+_Static_assert(offsetof(struct vmcb_save, cpl) == 0x4CB - 0x400, "VMCB layout");
+_Static_assert(offsetof(struct vmcb_save, efer) == 0x4D0 - 0x400, "VMCB layout");
+_Static_assert(offsetof(struct vmcb_save, cr4) == 0x548 - 0x400, "VMCB layout");
+_Static_assert(offsetof(struct vmcb_save, rip) == 0x578 - 0x400, "VMCB layout");
+_Static_assert(offsetof(struct vmcb_save, rsp) == 0x5D8 - 0x400, "VMCB layout");
+_Static_assert(offsetof(struct vmcb_save, rax) == 0x5F8 - 0x400, "VMCB layout");
+_Static_assert(offsetof(struct vmcb_save, cr2) == 0x640 - 0x400, "VMCB layout");
+_Static_assert(offsetof(struct vmcb_save, g_pat) == 0x668 - 0x400, "VMCB layout");
+_Static_assert(sizeof(struct vmcb) == 4096, "VMCB layout");
+
+#define DR6_RESET 0xFFFF0FF0ull
+#define DR7_RESET 0x400ull
+
+int svm_vcpu_init(struct vcpu *v)
+{
+    struct svm_vcpu *s = kmalloc(sizeof *s);
+    if (!s)
+        return -1;
+    s->vmcb = page_alloc();
+    if (!s->vmcb) {
+        kfree(s);
+        return -1;
+    }
+    v->backend = s;
+    struct vmcb_control *c = &s->vmcb->ctl;
+    struct svm_vm *svm_vm = v->vm->backend;
+    c->intercept_misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_INIT |
+                         INTERCEPT_CPUID | INTERCEPT_HLT | INTERCEPT_INVLPGA |
+                         INTERCEPT_IOIO_PROT | INTERCEPT_MSR_PROT | INTERCEPT_SHUTDOWN;
+    /* SVM instructions give #UD (no nested virtualization); XSETBV because SVM does
+     * not switch XCR0 (the core keeps the guest's); MONITOR/MWAIT are not offered. */
+    c->intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
+                         INTERCEPT_VMSAVE | INTERCEPT_STGI | INTERCEPT_CLGI |
+                         INTERCEPT_SKINIT | INTERCEPT_XSETBV | INTERCEPT_MONITOR |
+                         INTERCEPT_MWAIT;
+    c->iopm_base_pa = hpa_of(svm_cpu.iopm);
+    c->msrpm_base_pa = hpa_of(svm_cpu.msrpm);
+    c->nested_ctl = NESTED_CTL_NP_ENABLE;
+    c->n_cr3 = hpa_of(svm_vm->npt_root);
+    s->asid_generation = 0;          /* assigned at the first run */
+
+    struct vmcb_save *st = &s->vmcb->save;
+    st->efer = EFER_SVME;            /* required in the guest's EFER (15.5.1) */
+    st->cr0 = CR0_ET | CR0_CD | CR0_NW;
+    st->rflags = RFLAGS_FIXED;
+    st->dr6 = DR6_RESET;
+    st->dr7 = DR7_RESET;
+    st->g_pat = PAT_POWER_ON_DEFAULT;
+    return 0;
+}
+
+void svm_vcpu_fini(struct vcpu *v)
+{
+    struct svm_vcpu *s = v->backend;
+    if (!s)
+        return;
+    page_free(s->vmcb);
+    kfree(s);
+    v->backend = 0;
+}
+
+static uint64_t *reg_field(struct vmcb_save *st, enum vcpu_reg r)
+{
+    switch (r) {
+    case REG_RSP: return &st->rsp;
+    case REG_RIP: return &st->rip;
+    case REG_RFLAGS: return &st->rflags;
+    case REG_CR0: return &st->cr0;
+    case REG_CR2: return &st->cr2;
+    case REG_CR3: return &st->cr3;
+    case REG_CR4: return &st->cr4;
+    case REG_EFER: return &st->efer;
+    case REG_DR7: return &st->dr7;
+    case REG_PAT: return &st->g_pat;
+    case REG_SYSENTER_CS: return &st->sysenter_cs;
+    case REG_SYSENTER_ESP: return &st->sysenter_esp;
+    case REG_SYSENTER_EIP: return &st->sysenter_eip;
+    default: return 0;
+    }
+}
+
+uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r)
+{
+    struct vmcb_save *st = &((struct svm_vcpu *)v->backend)->vmcb->save;
+    uint64_t *f = reg_field(st, r);
+    if (!f)
+        return 0;
+    return r == REG_EFER ? *f & ~(uint64_t)EFER_SVME : *f;   /* SVME is hv86's */
+}
+
+void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
+{
+    struct vmcb_save *st = &((struct svm_vcpu *)v->backend)->vmcb->save;
+    uint64_t *f = reg_field(st, r);
+    if (f)
+        *f = r == REG_EFER ? val | EFER_SVME : val;
+}
+
+static struct vmcb_seg *seg_field(struct vmcb_save *st, enum seg_reg s)
+{
+    switch (s) {
+    case SEG_ES: return &st->es;
+    case SEG_CS: return &st->cs;
+    case SEG_SS: return &st->ss;
+    case SEG_DS: return &st->ds;
+    case SEG_FS: return &st->fs;
+    case SEG_GS: return &st->gs;
+    case SEG_LDTR: return &st->ldtr;
+    case SEG_TR: return &st->tr;
+    case SEG_GDTR: return &st->gdtr;
+    case SEG_IDTR: return &st->idtr;
+    default: return 0;
+    }
+}
+
+void svm_get_seg(struct vcpu *v, enum seg_reg s, struct segment *out)
+{
+    struct vmcb_seg *f = seg_field(&((struct svm_vcpu *)v->backend)->vmcb->save, s);
+    *out = (struct segment){ .sel = f->sel, .attr = f->attr, .limit = f->limit, .base = f->base };
+    if (s != SEG_GDTR && s != SEG_IDTR && !(f->attr & SEG_ATTR_P))
+        out->attr |= SEG_ATTR_UNUSABLE;
+}
+
+void svm_set_seg(struct vcpu *v, enum seg_reg s, const struct segment *in)
+{
+    struct vmcb_save *st = &((struct svm_vcpu *)v->backend)->vmcb->save;
+    struct vmcb_seg *f = seg_field(st, s);
+    f->sel = in->sel;
+    f->attr = (in->attr & SEG_ATTR_UNUSABLE) ? 0 : (uint16_t)(in->attr & 0xFFF);
+    f->limit = in->limit;
+    f->base = in->base;
+    if (s == SEG_SS)                 /* the VMCB holds the CPL apart (15.5.1) */
+        st->cpl = (uint8_t)((in->attr >> 5) & 3);
+}

@@ -1,0 +1,17 @@
+/* vCPU register access: the core's view of state the backend keeps. */
+#include "vmm/vcpu.h"
+#include "vmm/vmm_ops.h"
+
+uint64_t vcpu_get(struct vcpu *v, enum vcpu_reg r) { return vmm->get_reg(v, r); }
+void vcpu_set(struct vcpu *v, enum vcpu_reg r, uint64_t val) { vmm->set_reg(v, r, val); }
+void vcpu_get_seg(struct vcpu *v, enum seg_reg s, struct segment *out) { vmm->get_seg(v, s, out); }
+void vcpu_set_seg(struct vcpu *v, enum seg_reg s, const struct segment *in) { vmm->set_seg(v, s, in); }
+
+void vcpu_inject_exception(struct vcpu *v, uint8_t vector, int64_t error)
+{
+    v->pending = (struct event){
+        .type = EVENT_EXCEPTION, .vector = vector,
+        .has_error = error >= 0, .error = error >= 0 ? (uint32_t)error : 0,
+    };
+    v->event_pending = true;
+}

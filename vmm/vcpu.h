@@ -1,0 +1,80 @@
+/* A virtual CPU: general registers the entry stubs save, plus what the core tracks.
+ * Architectural state that lives in the VMCS/VMCB is reached through vcpu_get/set. */
+#ifndef VMM_VCPU_H
+#define VMM_VCPU_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "vmm/exit.h"
+
+/* General-purpose registers in instruction-encoding order (ModRM reg/rm numbers). */
+enum gpr {
+    GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI,
+    GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15,
+    GPR_COUNT
+};
+
+/* State kept by the backend (VMCS fields / VMCB save area). */
+enum vcpu_reg {
+    REG_RSP, REG_RIP, REG_RFLAGS,
+    REG_CR0, REG_CR2, REG_CR3, REG_CR4, REG_EFER,
+    REG_DR7, REG_PAT,
+    REG_SYSENTER_CS, REG_SYSENTER_ESP, REG_SYSENTER_EIP,
+    REG_COUNT
+};
+
+enum seg_reg { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR,
+               SEG_GDTR, SEG_IDTR, SEG_COUNT };
+
+/* Segment attributes in the AMD packed form (APM Vol. 2 15.5.1): bits 0-3 type,
+ * 4 S, 5-6 DPL, 7 P, 8 AVL, 9 L, 10 D/B, 11 G. VMX converts to and from it. */
+#define SEG_ATTR_TYPE(t) ((t) & 0xf)
+#define SEG_ATTR_S   (1u << 4)
+#define SEG_ATTR_DPL(d) (((d) & 3) << 5)
+#define SEG_ATTR_P   (1u << 7)
+#define SEG_ATTR_AVL (1u << 8)
+#define SEG_ATTR_L   (1u << 9)
+#define SEG_ATTR_DB  (1u << 10)
+#define SEG_ATTR_G   (1u << 11)
+#define SEG_ATTR_UNUSABLE (1u << 16)  /* VMX "unusable"; on SVM: P clear */
+
+struct segment {
+    uint16_t sel;
+    uint32_t attr;
+    uint32_t limit;
+    uint64_t base;
+};
+
+enum event_type { EVENT_EXTINT, EVENT_NMI, EVENT_EXCEPTION, EVENT_SOFTINT };
+
+struct event {
+    enum event_type type;
+    uint8_t vector;
+    bool has_error;
+    uint32_t error;
+};
+
+struct vm;
+
+struct vcpu {
+    uint64_t gpr[GPR_COUNT];   /* offsets used by the entry stubs: keep first */
+    struct vm *vm;
+    unsigned id;
+    void *backend;             /* struct svm_vcpu / struct vmx_vcpu */
+    uint64_t xcr0;             /* the guest's XCR0, loaded around guest entry */
+    void *fpu_area;            /* XSAVE area while another vCPU owns the FPU */
+    bool halted;
+    bool event_pending;        /* an exception to inject at the next entry */
+    struct event pending;
+    uint64_t exits;            /* total, for statistics */
+    uint64_t apic_base;        /* IA32_APIC_BASE as the guest set it */
+    uint64_t mtrr_def_type;
+};
+
+/* Register access through the backend (vmm/vcpu.c). */
+uint64_t vcpu_get(struct vcpu *v, enum vcpu_reg r);
+void vcpu_set(struct vcpu *v, enum vcpu_reg r, uint64_t val);
+void vcpu_get_seg(struct vcpu *v, enum seg_reg s, struct segment *out);
+void vcpu_set_seg(struct vcpu *v, enum seg_reg s, const struct segment *in);
+/* Queue an exception for the next entry (error < 0: none). */
+void vcpu_inject_exception(struct vcpu *v, uint8_t vector, int64_t error);
+#endif

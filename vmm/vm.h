@@ -1,0 +1,69 @@
+/* A virtual machine: its memory map, vCPUs, devices, state and statistics. */
+#ifndef VMM_VM_H
+#define VMM_VM_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "vmm/exit.h"
+#include "vmm/vcpu.h"
+
+#define VM_NAME_MAX   32
+#define VM_MAX_VCPUS  8
+#define VM_MAX_RAM_REGIONS 8
+#define VM_MAX_IO_HANDLERS 16
+#define VM_MSR_LOG_MAX 16
+
+/* How a VM ended (docs/result-protocol.md gives the console lines). */
+enum vm_state { VM_CREATED, VM_RUNNING, VM_EXITED, VM_POWEROFF, VM_STOPPED };
+
+#define VM_STATUS_STOPPED 120   /* hv86 stopped the VM itself */
+
+/* Guest RAM: [gpa, gpa+size) backed by host-physical [hpa, hpa+size). */
+struct ram_region { uint64_t gpa, size, hpa; };
+
+/* A port-I/O device: return true if handled. *val is in/out, size 1, 2 or 4. */
+typedef bool (*io_handler_fn)(struct vcpu *v, void *dev, uint16_t port, unsigned size,
+                              bool in, uint32_t *val);
+struct io_handler { uint16_t base, count; io_handler_fn fn; void *dev; };
+
+struct vm_stats {
+    uint64_t exits[EXIT_KIND_COUNT];
+    uint64_t io_unclaimed_reads, io_unclaimed_writes;
+};
+
+struct vm {
+    char name[VM_NAME_MAX];
+    unsigned id;
+    enum vm_state state;
+    int status;                      /* launcher exit status for this VM */
+    char reason[128];                /* why hv86 stopped it, if it did */
+    uint64_t ram_size;
+    struct ram_region ram[VM_MAX_RAM_REGIONS];
+    unsigned nram;
+    struct vcpu vcpus[VM_MAX_VCPUS];
+    unsigned nvcpus;
+    void *backend;                   /* nested page table root etc. */
+    struct io_handler io[VM_MAX_IO_HANDLERS];
+    unsigned nio;
+    struct vm_stats stats;
+    uint32_t msr_logged[VM_MSR_LOG_MAX];   /* unknown MSRs already reported */
+    unsigned nmsr_logged;
+    /* per-VM devices */
+    struct uart16550 *uart;
+};
+
+/* Host pointer to guest-physical [gpa, gpa+len) if it is all in this VM's RAM,
+ * else NULL. Every guest-provided address goes through here. */
+void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
+/* Copy to / from guest-physical memory; false if any byte is outside RAM. */
+bool vm_write_gpa(struct vm *vm, uint64_t gpa, const void *src, uint64_t len);
+bool vm_read_gpa(struct vm *vm, uint64_t gpa, void *dst, uint64_t len);
+int vm_register_io(struct vm *vm, uint16_t base, uint16_t count, io_handler_fn fn, void *dev);
+/* Stop the VM with status 120 and a reason (printf-style), logged on the console. */
+void vm_stop(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The guest asked to end: exit port value or power-off. */
+void vm_exit_status(struct vm *vm, int status);
+/* Guest RAM [0, size): allocate, map in the nested tables. -1: VM stopped. */
+int vm_alloc_ram(struct vm *vm, uint64_t size);
+void vm_free_ram(struct vm *vm);
+#endif

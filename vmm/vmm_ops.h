@@ -1,0 +1,51 @@
+/* The one table through which the arch-neutral core drives the hardware.
+ * vmm/svm/ and vmm/vmx/ each fill one; the core never asks which it has
+ * (compare bhyve's struct vmm_ops). */
+#ifndef VMM_VMM_OPS_H
+#define VMM_VMM_OPS_H
+#include <stddef.h>
+#include <stdint.h>
+#include "vmm/vcpu.h"
+
+struct vm;
+
+/* Protection for map(). */
+#define MAP_R 1u
+#define MAP_W 2u
+#define MAP_X 4u
+#define MAP_RWX (MAP_R | MAP_W | MAP_X)
+
+struct vmm_caps {
+    bool nested_paging;        /* EPT / NPT */
+    bool tagged_tlb;           /* VPID / ASID */
+    bool next_rip;             /* the CPU reports instruction lengths on exits */
+    bool unrestricted;         /* real mode / paging off without tricks */
+    bool decode_assists;       /* the CPU hands over the exiting instruction's bytes */
+    unsigned tlb_tags;         /* number of VPIDs / ASIDs */
+};
+
+struct vmm_ops {
+    const char *name;                       /* "svm" / "vmx" */
+    /* Probe: 0 if this CPU offers the extension; fills caps and a reason if not. */
+    int  (*probe)(struct vmm_caps *caps, const char **why);
+    int  (*cpu_init)(void);                 /* VMXON / EFER.SVME + host save area */
+    void (*cpu_fini)(void);                 /* VMXOFF / clear SVME */
+    int  (*vm_init)(struct vm *vm);         /* nested page table root */
+    void (*vm_fini)(struct vm *vm);
+    /* Map [gpa, gpa+size) to [hpa, hpa+size) in the VM's nested tables. */
+    int  (*map)(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned prot);
+    int  (*vcpu_init)(struct vcpu *v);      /* VMCS / VMCB with a reset state */
+    void (*vcpu_fini)(struct vcpu *v);
+    /* Enter the guest until the next exit; inject v->pending first if set. */
+    int  (*vcpu_run)(struct vcpu *v, struct vm_exit *exit);
+    uint64_t (*get_reg)(struct vcpu *v, enum vcpu_reg r);
+    void (*set_reg)(struct vcpu *v, enum vcpu_reg r, uint64_t val);
+    void (*get_seg)(struct vcpu *v, enum seg_reg s, struct segment *out);
+    void (*set_seg)(struct vcpu *v, enum seg_reg s, const struct segment *in);
+};
+
+extern const struct vmm_ops svm_ops;
+extern const struct vmm_ops vmx_ops;
+extern const struct vmm_ops *vmm;   /* the backend in use, chosen at boot */
+extern struct vmm_caps vmm_caps;
+#endif
