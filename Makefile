@@ -24,16 +24,22 @@ PURE_C := $(wildcard lib/*.c vmm/emulate/*.c loader/*.c) \
 
 all: $(BUILD)/hv86.elf $(BUILD)/hv86.iso guests
 
+# V=1 shows the full commands.
+Q := $(if $(V),,@)
+
 $(BUILD)/hv/%.c.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(HV_CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(HV_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/hv/%.S.o: %.S
 	@mkdir -p $(dir $@)
-	$(CC) $(HV_CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  AS      $<")
+	$(Q)$(CC) $(HV_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/hv86.elf: $(HV_OBJ) boot/linker.ld
-	ld $(HV_LDFLAGS) -o $@ $(HV_OBJ)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)ld $(HV_LDFLAGS) -o $@ $(HV_OBJ)
 
 $(BUILD)/hv86.iso: $(BUILD)/hv86.elf scripts/mkiso
 	scripts/mkiso $@ $(BUILD)/hv86.elf

@@ -20,6 +20,7 @@ void guest_main(void)
 	volatile uint32_t *p = (volatile uint32_t *)(uint32_t)a;
 
 	rt_printf("touching 0x%08x\n", (uint32_t)a);
+	rt_flush();
 	uint32_t v = *p;
 	rt_printf("read 0x%08x\n", v);
 	*p = 0x12345678;

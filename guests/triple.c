@@ -10,6 +10,7 @@ void guest_main(void)
 	static const struct rt_dtr empty = { 0, 0 };
 
 	rt_printf("triple fault now\n");
+	rt_flush();
 	lidt(&empty);
 	__asm__ volatile("int3");
 	rt_fail("survived");

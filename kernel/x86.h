@@ -125,6 +125,7 @@
 #define CPUID_1_ECX_X2APIC     (1u << 21)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_80000001_ECX_SVM (1u << 2)
+#define CPUID_80000001_EDX_PAGE1GB (1u << 26)
 
 #define PAGE_SIZE 4096ul
 

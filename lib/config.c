@@ -194,7 +194,8 @@ static bool parse_size(struct str v, uint64_t *out)
 		return false;
 	for (; i < v.n && v.p[i] >= '0' && v.p[i] <= '9'; i++) {
 		unsigned d = (unsigned)(v.p[i] - '0');
-		if (n > (UINT64_MAX - d) / 10)
+		/* Constant divisors only: no libgcc 64-bit division call on i386. */
+		if (n > UINT64_MAX / 10 || (n == UINT64_MAX / 10 && d > UINT64_MAX % 10))
 			return false;
 		n = n * 10 + d;
 	}

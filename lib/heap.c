@@ -165,7 +165,7 @@ int heap_free(struct heap *h, void *p)
 	if (q < h->start + HDR || q >= h->end || ((uintptr_t)q % HEAP_ALIGN) != 0)
 		return report(h, HEAP_EINVAL, p);
 
-	struct heap_block *b, *prev;
+	struct heap_block *b = 0, *prev = 0;
 	int err = locate(h, q - HDR, &b, &prev);
 	if (err)
 		return err;

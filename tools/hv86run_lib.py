@@ -106,26 +106,26 @@ def check_paging(mode):
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*([KMGT]?)(I?B)?\s*$", re.IGNORECASE)
 
 
-def parse_size_mib(text):
-    """'64M', '1G', '512k', '128' (MiB, as QEMU's -m) -> MiB, rounded up."""
+def parse_size_mib(text, plain="M"):
+    """'64M', '1G', '512k' -> MiB, rounded up. A plain number is in MiB for --mem (as
+    QEMU's -m) and in bytes in a config file (plain="B", docs/config.md)."""
     m = _SIZE_RE.match(text or "")
     if not m:
         raise ValueError("bad size %r" % text)
     n = int(m.group(1))
-    unit = m.group(2).upper()
-    kib = {"": n * 1024, "K": n, "M": n * 1024, "G": n * 1024 * 1024,
-           "T": n * 1024 * 1024 * 1024}[unit]
-    mib = (kib + 1023) // 1024
+    unit = m.group(2).upper() or plain
+    mult = {"B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}[unit]
+    mib = (n * mult + (1 << 20) - 1) >> 20
     if mib <= 0:
         raise ValueError("size %r is zero" % text)
     return mib
 
 
 def vm_name_for(path):
-    """VM name from a kernel path: basename without extension, [A-Za-z0-9_-] only."""
-    base = os.path.basename(path)
-    stem = base.split(".")[0] if not base.startswith(".") else base.lstrip(".")
-    name = re.sub(r"[^A-Za-z0-9_-]", "_", stem)[:31]
+    """VM name from a kernel path: basename without extension, with only the
+    characters a config allows in a name ([A-Za-z0-9_.-], at most 31)."""
+    stem = os.path.splitext(os.path.basename(path))[0].lstrip(".")
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", stem)[:31]
     return name or "vm"
 
 
@@ -136,13 +136,18 @@ def module_name_for(path):
     return name or "module"
 
 
+MAX_NAME = 63   # docs/config.md: kernel and module names
+MAX_CMDLINE = 255
+
+
 def check_passable_name(name):
     """A module string must be one word without quotes, backslashes or '#': GRUB
-    re-escapes quotes and spaces, and '#' starts a comment in the config. (Commas
-    are fine: QEMU's -initrd takes ",," for a literal comma.)"""
-    if not name or re.search(r"[\s'\"\\#]", name):
-        raise UsageError("module name %r cannot be passed (it must be one word "
-                         "without quotes, backslashes or '#')" % name)
+    re-escapes quotes and spaces, and a config cannot hold them. (Commas are fine:
+    QEMU's -initrd takes ",," for a literal comma.)"""
+    if not name or re.search(r"[\s'\"\\#]", name) or len(name) > MAX_NAME:
+        raise UsageError("module name %r cannot be passed (it must be one word of at "
+                         "most %d characters without quotes, backslashes or '#')"
+                         % (name, MAX_NAME))
 
 
 # --- the VM configuration -----------------------------------------------------------
@@ -151,9 +156,14 @@ _SECTION_RE = re.compile(r"^\[\s*vm\s+([^\]\s]+)\s*\]$")
 _KV_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(.*)$")
 
 
+_COMMENT_RE = re.compile(r"(^|[ \t])#")
+
+
 def strip_comment(line):
-    i = line.find("#")
-    return line if i < 0 else line[:i]
+    """docs/config.md: '#' starts a comment at the start of a line or after a blank
+    ('a#b' is kept)."""
+    m = _COMMENT_RE.search(line)
+    return line if m is None else line[:m.start()]
 
 
 def parse_config(text):
@@ -212,7 +222,8 @@ def config_memory_mib(vms):
     total = 0
     for vm in vms:
         try:
-            total += parse_size_mib(vm["memory"]) if vm["memory"] else DEFAULT_MEM_MIB
+            total += parse_size_mib(vm["memory"], plain="B") if vm["memory"] \
+                else DEFAULT_MEM_MIB
         except ValueError:
             total += DEFAULT_MEM_MIB
     return total
@@ -261,8 +272,10 @@ class Options:
 
 
 def _need_readable(path, what):
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise UsageError("%s %s: no such file" % (what, path))
+    if os.path.isdir(path):
+        raise UsageError("%s %s: is a folder" % (what, path))
     if not os.access(path, os.R_OK):
         raise UsageError("%s %s: not readable" % (what, path))
 
@@ -320,9 +333,12 @@ def parse_args(argv):
             elif key == "--smp":
                 o.smp = _positive_int(key, val)
             elif key == "--append":
-                if "\n" in val or "#" in val:
-                    raise UsageError("--append: the command line cannot hold a newline or '#'")
-                o.append = val
+                # It becomes the config's cmdline line (docs/config.md).
+                if re.search(r"[\x00-\x08\x0a-\x1f\x7f]", val) or \
+                        _COMMENT_RE.search(val.strip()) or len(val.strip()) > MAX_CMDLINE:
+                    raise UsageError("--append: at most %d characters, no control "
+                                     "characters, no '#' after a blank" % MAX_CMDLINE)
+                o.append = val.strip()
             elif key == "--initrd":
                 o.initrd.append(val)
             elif key == "--hv86":
@@ -400,10 +416,12 @@ def plan_from_options(o):
     mem = o.mem if o.mem is not None else DEFAULT_MEM_MIB
     smp = o.smp if o.smp is not None else 1
     kname = module_name_for(o.kernel)
+    check_passable_name(kname)
     mods = [(o.kernel, kname)]
     mnames = []
     for f in o.initrd:
         n = module_name_for(f)
+        check_passable_name(n)
         if n in [m[1] for m in mods] or n == "hv86.cfg":
             raise UsageError("--initrd %s: another file is already passed as %s" % (f, n))
         mods.append((f, n))

@@ -169,13 +169,24 @@ static void handle_cr(struct vcpu *v, const struct vm_exit *e)
         return;
     }
     if (e->cr.write) {
-        uint64_t val = e->cr.gpr == GPR_RSP ? vcpu_get(v, REG_RSP) : v->gpr[e->cr.gpr];
+        uint64_t val;
+        struct vm_exit decoded = *e;
+        if (e->cr.gpr == CR_GPR_DECODE) {
+            unsigned len;
+            if (!insn_cr_write_value(v, e->rip, cr, &val, &len))
+                return;
+            decoded.insn_len = (uint8_t)len;
+        } else {
+            val = e->cr.gpr == GPR_RSP ? vcpu_get(v, REG_RSP) : v->gpr[e->cr.gpr];
+        }
         if (!(vcpu_get(v, REG_EFER) & EFER_LMA))
             val = (uint32_t)val;
         if (!cr_write(v, cr, val)) {
             vcpu_inject_exception(v, EXC_GP, 0);
             return;
         }
+        skip(v, &decoded);
+        return;
     } else {
         uint64_t val = vcpu_get(v, regs[cr]);
         if (e->cr.gpr == GPR_RSP)

@@ -35,6 +35,10 @@ enum exit_kind {
 #define ACCESS_WRITE 2u
 #define ACCESS_EXEC  4u
 
+/* For EXIT_CR_ACCESS when the CPU does not name the register (AMD without decode
+ * assists, or CLTS/LMSW): the core decodes the instruction. */
+#define CR_GPR_DECODE 0xff
+
 struct vm_exit {
     enum exit_kind kind;
     uint64_t rip;          /* guest RIP of the exiting instruction */
@@ -44,7 +48,7 @@ struct vm_exit {
         struct { uint16_t port; uint8_t size; bool in, string, rep; } io;
         struct { uint64_t gpa; unsigned access; bool gla_valid; uint64_t gla; } paging;
         struct { uint32_t index; } msr;
-        struct { uint8_t cr; uint8_t gpr; bool write; } cr;
+        struct { uint8_t cr; uint8_t gpr; bool write; } cr;   /* gpr CR_GPR_DECODE: the core decodes */
         struct { uint8_t vector; bool has_error; uint32_t error; uint64_t cr2; } exc;
         struct { const char *field; const char *rule; } invalid;
         struct { uint32_t vector; } sipi;

@@ -10,6 +10,9 @@ struct vcpu;
 unsigned insn_length(struct vcpu *v, uint64_t rip);
 /* Emulate INS/OUTS (with REP) for an EXIT_IO with io.string set. */
 void insn_string_io(struct vcpu *v, const struct vm_exit *e);
+/* The value a CR write at rip stores (MOV to CRn, CLTS, LMSW), decoded from the
+ * instruction; false if the VM was stopped or a fault injected. */
+bool insn_cr_write_value(struct vcpu *v, uint64_t rip, unsigned cr, uint64_t *val, unsigned *len);
 /* Copy to/from guest-linear memory through the guest's page tables. On a guest
  * page fault, inject #PF and return false; on an address outside RAM, stop the VM. */
 bool guest_linear_rw(struct vcpu *v, uint64_t linear, void *buf, unsigned len, bool write);

@@ -2,10 +2,22 @@
 #include "guests/rt/rt.h"
 #include "lib/format.h"
 
-/* COM1 16550 (docs/platform.md): THR at +0, LSR at +5, LSR bit 5 = THR empty. */
+/* COM1 16550 (docs/platform.md; National Semiconductor PC16550D data sheet). */
 #define COM1 0x3f8
+#define UART_THR 0
+#define UART_IER 1
+#define UART_DLL 0                      /* the divisor, while LCR.DLAB = 1 */
+#define UART_DLM 1
+#define UART_FCR 2
+#define UART_LCR 3
+#define UART_MCR 4
 #define UART_LSR 5
-#define UART_LSR_THRE 0x20
+#define UART_LCR_8N1 0x03
+#define UART_LCR_DLAB 0x80
+#define UART_FCR_ENABLE_CLEAR 0x07
+#define UART_MCR_DTR_RTS 0x03
+#define UART_LSR_THRE 0x20              /* transmit holding register empty */
+#define UART_LSR_TEMT 0x40              /* transmitter empty: all sent */
 #define EXIT_PORT 0xf4
 #define BOCHS_SHUTDOWN_PORT 0x8900      /* Bochs ends when "Shutdown" is written */
 
@@ -21,15 +33,28 @@ extern struct rt_fault *rt_try_fault;
 __attribute__((noreturn)) void rt_try_resume(void);
 __attribute__((noreturn)) void rt_start(void);
 
-static char cmdline[512];
+static char cmdline[512], loader_name[32];
 
 /* --- serial and exit ------------------------------------------------------ */
+
+/* 115200 8N1, FIFOs on, no interrupts. QEMU and hv86 would print without this,
+ * but a UART after reset sends 5-bit characters (Bochs does so). */
+static void uart_init(void)
+{
+	outb(COM1 + UART_IER, 0);
+	outb(COM1 + UART_LCR, UART_LCR_DLAB);
+	outb(COM1 + UART_DLL, 1);               /* divisor 1: 115200 baud */
+	outb(COM1 + UART_DLM, 0);
+	outb(COM1 + UART_LCR, UART_LCR_8N1);
+	outb(COM1 + UART_FCR, UART_FCR_ENABLE_CLEAR);
+	outb(COM1 + UART_MCR, UART_MCR_DTR_RTS);
+}
 
 void rt_putc(char c)
 {
 	while (!(inb(COM1 + UART_LSR) & UART_LSR_THRE))
 		;
-	outb(COM1, (uint8_t)c);
+	outb(COM1 + UART_THR, (uint8_t)c);
 }
 
 void rt_puts(const char *s)
@@ -53,8 +78,15 @@ void rt_printf(const char *fmt, ...)
 	va_end(ap);
 }
 
+void rt_flush(void)
+{
+	while (!(inb(COM1 + UART_LSR) & UART_LSR_TEMT))
+		;
+}
+
 void rt_exit(uint32_t v)
 {
+	rt_flush();
 	outl(EXIT_PORT, v);
 	/* Still here: no exit device. Bochs (run without hv86, as a reference)
 	 * stops on this; elsewhere the port is unclaimed and the write dropped. */
@@ -146,6 +178,15 @@ struct mb_mmap_entry {                  /* size excludes the size field itself *
 	uint32_t type;
 } __attribute__((packed));
 
+static void copy_string(char *dst, size_t size, uint32_t src)
+{
+	const char *s = (const char *)src;
+	size_t i;
+	for (i = 0; i < size - 1 && s[i]; i++)
+		dst[i] = s[i];
+	dst[i] = 0;
+}
+
 static void copy_boot_info(const struct mb_info *mb)
 {
 	rt_mb_flags = mb->flags;
@@ -153,13 +194,10 @@ static void copy_boot_info(const struct mb_info *mb)
 		rt_mem_lower = mb->mem_lower;
 		rt_mem_upper = mb->mem_upper;
 	}
-	if (mb->flags & MB_INFO_CMDLINE) {
-		const char *s = (const char *)mb->cmdline;
-		size_t i;
-		for (i = 0; i < sizeof cmdline - 1 && s[i]; i++)
-			cmdline[i] = s[i];
-		cmdline[i] = 0;
-	}
+	if (mb->flags & MB_INFO_CMDLINE)
+		copy_string(cmdline, sizeof cmdline, mb->cmdline);
+	if (mb->flags & MB_INFO_LOADER_NAME)
+		copy_string(loader_name, sizeof loader_name, mb->boot_loader_name);
 	if (mb->flags & MB_INFO_MODS)
 		rt_mods_count = mb->mods_count;
 	if (mb->flags & MB_INFO_MMAP) {
@@ -176,6 +214,7 @@ static void copy_boot_info(const struct mb_info *mb)
 void rt_start(void)
 {
 	idt_init();
+	uart_init();
 	if (rt_mb_magic != MB_BOOT_MAGIC) {
 		rt_printf("FAIL %s: EAX 0x%08x at entry, not the multiboot magic\n",
 			  rt_guest_name, rt_mb_magic);
@@ -201,10 +240,12 @@ const char *rt_args(void)
 	const char *s = cmdline;
 	while (*s == ' ')
 		s++;
-	while (*s && *s != ' ')
-		s++;
-	while (*s == ' ')
-		s++;
+	if (strncmp(loader_name, "qemu", sizeof "qemu") == 0) {
+		while (*s && *s != ' ')
+			s++;
+		while (*s == ' ')
+			s++;
+	}
 	return s;
 }
 

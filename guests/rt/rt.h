@@ -37,6 +37,8 @@ void rt_puts(const char *s);                    /* no newline added */
 void rt_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void rt_vprintf(const char *fmt, va_list ap);
 __attribute__((noreturn)) void rt_exit(uint32_t v);
+/* Waits until the UART has sent everything: before the VM may end abruptly. */
+void rt_flush(void);
 
 /* Prints "ok  MSG" or "BAD MSG" and counts failures; returns ok. */
 bool rt_check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -50,11 +52,13 @@ extern unsigned rt_failures;
 #define MB_INFO_CMDLINE (1u << 2)
 #define MB_INFO_MODS   (1u << 3)
 #define MB_INFO_MMAP   (1u << 6)
+#define MB_INFO_LOADER_NAME (1u << 9)
 #define MB_MMAP_AVAILABLE 1
 
 struct mb_info {
 	uint32_t flags, mem_lower, mem_upper, boot_device, cmdline;
 	uint32_t mods_count, mods_addr, syms[4], mmap_length, mmap_addr;
+	uint32_t drives_length, drives_addr, config_table, boot_loader_name;
 } __attribute__((packed));
 
 struct rt_mmap {
@@ -70,9 +74,11 @@ extern struct rt_mmap rt_mmap[RT_MMAP_MAX];
 extern unsigned rt_mmap_count;
 extern uint32_t rt_mods_count;
 
-/* The whole command line: by the contract, the image's name, then the arguments. */
+/* The command line as the loader passed it. */
 const char *rt_cmdline(void);
-/* The command line after its first word (the image's name). */
+/* The arguments: the command line without QEMU's prefix. QEMU's -kernel puts the
+ * image's file name first; hv86 and GRUB 2 pass only the arguments. Like Xen,
+ * tell them apart by the boot loader's name ("qemu"). */
 const char *rt_args(void);
 /* For an argument word "KEY...": a pointer just after KEY (the value runs to the
  * next space), else NULL. E.g. rt_arg("exit=") */

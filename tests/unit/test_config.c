@@ -118,6 +118,8 @@ static void test_memory_values(void **state)
 		{ "", "bad value '' for 'memory' (a number with an optional K, M or G suffix)" },
 		{ "99999999999999999999999", "bad value '99999999999999999999999' for 'memory' (a number with an optional K, M or G suffix)" },
 		{ "17179869184G", "bad value '17179869184G' for 'memory' (a number with an optional K, M or G suffix)" },
+		{ "18446744073709551616", "bad value '18446744073709551616' for 'memory' (a number with an optional K, M or G suffix)" },
+		{ "18446744073709551615", "'memory' 18446744073709551615 out of range (1M..64G)" },
 		{ "512K", "'memory' 512K out of range (1M..64G)" },
 		{ "0", "'memory' 0 out of range (1M..64G)" },
 		{ "65G", "'memory' 65G out of range (1M..64G)" },

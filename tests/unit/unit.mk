@@ -37,10 +37,15 @@ $(UNIT_DIR)/pure/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(UNIT_CC) $(UNIT_CFLAGS) -MMD -MP -c $< -o $@
 
-# Rebuilt from scratch each time so an object of a deleted source does not linger.
-# With no pure sources at all, ar still makes a valid empty archive.
-$(UNIT_LIB): $(UNIT_PURE_O)
+# The list of pure objects, rewritten only when it changes: a source added or
+# deleted then rebuilds the archive, which is made from scratch so the object of a
+# deleted source does not linger in it. With no pure sources at all, ar still makes
+# a valid empty archive.
+$(UNIT_DIR)/pure.list: FORCE
 	@mkdir -p $(dir $@)
+	@echo '$(UNIT_PURE_O)' | cmp -s - $@ || echo '$(UNIT_PURE_O)' > $@
+
+$(UNIT_LIB): $(UNIT_PURE_O) $(UNIT_DIR)/pure.list
 	@rm -f $@
 	ar rcs $@ $(UNIT_PURE_O)
 
@@ -48,5 +53,6 @@ $(UNIT_DIR)/test_%: tests/unit/test_%.c $(UNIT_LIB)
 	@mkdir -p $(dir $@)
 	$(UNIT_CC) $(UNIT_CFLAGS) -MMD -MP -MF $@.d $< $(UNIT_LIB) $(UNIT_LDLIBS) -o $@
 
-.PHONY: unit unit-build
+.PHONY: unit unit-build FORCE
+FORCE:
 -include $(UNIT_PURE_O:.o=.d) $(UNIT_BINS:=.d)

@@ -1,20 +1,28 @@
 /* x86 instruction decoder for 16-, 32- and 64-bit code (pure logic).
  *
  * Finds the length of any instruction of the one-byte, 0F, 0F38 and 0F3A opcode maps
- * (legacy, REX and VEX encoded) and splits it into its fields: prefixes, opcode,
+ * (legacy, REX, VEX and EVEX encoded) and splits it into its fields: prefixes, opcode,
  * ModRM, SIB, displacement and immediates, with the effective operand and address
  * sizes and, for a memory operand, its base/index/scale. Uses: the length of the
  * instruction behind a VM exit when the CPU does not say (AMD without NRIP save,
  * e.g. QEMU's TCG SVM) and the operand decode for MMIO emulation.
  *
  * References: Intel SDM Vol. 2A ch. 2 (instruction format: 2.1 prefixes, Tables
- * 2-1/2-2/2-3 ModRM and SIB addressing forms, 2.2.1 REX, 2.3 VEX) and Vol. 2D
- * Appendix A (opcode maps: Table A-2 one-byte, A-3 two-byte, A-4/A-5 three-byte,
- * A-6 opcode groups, A-7..A-22 x87 escapes).
+ * 2-1/2-2/2-3 ModRM and SIB addressing forms, 2.2.1 REX, 2.3 VEX, 2.7 EVEX) and
+ * Vol. 2D Appendix A (opcode maps: Table A-2 one-byte, A-3 two-byte, A-4/A-5
+ * three-byte, A-6 opcode groups, A-7..A-22 x87 escapes).
  *
- * Decoding is for length and operands, not full validity: it rejects the opcodes that
- * are undefined in a whole row of the map or a whole group slot (INSN_ERR_INVALID),
- * but does not check LOCK legality, mandatory-prefix combinations or CPUID features.
+ * Decoding is for length and operands, not full validity. INSN_ERR_INVALID (#UD) is
+ * given for opcodes undefined in the mode (Table A-2/A-3 blanks, the "i64" rows in
+ * 64-bit mode), undefined group slots (Table A-6), register forms of memory-only
+ * opcodes (LEA, LSS/LFS/LGS, far CALL/JMP Ev, LES/LDS/BOUND in real mode) and VEX
+ * after 66/F2/F3/F0/REX; but not for LOCK misuse, missing mandatory prefixes, VEX
+ * opcodes that do not exist, or instructions the vCPU's CPUID does not offer.
+ *
+ * Vendor differences: near branches in 64-bit mode ignore 66 as on Intel (an AMD CPU
+ * takes a rel16 there; no VM exit is ever caused by a near branch, so this only
+ * matters to a disassembler); SYSCALL/SYSRET decode in every mode, and 3DNow! and
+ * SSE4a EXTRQ/INSERTQ decode, as on AMD; AMD's XOP is INSN_ERR_UNSUPPORTED.
  */
 #ifndef VMM_EMULATE_DECODE_H
 #define VMM_EMULATE_DECODE_H
@@ -51,14 +59,19 @@ enum insn_map {
     INSN_MAP_6 = 6,
 };
 
-/* Segment registers, numbered as the Sreg field of MOV Sreg encodes them
- * (ES=0 ... GS=5); also the targets of the segment-override prefixes. */
-enum insn_seg { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_NONE = 0xff };
+/* Segment registers, numbered as the Sreg field of MOV Sreg encodes them (ES=0 ...
+ * GS=5, the same numbers as enum seg_reg in vmm/vcpu.h); also the targets of the
+ * segment-override prefixes. */
+enum insn_seg {
+    INSN_SEG_ES, INSN_SEG_CS, INSN_SEG_SS, INSN_SEG_DS, INSN_SEG_FS, INSN_SEG_GS,
+    INSN_SEG_NONE = 0xff
+};
 
-/* General registers, in encoding order (RAX=0 ... RDI=7, R8 ... R15). */
+/* General registers in encoding order (RAX=0 ... RDI=7, R8 ... R15), the same numbers
+ * as enum gpr in vmm/vcpu.h, so a vCPU's gpr[] array can be passed as it is. */
 enum insn_gpr {
-    GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI,
-    GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15,
+    INSN_RAX, INSN_RCX, INSN_RDX, INSN_RBX, INSN_RSP, INSN_RBP, INSN_RSI, INSN_RDI,
+    INSN_R8, INSN_R9, INSN_R10, INSN_R11, INSN_R12, INSN_R13, INSN_R14, INSN_R15,
 };
 
 #define INSN_NO_REG (-1)
@@ -69,7 +82,7 @@ struct insn {
 
     /* Prefixes (SDM Vol. 2A 2.1.1). */
     uint8_t num_prefixes;   /* legacy + REX bytes before the opcode (or VEX) */
-    uint8_t seg_override;   /* enum insn_seg; SEG_NONE if none. In 64-bit mode the
+    uint8_t seg_override;   /* enum insn_seg; INSN_SEG_NONE if none. In 64-bit mode the
                                ES/CS/SS/DS overrides are ignored, as by the CPU */
     bool opsize_prefix;     /* 66 seen */
     bool addrsize_prefix;   /* 67 seen */
@@ -94,7 +107,8 @@ struct insn {
     uint8_t opcode[3];
     uint8_t op;
 
-    /* ModRM / SIB (Tables 2-1..2-3). reg and rm include REX.R / REX.B. */
+    /* ModRM / SIB (Tables 2-1..2-3). reg and rm include REX.R / REX.B. With byte
+     * operands and no REX prefix, register numbers 4-7 name AH, CH, DH, BH. */
     bool has_modrm;
     uint8_t modrm, mod, reg, rm;
     bool has_sib;
@@ -139,7 +153,8 @@ const char *insn_strerror(int err);
  * general registers (indexed by enum insn_gpr) and the address of the next
  * instruction (RIP + len), truncated to the address size: 16-bit forms wrap at 64K,
  * 32-bit forms at 4G. 0 if the instruction has no memory operand. */
-uint64_t insn_effective_addr(const struct insn *in, const uint64_t gpr[16], uint64_t rip_next);
+uint64_t insn_effective_addr(const struct insn *in, const uint64_t gpr[16],
+                             uint64_t rip_next);
 
 /* The segment of the memory operand: the override if any, else SS for rBP/rSP-based
  * forms and DS otherwise (SDM Vol. 1 3.7.4). For string instructions this is the

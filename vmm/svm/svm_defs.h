@@ -21,6 +21,9 @@
 #define VM_CR_SVMDIS      (1u << 4)     /* SVM disabled by firmware */
 #define VM_CR_LOCK        (1u << 3)
 
+/* CR intercepts (VMCB offset 000h): reads in bits 0-15, writes in 16-31 */
+#define INTERCEPT_CR_WRITE(n) (1u << (16 + (n)))
+
 /* Intercept vector 3 (VMCB offset 00Ch), APM Vol. 2 Appendix B Table B-1 */
 #define INTERCEPT_INTR      (1u << 0)
 #define INTERCEPT_NMI       (1u << 1)
@@ -96,7 +99,11 @@
 #define VMEXIT_MWAIT        0x08B
 #define VMEXIT_XSETBV       0x08D
 #define VMEXIT_NPF          0x400
-#define VMEXIT_INVALID      (-1ull)
+#define VMEXIT_INVALID      0xFFFFFFFFu     /* -1 in the 32-bit EXITCODE */
+
+/* EXITINFO1 of MOV-to-CR exits with decode assists (APM Vol. 2 15.33.1) */
+#define CR_EXITINFO_MOV     (1ull << 63)
+#define CR_EXITINFO_GPR_MASK 0xFull
 
 /* IOIO EXITINFO1 (APM Vol. 2 15.10.2, Figure 15-2) */
 #define IOIO_TYPE_IN   (1u << 0)

@@ -1,5 +1,6 @@
 /* Translation of #VMEXIT codes (APM Vol. 2 Appendix C) into the common exit record. */
 #include "vmm/svm/svm.h"
+#include "vmm/svm/vmcb_check.h"
 
 static void io_exit(struct vm_exit *e, uint64_t info1, uint64_t info2)
 {
@@ -49,7 +50,15 @@ void svm_translate_exit(struct vcpu *v, struct vm_exit *e)
         e->exc.cr2 = info2;
         return;
     }
-    switch (code) {
+    if (code >= VMEXIT_CR0_WRITE && code < VMEXIT_CR0_WRITE + 16) {
+        e->kind = EXIT_CR_ACCESS;
+        e->cr.cr = (uint8_t)(code - VMEXIT_CR0_WRITE);
+        e->cr.write = true;
+        bool named = (svm_cpu.features & SVM_FEATURE_DECODE_ASSIST) && (info1 & CR_EXITINFO_MOV);
+        e->cr.gpr = named ? (uint8_t)(info1 & CR_EXITINFO_GPR_MASK) : CR_GPR_DECODE;
+        return;
+    }
+    switch ((uint32_t)code) {
     case VMEXIT_IOIO: io_exit(e, info1, info2); break;
     case VMEXIT_MSR: e->kind = info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ; break;
     case VMEXIT_CPUID: e->kind = EXIT_CPUID; break;
@@ -78,11 +87,15 @@ void svm_translate_exit(struct vcpu *v, struct vm_exit *e)
         e->paging.access = (info1 & NPF_FETCH) ? ACCESS_EXEC
                          : (info1 & NPF_WRITE) ? ACCESS_WRITE : ACCESS_READ;
         break;
-    case VMEXIT_INVALID:
+    case VMEXIT_INVALID: {
+        /* The CPU does not say why: hv86's own checker names the field. */
+        struct vmcb_check_result r = { "VMCB", "VMRUN refused the guest state (VMEXIT_INVALID)" };
+        vmcb_check(vmcb, svm_cpu.phys_bits, &r);
         e->kind = EXIT_INVALID_STATE;
-        e->invalid.field = "VMCB";
-        e->invalid.rule = "VMRUN refused the guest state (VMEXIT_INVALID)";
+        e->invalid.field = r.field;
+        e->invalid.rule = r.rule;
         break;
+    }
     default:
         break;
     }

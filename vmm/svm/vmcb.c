@@ -40,6 +40,9 @@ int svm_vcpu_init(struct vcpu *v)
     v->backend = s;
     struct vmcb_control *c = &s->vmcb->ctl;
     struct svm_vm *svm_vm = v->vm->backend;
+    /* CR0 and CR4 writes go through the core's checks: QEMU's SVM lets reserved
+     * bits through and then refuses the next VMRUN, where hardware gives #GP. */
+    c->intercept_cr = INTERCEPT_CR_WRITE(0) | INTERCEPT_CR_WRITE(4);
     c->intercept_misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_INIT |
                          INTERCEPT_CPUID | INTERCEPT_HLT | INTERCEPT_INVLPGA |
                          INTERCEPT_IOIO_PROT | INTERCEPT_MSR_PROT | INTERCEPT_SHUTDOWN;

@@ -4,6 +4,9 @@
  * Pure header: included by the host-built checker and unit tests too. */
 #ifndef VMM_VMX_VMX_DEFS_H
 #define VMM_VMX_VMX_DEFS_H
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+#endif
 
 /* ---- Capability and control MSRs (Appendix A, Vol. 4 table 2-2) ---------------- */
 #define MSR_IA32_FEATURE_CONTROL      0x03A
@@ -585,6 +588,7 @@
 #define VMXERR_ENTRY_MOV_SS_BLOCKING       26
 #define VMXERR_INVALID_INVEPT_INVVPID      28
 
+#ifndef __ASSEMBLER__
 static inline const char *vmx_insn_error_name(unsigned err)
 {
     switch (err) {
@@ -687,4 +691,5 @@ static inline const char *vmx_exit_reason_name(unsigned basic)
         return names[basic];
     return "unknown exit reason";
 }
+#endif /* __ASSEMBLER__ */
 #endif

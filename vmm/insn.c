@@ -1,0 +1,232 @@
+/* Instructions the core must look at itself. The bytes are fetched through the
+ * guest's own page tables (vmm/gpt_walk.c) and decoded by vmm/emulate/decode.c:
+ * the length of an exiting instruction where the CPU does not report it (AMD
+ * without NRIP save, as QEMU's TCG), and INS/OUTS with their memory operands. */
+#include "kernel/x86.h"
+#include "vmm/cpuid.h"
+#include "vmm/emulate/decode.h"
+#include "vmm/gpt_walk.h"
+#include "vmm/insn.h"
+#include "vmm/vm.h"
+
+#define STRING_IO_BATCH 4096    /* iterations per exit: a long REP stays preemptible */
+
+static bool read_gpa(void *ctx, uint64_t gpa, void *buf, unsigned len)
+{
+    return vm_read_gpa(ctx, gpa, buf, len);
+}
+
+static void paging_regs(struct vcpu *v, struct gpt_regs *r)
+{
+    uint32_t ext[4], feat[4];
+    cpuid_guest(v, 0x80000008u, 0, ext);
+    cpuid_guest(v, 0x80000001u, 0, feat);
+    *r = (struct gpt_regs){
+        .cr0 = vcpu_get(v, REG_CR0), .cr3 = vcpu_get(v, REG_CR3),
+        .cr4 = vcpu_get(v, REG_CR4), .efer = vcpu_get(v, REG_EFER),
+        .maxphyaddr = ext[0] & 0xFF,
+        .flags = (feat[3] & CPUID_80000001_EDX_PAGE1GB) ? 0 : GPT_F_NO_1G_PAGES,
+    };
+}
+
+static unsigned cpl(struct vcpu *v)
+{
+    struct segment ss;
+    vcpu_get_seg(v, SEG_SS, &ss);
+    return (ss.attr >> 5) & 3;
+}
+
+/* The decoder's mode from CR0.PE, RFLAGS.VM, EFER.LMA and CS.L/D (SDM Vol. 3A 2.2). */
+static enum cpu_mode guest_mode(struct vcpu *v, struct segment *cs)
+{
+    vcpu_get_seg(v, SEG_CS, cs);
+    if (!(vcpu_get(v, REG_CR0) & CR0_PE) || (vcpu_get(v, REG_RFLAGS) & RFLAGS_VM))
+        return MODE_REAL16;
+    if ((vcpu_get(v, REG_EFER) & EFER_LMA) && (cs->attr & SEG_ATTR_L))
+        return MODE_LONG64;
+    return (cs->attr & SEG_ATTR_DB) ? MODE_PROT32 : MODE_PROT16;
+}
+
+/* Translate and copy, one page at a time. access: GPT_* flags. */
+static enum gpt_result linear_copy(struct vcpu *v, uint64_t linear, void *buf, unsigned len,
+                                   unsigned access, uint64_t *fault_addr, uint32_t *pf_error)
+{
+    struct gpt_regs r;
+    paging_regs(v, &r);
+    if (cpl(v) == 3)
+        access |= GPT_USER;
+    const struct gpt_mem mem = { .read = read_gpa, .ctx = v->vm };
+    uint8_t *p = buf;
+    while (len) {
+        struct gpt_xlat x;
+        unsigned chunk = (unsigned)(PAGE_SIZE - (linear & (PAGE_SIZE - 1)));
+        if (chunk > len)
+            chunk = len;
+        enum gpt_result res = gpt_walk(&r, linear, access, &mem, &x);
+        if (res != GPT_OK) {
+            *pf_error = x.pf_error;
+            *fault_addr = res == GPT_BAD_GPA ? x.fault_gpa : linear;
+            return res;
+        }
+        uint64_t gpa = x.gpa;
+        void *h = vm_gpa_to_hva(v->vm, gpa, chunk);
+        if (!h) {
+            *fault_addr = gpa;
+            return GPT_BAD_GPA;
+        }
+        if (access & GPT_WRITE)
+            __builtin_memcpy(h, p, chunk);
+        else
+            __builtin_memcpy(p, h, chunk);
+        p += chunk;
+        linear += chunk;
+        len -= chunk;
+    }
+    return GPT_OK;
+}
+
+bool guest_linear_rw(struct vcpu *v, uint64_t linear, void *buf, unsigned len, bool write)
+{
+    uint64_t where;
+    uint32_t pf_error;
+    enum gpt_result res = linear_copy(v, linear, buf, len, write ? GPT_WRITE : 0, &where, &pf_error);
+    if (res == GPT_PAGE_FAULT) {
+        vcpu_set(v, REG_CR2, where);
+        vcpu_inject_exception(v, EXC_PF, pf_error);
+        return false;
+    }
+    if (res == GPT_NON_CANONICAL) {
+        vcpu_inject_exception(v, EXC_GP, 0);
+        return false;
+    }
+    if (res != GPT_OK) {
+        vm_stop(v->vm, "%s at linear %#lx reaches gpa %#lx outside its memory",
+                write ? "write" : "read", linear, where);
+        return false;
+    }
+    return true;
+}
+
+/* Fetch and decode the instruction at rip. */
+static bool fetch_decode(struct vcpu *v, uint64_t rip, struct insn *in)
+{
+    struct segment cs;
+    enum cpu_mode mode = guest_mode(v, &cs);
+    uint64_t linear = mode == MODE_LONG64 ? rip : (uint32_t)(cs.base + rip);
+    uint8_t bytes[INSN_MAX_LEN];
+    uint64_t where;
+    uint32_t pf_error;
+    /* The instruction may end before a page that is not mapped: fetch what the first
+     * page holds, and the rest only if the decoder asks for it. */
+    unsigned first = (unsigned)(PAGE_SIZE - (linear & (PAGE_SIZE - 1)));
+    if (first > INSN_MAX_LEN)
+        first = INSN_MAX_LEN;
+    if (linear_copy(v, linear, bytes, first, GPT_EXEC, &where, &pf_error) != GPT_OK)
+        return false;
+    int err = insn_decode(bytes, first, mode, in);
+    if (err == INSN_ERR_TRUNCATED && first < INSN_MAX_LEN) {
+        if (linear_copy(v, linear + first, bytes + first, INSN_MAX_LEN - first, GPT_EXEC,
+                        &where, &pf_error) != GPT_OK)
+            return false;
+        err = insn_decode(bytes, INSN_MAX_LEN, mode, in);
+    }
+    return err == INSN_OK;
+}
+
+/* CLTS (0F 06), LMSW (0F 01 /6) and MOV to CR (0F 22 /r): SDM Vol. 2 and, for
+ * LMSW, "only PE, MP, EM and TS are loaded, and PE cannot be cleared". */
+#define OP_CLTS 0x06
+#define OP_GROUP7 0x01
+#define OP_MOV_TO_CR 0x22
+#define GROUP7_LMSW 6
+#define LMSW_BITS (CR0_PE | CR0_MP | CR0_EM | CR0_TS)
+
+bool insn_cr_write_value(struct vcpu *v, uint64_t rip, unsigned cr, uint64_t *val, unsigned *len)
+{
+    struct insn in;
+    if (!fetch_decode(v, rip, &in) || in.map != INSN_MAP_0F) {
+        vm_stop(v->vm, "cannot decode the CR%u write at rip=%#lx", cr, rip);
+        return false;
+    }
+    *len = in.len;
+    uint64_t old = vcpu_get(v, REG_CR0);
+    if (in.op == OP_MOV_TO_CR) {
+        *val = in.rm == GPR_RSP ? vcpu_get(v, REG_RSP) : v->gpr[in.rm];
+        return true;
+    }
+    if (in.op == OP_CLTS && cr == 0) {
+        *val = old & ~(uint64_t)CR0_TS;
+        return true;
+    }
+    if (in.op == OP_GROUP7 && (in.reg & 7) == GROUP7_LMSW && cr == 0) {
+        uint16_t src;
+        if (in.mod == 3) {
+            src = (uint16_t)v->gpr[in.rm];
+        } else {
+            struct segment seg;
+            enum seg_reg s = (enum seg_reg)insn_mem_seg(&in);
+            vcpu_get_seg(v, s, &seg);
+            uint64_t ea = insn_effective_addr(&in, v->gpr, rip + in.len);
+            if (!guest_linear_rw(v, seg.base + ea, &src, sizeof src, false))
+                return false;
+        }
+        *val = (old & ~(uint64_t)(LMSW_BITS & ~CR0_PE)) | (src & LMSW_BITS);
+        return true;
+    }
+    vm_stop(v->vm, "unexpected instruction for a CR%u write at rip=%#lx", cr, rip);
+    return false;
+}
+
+unsigned insn_length(struct vcpu *v, uint64_t rip)
+{
+    struct insn in;
+    return fetch_decode(v, rip, &in) ? in.len : 0;
+}
+
+/* INS/OUTS (SDM Vol. 2B): ES:rDI is the destination of INS, seg:rSI (DS unless
+ * overridden) the source of OUTS; rSI/rDI step by the size, backwards with
+ * RFLAGS.DF; REP counts rCX down, all under the address-size mask. */
+void insn_string_io(struct vcpu *v, const struct vm_exit *e)
+{
+    struct insn in;
+    if (!fetch_decode(v, e->rip, &in)) {
+        vm_stop(v->vm, "cannot decode the string I/O instruction at rip=%#lx", e->rip);
+        return;
+    }
+    uint64_t mask = insn_addr_mask(&in);
+    unsigned size = e->io.size;
+    unsigned ptr = e->io.in ? GPR_RDI : GPR_RSI;
+    struct segment seg;
+    enum seg_reg s = e->io.in ? SEG_ES : (enum seg_reg)insn_mem_seg(&in);
+    vcpu_get_seg(v, s, &seg);
+    bool long_mode = vcpu_get(v, REG_EFER) & EFER_LMA;
+    /* In 64-bit mode only the FS and GS bases apply (SDM Vol. 3A 3.4.4). */
+    uint64_t base = long_mode && s != SEG_FS && s != SEG_GS ? 0 : seg.base;
+    int64_t step = (vcpu_get(v, REG_RFLAGS) & RFLAGS_DF) ? -(int64_t)size : (int64_t)size;
+    uint64_t count = e->io.rep ? v->gpr[GPR_RCX] & mask : 1;
+
+    for (unsigned n = 0; count && n < STRING_IO_BATCH; n++) {
+        uint64_t off = v->gpr[ptr] & mask;
+        uint64_t linear = base + off;
+        if (!long_mode)
+            linear = (uint32_t)linear;
+        uint32_t val = 0;
+        if (e->io.in) {
+            if (!io_port_access(v, e->io.port, size, true, &val) ||
+                !guest_linear_rw(v, linear, &val, size, true))
+                return;
+        } else {
+            if (!guest_linear_rw(v, linear, &val, size, false) ||
+                !io_port_access(v, e->io.port, size, false, &val))
+                return;
+        }
+        v->gpr[ptr] = (v->gpr[ptr] & ~mask) | ((v->gpr[ptr] + step) & mask);
+        count--;
+        if (e->io.rep)
+            v->gpr[GPR_RCX] = (v->gpr[GPR_RCX] & ~mask) | (count & mask);
+        if (v->vm->state != VM_RUNNING)
+            return;
+    }
+    if (!count)       /* done: next instruction; else the REP resumes on re-entry */
+        vcpu_set(v, REG_RIP, e->rip + in.len);
+}

@@ -1,0 +1,293 @@
+/* Intel VT-x: detection, entering and leaving VMX operation on this CPU (SDM Vol.
+ * 3C 24.6-24.8), the permission bitmaps, and the run loop. Fills vmx_ops. */
+#include "kernel/console.h"
+#include "kernel/mm.h"
+#include "kernel/string.h"
+#include "kernel/x86.h"
+#include "vmm/vmx/vmx.h"
+#include "vmm/vmx/vmx_insn.h"
+
+struct vmx_cpu vmx_cpu;
+
+#define VPID_COUNT      0xFFFFu      /* 16-bit VPIDs, 0 reserved for the host (28.3.3.3) */
+#define CPUID_ADDR_SIZES 0x80000008u
+#define MSR_BITMAP_LOW_MAX   0x00001FFFu      /* 25.6.9: two 1-KiB halves per direction */
+#define MSR_BITMAP_HIGH_BASE 0xC0000000u
+#define MSR_BITMAP_HIGH_MAX  0xC0001FFFu
+#define MSR_BITMAP_READ_HIGH  0x400
+#define MSR_BITMAP_WRITE_LOW  0x800
+#define MSR_BITMAP_WRITE_HIGH 0xC00
+#define IO_BITMAP_PAGES 2                     /* A: ports 0-7FFF, B: 8000-FFFF (25.6.4) */
+
+/* enum vmx_result is returned by vmx_entry.S as plain numbers. */
+_Static_assert(VMX_OK == 0 && VMX_FAIL_VALID == 1 && VMX_FAIL_INVALID == 2, "vmx_entry.S");
+_Static_assert(SEG_ES == 0 && SEG_CS == 1 && SEG_SS == 2 && SEG_DS == 3 && SEG_FS == 4 &&
+               SEG_GS == 5 && SEG_LDTR == 6 && SEG_TR == 7, "VMCS_GUEST_SEG_* spacing");
+
+/* The capability MSRs in force: the TRUE_* ones when IA32_VMX_BASIC[55] says they
+ * exist, as they allow clearing some default-1 controls (A.2). */
+static void read_caps(struct vmx_cap_msrs *c)
+{
+    c->basic = rdmsr(MSR_IA32_VMX_BASIC);
+    bool t = c->basic & VMX_BASIC_TRUE_CTLS;
+    c->pin = rdmsr(t ? MSR_IA32_VMX_TRUE_PINBASED_CTLS : MSR_IA32_VMX_PINBASED_CTLS);
+    c->proc = rdmsr(t ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS : MSR_IA32_VMX_PROCBASED_CTLS);
+    c->exit = rdmsr(t ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS);
+    c->entry = rdmsr(t ? MSR_IA32_VMX_TRUE_ENTRY_CTLS : MSR_IA32_VMX_ENTRY_CTLS);
+    c->misc = rdmsr(MSR_IA32_VMX_MISC);
+    c->cr0_fixed0 = rdmsr(MSR_IA32_VMX_CR0_FIXED0);
+    c->cr0_fixed1 = rdmsr(MSR_IA32_VMX_CR0_FIXED1);
+    c->cr4_fixed0 = rdmsr(MSR_IA32_VMX_CR4_FIXED0);
+    c->cr4_fixed1 = rdmsr(MSR_IA32_VMX_CR4_FIXED1);
+    /* PROCBASED_CTLS2 and EPT_VPID_CAP exist only with secondary controls (A.3.3, A.10). */
+    bool secondary = VMX_CTL_ALLOWED1(c->proc) & PROC_SECONDARY_CONTROLS;
+    c->proc2 = secondary ? rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) : 0;
+    bool ept_vpid = VMX_CTL_ALLOWED1(c->proc2) & (PROC2_EPT | PROC2_VPID);
+    c->ept_vpid = ept_vpid ? rdmsr(MSR_IA32_VMX_EPT_VPID_CAP) : 0;
+    uint32_t a, b, cx, d;
+    cpuid(CPUID_ADDR_SIZES, 0, &a, &b, &cx, &d);
+    c->maxphyaddr = a & 0xFF;
+}
+
+static bool locked_out(void)
+{
+    uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+    return (fc & FEATURE_CONTROL_LOCK) && !(fc & FEATURE_CONTROL_VMX_OUTSIDE_SMX);
+}
+
+static int vmx_probe(struct vmm_caps *caps, const char **why)
+{
+    uint32_t a, b, c, d;
+    cpuid(1, 0, &a, &b, &c, &d);
+    if (!(c & CPUID_1_ECX_VMX)) {
+        *why = "no VT-x: CPUID.1:ECX.VMX is clear";
+        return -1;
+    }
+    if (locked_out()) {
+        *why = "VT-x disabled by firmware (IA32_FEATURE_CONTROL locked without VMX outside SMX)";
+        return -1;
+    }
+    struct vmx_cap_msrs m;
+    read_caps(&m);
+    uint32_t proc2 = VMX_CTL_ALLOWED1(m.proc2);
+    *caps = (struct vmm_caps){
+        .nested_paging = proc2 & PROC2_EPT,
+        .tagged_tlb = proc2 & PROC2_VPID,
+        .next_rip = true,              /* VM-exit instruction length (28.2.5) */
+        .unrestricted = proc2 & PROC2_UNRESTRICTED_GUEST,
+        .decode_assists = false,       /* VMX hands over no instruction bytes */
+        .tlb_tags = (proc2 & PROC2_VPID) ? VPID_COUNT : 0,
+    };
+    return 0;
+}
+
+/* IA32_FEATURE_CONTROL gates VMXON (24.7). Unlocked (as firmware may leave it, and
+ * as Bochs does): enable VMX outside SMX and lock. Locked without it: only the
+ * firmware setup can change that. */
+static int enable_feature_control(void)
+{
+    uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+    if (!(fc & FEATURE_CONTROL_LOCK)) {
+        wrmsr(MSR_IA32_FEATURE_CONTROL,
+              fc | FEATURE_CONTROL_LOCK | FEATURE_CONTROL_VMX_OUTSIDE_SMX);
+        return 0;
+    }
+    if (!(fc & FEATURE_CONTROL_VMX_OUTSIDE_SMX)) {
+        kprintf("hv86: vmx: IA32_FEATURE_CONTROL is locked with VMX outside SMX disabled: "
+                "enable VT-x in the firmware setup\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* MSRs the guest reaches directly, as on SVM: those the VMCS switches (FS/GS base
+ * in the segment state, SYSENTER_* in 25.4.2), and the SYSCALL/SWAPGS ones, which
+ * VMX does not switch and hv86 swaps itself (switch_lazy_msrs). */
+static const uint32_t msr_passthrough[] = {
+    MSR_FS_BASE, MSR_GS_BASE, MSR_SYSENTER_CS, MSR_SYSENTER_ESP, MSR_SYSENTER_EIP,
+    MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK,
+};
+static const uint32_t lazy_msr_index[LAZY_MSR_COUNT] = {
+    [LAZY_KERNEL_GS_BASE] = MSR_KERNEL_GS_BASE, [LAZY_STAR] = MSR_STAR,
+    [LAZY_LSTAR] = MSR_LSTAR, [LAZY_CSTAR] = MSR_CSTAR, [LAZY_SFMASK] = MSR_SFMASK,
+};
+
+/* One bit per MSR and direction; set = exit (25.6.9). */
+static void msr_bitmap_allow(uint8_t *bm, uint32_t msr)
+{
+    unsigned rd, wr;
+    if (msr <= MSR_BITMAP_LOW_MAX) {
+        rd = 0;
+        wr = MSR_BITMAP_WRITE_LOW;
+    } else if (msr >= MSR_BITMAP_HIGH_BASE && msr <= MSR_BITMAP_HIGH_MAX) {
+        rd = MSR_BITMAP_READ_HIGH;
+        wr = MSR_BITMAP_WRITE_HIGH;
+        msr -= MSR_BITMAP_HIGH_BASE;
+    } else {
+        return;                     /* outside both ranges: always exits */
+    }
+    bm[rd + msr / 8] &= (uint8_t)~(1u << (msr % 8));
+    bm[wr + msr / 8] &= (uint8_t)~(1u << (msr % 8));
+}
+
+static int alloc_bitmaps(void)
+{
+    vmx_cpu.io_bitmaps = frames_alloc(IO_BITMAP_PAGES, 1);
+    vmx_cpu.msr_bitmap = page_alloc();
+    if (!vmx_cpu.io_bitmaps || !vmx_cpu.msr_bitmap) {
+        kprintf("hv86: vmx: out of memory for the I/O and MSR bitmaps\n");
+        return -1;
+    }
+    memset(vmx_cpu.io_bitmaps, 0xFF, IO_BITMAP_PAGES * PAGE_SIZE);   /* every port exits */
+    memset(vmx_cpu.msr_bitmap, 0xFF, PAGE_SIZE);
+    for (unsigned i = 0; i < sizeof msr_passthrough / sizeof msr_passthrough[0]; i++)
+        msr_bitmap_allow(vmx_cpu.msr_bitmap, msr_passthrough[i]);
+    return 0;
+}
+
+/* Guest/host masks (25.6.6): CR0 writes to PE, PG (long mode and PDPTE upkeep),
+ * CD, NW (validity) and NE, and to any bit VMX fixes, exit to the core; in CR4
+ * the bits VMX fixes, VMXE among them, which the guest must not see set. */
+static void compute_cr_masks(void)
+{
+    const struct vmx_cap_msrs *c = &vmx_cpu.caps;
+    vmx_cpu.cr0_mask = CR0_PE | CR0_PG | CR0_CD | CR0_NW | CR0_NE | c->cr0_fixed0 |
+                       ~c->cr0_fixed1;
+    vmx_cpu.cr4_mask = CR4_VMXE | c->cr4_fixed0 | ~c->cr4_fixed1;
+}
+
+static const char *result_word(enum vmx_result r)
+{
+    return r == VMX_OK ? "ok" : r == VMX_FAIL_INVALID ? "failed (VMfailInvalid)"
+                                                      : "failed (VMfailValid)";
+}
+
+static int vmx_cpu_init(void)
+{
+    struct vmx_cap_msrs *c = &vmx_cpu.caps;
+    read_caps(c);
+    if (vmx_controls_init(c, &vmx_cpu.ctls) != 0)
+        return -1;
+    if (VMX_BASIC_REGION_SIZE(c->basic) > PAGE_SIZE || VMX_BASIC_MEMTYPE(c->basic) != MEMTYPE_WB) {
+        kprintf("hv86: vmx: VMCS of %u bytes, memory type %u: hv86 needs <= 4 KiB, write-back (A.1)\n",
+                VMX_BASIC_REGION_SIZE(c->basic), VMX_BASIC_MEMTYPE(c->basic));
+        return -1;
+    }
+    if (enable_feature_control() != 0 || alloc_bitmaps() != 0)
+        return -1;
+    vmx_cpu.vmxon_region = page_alloc();
+    if (!vmx_cpu.vmxon_region) {
+        kprintf("hv86: vmx: out of memory for the VMXON region\n");
+        return -1;
+    }
+    *(uint32_t *)vmx_cpu.vmxon_region = VMX_BASIC_REVISION(c->basic);   /* 25.11.5 */
+
+    /* CR0 and CR4 must hold the values VMX fixes, CR4.VMXE among them (24.8). */
+    write_cr0((read_cr0() | c->cr0_fixed0) & c->cr0_fixed1);
+    write_cr4((read_cr4() | c->cr4_fixed0 | CR4_VMXE) & c->cr4_fixed1);
+    enum vmx_result r = vmxon(hpa_of(vmx_cpu.vmxon_region));
+    if (r != VMX_OK) {
+        write_cr4(read_cr4() & ~(uint64_t)CR4_VMXE);
+        kprintf("hv86: vmx: VMXON %s\n", result_word(r));
+        return -1;
+    }
+    vmx_cpu.on = true;
+    compute_cr_masks();
+    const struct vmx_controls *k = &vmx_cpu.ctls;
+    kprintf("hv86: vmx: vmxon ok, vmcs revision %#x, ept 4-level wb%s, vpid %s, "
+            "unrestricted guest, tpr shadow %s, true controls %s\n",
+            VMX_BASIC_REVISION(c->basic), (c->ept_vpid & EPT_CAP_2M) ? " 2m" : "",
+            (k->proc2 & PROC2_VPID) ? "on" : "off", (k->proc & PROC_TPR_SHADOW) ? "on" : "off",
+            (c->basic & VMX_BASIC_TRUE_CTLS) ? "yes" : "no");
+    return 0;
+}
+
+/* Leave VMX operation, then prove the CPU is left usable by entering and leaving
+ * it once more (24.7: VMXOFF; CR4.VMXE may be cleared only outside VMX). */
+static void vmx_cpu_fini(void)
+{
+    if (!vmx_cpu.on) {
+        kprintf("hv86: vmx: not in VMX operation\n");
+        return;
+    }
+    struct vmcs *cur = vmcs_current();
+    if (cur)
+        vmcs_clear(cur);            /* flush it to memory before leaving (25.11.1) */
+    enum vmx_result off = vmxoff();
+    vmcs_forget_current();
+    vmx_cpu.lazy_owner = 0;
+    if (off == VMX_OK)
+        vmx_cpu.on = false;
+    write_cr4(read_cr4() & ~(uint64_t)CR4_VMXE);
+    int vmxe = (read_cr4() & CR4_VMXE) ? 1 : 0;
+    write_cr4(read_cr4() | CR4_VMXE);
+    enum vmx_result on2 = vmxon(hpa_of(vmx_cpu.vmxon_region));
+    enum vmx_result off2 = on2 == VMX_OK ? vmxoff() : VMX_FAIL_INVALID;
+    write_cr4(read_cr4() & ~(uint64_t)CR4_VMXE);
+    kprintf("hv86: vmx: vmxoff %s, cr4.vmxe=%d, re-vmxon %s, vmxoff %s\n", result_word(off),
+            vmxe, result_word(on2), on2 == VMX_OK ? result_word(off2) : "skipped");
+}
+
+static int vmx_vm_init(struct vm *vm) { return ept_vm_init(vm); }
+static void vmx_vm_fini(struct vm *vm) { ept_vm_fini(vm); }
+
+/* STAR, LSTAR, CSTAR, SFMASK and KERNEL_GS_BASE are the guest's while it runs and
+ * hv86 never uses them, so they change only when another vCPU takes this CPU. */
+static void switch_lazy_msrs(struct vcpu *v)
+{
+    struct vcpu *prev = vmx_cpu.lazy_owner;
+    if (prev == v)
+        return;
+    if (prev) {
+        struct vmx_vcpu *p = prev->backend;
+        for (int i = 0; i < LAZY_MSR_COUNT; i++)
+            p->lazy_msrs[i] = rdmsr(lazy_msr_index[i]);
+    }
+    struct vmx_vcpu *x = v->backend;
+    for (int i = 0; i < LAZY_MSR_COUNT; i++)
+        wrmsr(lazy_msr_index[i], x->lazy_msrs[i]);
+    vmx_cpu.lazy_owner = v;
+}
+
+static int vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
+{
+    struct vmx_vcpu *x = v->backend;
+    vmcs_load(&x->vmcs);
+    vmx_refresh_host_state(x);
+    switch_lazy_msrs(v);
+    vmx_inject_pending(v);
+    if (!x->checked) {              /* hv86's own view first: names the broken rule */
+        if (!vmx_check_state(v, e))
+            return 0;
+        x->checked = true;
+    }
+    do {
+        /* VMX does not switch CR2 (28.3): the guest's goes in by hand. */
+        if (read_cr2() != x->cr2)
+            write_cr2(x->cr2);
+        enum vmx_result r = vmx_enter(v, x->vmcs.launched, &x->host_rsp);
+        if (r != VMX_OK) {
+            vmx_entry_failed(v, e, r);
+            return 0;
+        }
+        x->cr2 = read_cr2();
+    } while (!vmx_translate_exit(v, e));
+    return 0;
+}
+
+const struct vmm_ops vmx_ops = {
+    .name = "vmx",
+    .probe = vmx_probe,
+    .cpu_init = vmx_cpu_init,
+    .cpu_fini = vmx_cpu_fini,
+    .vm_init = vmx_vm_init,
+    .vm_fini = vmx_vm_fini,
+    .map = ept_map,
+    .vcpu_init = vmx_vcpu_init,
+    .vcpu_fini = vmx_vcpu_fini,
+    .vcpu_run = vmx_vcpu_run,
+    .get_reg = vmx_get_reg,
+    .set_reg = vmx_set_reg,
+    .get_seg = vmx_get_seg,
+    .set_seg = vmx_set_seg,
+};

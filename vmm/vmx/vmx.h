@@ -1,0 +1,77 @@
+/* Internal interface of the Intel VT-x backend. */
+#ifndef VMM_VMX_VMX_H
+#define VMM_VMX_VMX_H
+#include "vmm/vm.h"
+#include "vmm/vmm_ops.h"
+#include "vmm/vmx/vmcs.h"
+#include "vmm/vmx/vmcs_check.h"
+#include "vmm/vmx/vmx_defs.h"
+
+/* The MSRs VMX does not switch but the guest owns (SYSCALL and SWAPGS state):
+ * passed through like on SVM, and swapped in software when another vCPU runs. */
+enum { LAZY_KERNEL_GS_BASE, LAZY_STAR, LAZY_LSTAR, LAZY_CSTAR, LAZY_SFMASK, LAZY_MSR_COUNT };
+
+struct vmx_vcpu {
+    struct vmcs vmcs;
+    uint16_t vpid;                 /* 0: VPID not in use */
+    bool checked;                  /* hv86's checker ran before the first VMLAUNCH */
+    uint64_t host_rsp;             /* HOST_RSP as last written by vmx_entry.S */
+    uint64_t host_cr0, host_cr3, host_cr4;  /* HOST_CR* as last written */
+    uint64_t cr2;                  /* the guest's CR2: VMX does not switch it */
+    uint64_t lazy_msrs[LAZY_MSR_COUNT];
+    void *vapic;                   /* virtual-APIC page: CR8 reads/writes land here */
+    uint8_t last_insn_len;         /* of the last exit, for soft-event injection */
+    char msg[128];                 /* text for exit->invalid.rule */
+};
+
+struct vmx_vm {
+    uint64_t *ept_root;            /* EPT PML4 */
+    uint64_t eptp;
+    uint64_t ept_pages;            /* table pages, for statistics */
+};
+
+struct vmx_controls { uint32_t pin, proc, proc2, exit, entry; };
+
+struct vmx_cpu {
+    bool on;                       /* in VMX operation */
+    void *vmxon_region;
+    struct vmx_cap_msrs caps;      /* the control MSRs in force (TRUE_* if offered) */
+    struct vmx_controls ctls;
+    uint64_t cr0_mask, cr4_mask;   /* guest/host masks: bits whose writes exit */
+    uint8_t *io_bitmaps;           /* A and B, 2 pages: every port intercepted */
+    uint8_t *msr_bitmap;           /* 1 page */
+    struct vcpu *lazy_owner;       /* whose lazy MSRs are in the hardware */
+};
+extern struct vmx_cpu vmx_cpu;
+
+/* vmx_controls.c */
+int vmx_controls_init(const struct vmx_cap_msrs *caps, struct vmx_controls *out);
+
+/* ept.c */
+int ept_vm_init(struct vm *vm);
+void ept_vm_fini(struct vm *vm);
+int ept_map(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned prot);
+void ept_invalidate(struct vmx_vm *x);
+
+/* vmx_vcpu.c */
+int vmx_vcpu_init(struct vcpu *v);
+void vmx_vcpu_fini(struct vcpu *v);
+void vmx_refresh_host_state(struct vmx_vcpu *x);
+uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r);
+void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val);
+void vmx_get_seg(struct vcpu *v, enum seg_reg s, struct segment *out);
+void vmx_set_seg(struct vcpu *v, enum seg_reg s, const struct segment *in);
+
+/* vmx_exit.c */
+void vmx_inject_pending(struct vcpu *v);
+/* Fill *e from the exit just taken; false if the backend handled the exit itself
+ * and the guest should simply be re-entered. */
+bool vmx_translate_exit(struct vcpu *v, struct vm_exit *e);
+void vmx_entry_failed(struct vcpu *v, struct vm_exit *e, enum vmx_result r);
+bool vmx_check_state(struct vcpu *v, struct vm_exit *e);
+
+/* vmx_entry.S: enter the guest with the current VMCS; returns on the next exit
+ * (VMX_OK) or when VMLAUNCH/VMRESUME itself fails. */
+enum vmx_result vmx_enter(struct vcpu *v, bool launched, uint64_t *host_rsp);
+void vmx_exit_stub(void);
+#endif

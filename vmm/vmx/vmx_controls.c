@@ -1,0 +1,120 @@
+/* The VM-execution, exit and entry controls hv86 runs with, derived from the
+ * capability MSRs (SDM Vol. 3C Appendix A.3-A.5): a control is set if hv86 wants
+ * it and allowed-1 permits it, and forced on where allowed-0 says so. Each
+ * control hv86 cannot work without is checked and named when absent. */
+#include "kernel/console.h"
+#include "vmm/vmx/vmx.h"
+
+struct ctl { uint32_t bit; const char *name; bool required; };
+
+/* Why each one: external interrupts and NMIs must reach the host, not the guest
+ * (26.2); HLT, I/O and MSR accesses are the core's to emulate; MONITOR/MWAIT are
+ * hidden from the guest's CPUID and must not park the physical CPU (as on SVM). */
+static const struct ctl pin_ctls[] = {
+    { PIN_EXTINT_EXITING, "external-interrupt exiting", true },
+    { PIN_NMI_EXITING, "NMI exiting", true },
+};
+
+/* CR3-load/store, INVLPG, RDTSC and CR8 exiting are left off: with EPT the guest
+ * owns its paging (29.3), and the TPR shadow keeps CR8 away from the host's APIC. */
+static const struct ctl proc_ctls[] = {
+    { PROC_HLT_EXITING, "HLT exiting", true },
+    { PROC_USE_IO_BITMAPS, "use I/O bitmaps", true },
+    { PROC_USE_MSR_BITMAPS, "use MSR bitmaps", true },
+    { PROC_MWAIT_EXITING, "MWAIT exiting", true },
+    { PROC_MONITOR_EXITING, "MONITOR exiting", true },
+    { PROC_SECONDARY_CONTROLS, "activate secondary controls", true },
+    { PROC_TPR_SHADOW, "use TPR shadow", false },
+};
+
+/* The "enable" controls make instructions the guest's CPUID shows work instead of
+ * raising #UD (26.3): the CPUID policy passes those features through. */
+static const struct ctl proc2_ctls[] = {
+    { PROC2_EPT, "enable EPT", true },
+    { PROC2_UNRESTRICTED_GUEST, "unrestricted guest", true },
+    { PROC2_VPID, "enable VPID", false },
+    { PROC2_RDTSCP, "enable RDTSCP", false },
+    { PROC2_INVPCID, "enable INVPCID", false },
+    { PROC2_XSAVES, "enable XSAVES/XRSTORS", false },
+};
+
+/* EFER and PAT switch with the world so the guest may change them freely. */
+static const struct ctl exit_ctls[] = {
+    { EXIT_HOST_ADDR_SPACE_SIZE, "host address-space size", true },
+    { EXIT_ACK_INTR_ON_EXIT, "acknowledge interrupt on exit", true },
+    { EXIT_SAVE_EFER, "save IA32_EFER", true },
+    { EXIT_LOAD_EFER, "load IA32_EFER", true },
+    { EXIT_SAVE_PAT, "save IA32_PAT", true },
+    { EXIT_LOAD_PAT, "load IA32_PAT", true },
+    { EXIT_SAVE_DEBUG_CTLS, "save debug controls", true },
+};
+
+static const struct ctl entry_ctls[] = {
+    { ENTRY_LOAD_EFER, "load IA32_EFER", true },
+    { ENTRY_LOAD_PAT, "load IA32_PAT", true },
+    { ENTRY_LOAD_DEBUG_CTLS, "load debug controls", true },
+};
+
+/* want | allowed-0, & allowed-1 (A.3); then every required control must remain. */
+static int derive(const char *msr, uint64_t cap, const struct ctl *c, unsigned n,
+                  uint32_t *out)
+{
+    uint32_t want = 0;
+    for (unsigned i = 0; i < n; i++)
+        want |= c[i].bit;
+    uint32_t v = vmx_ctl_adjust(cap, want);
+    int err = 0;
+    for (unsigned i = 0; i < n; i++)
+        if (c[i].required && !(v & c[i].bit)) {
+            kprintf("hv86: vmx: required control \"%s\" is not offered (%s)\n", c[i].name, msr);
+            err = -1;
+        }
+    *out = v;
+    return err;
+}
+
+#define DERIVE(msr, cap, tbl, out) derive(msr, cap, tbl, sizeof tbl / sizeof tbl[0], out)
+
+int vmx_controls_init(const struct vmx_cap_msrs *caps, struct vmx_controls *out)
+{
+    bool true_ctls = caps->basic & VMX_BASIC_TRUE_CTLS;
+    int err = 0;
+    err |= DERIVE(true_ctls ? "IA32_VMX_TRUE_PINBASED_CTLS" : "IA32_VMX_PINBASED_CTLS",
+                  caps->pin, pin_ctls, &out->pin);
+    err |= DERIVE(true_ctls ? "IA32_VMX_TRUE_PROCBASED_CTLS" : "IA32_VMX_PROCBASED_CTLS",
+                  caps->proc, proc_ctls, &out->proc);
+    out->proc2 = 0;
+    if (out->proc & PROC_SECONDARY_CONTROLS)
+        err |= DERIVE("IA32_VMX_PROCBASED_CTLS2", caps->proc2, proc2_ctls, &out->proc2);
+    err |= DERIVE(true_ctls ? "IA32_VMX_TRUE_EXIT_CTLS" : "IA32_VMX_EXIT_CTLS",
+                  caps->exit, exit_ctls, &out->exit);
+    err |= DERIVE(true_ctls ? "IA32_VMX_TRUE_ENTRY_CTLS" : "IA32_VMX_ENTRY_CTLS",
+                  caps->entry, entry_ctls, &out->entry);
+
+    /* EPT as hv86 builds it (29.3.2, 25.6.11): 4-level walk, write-back tables,
+     * and INVEPT to drop stale translations when a mapping changes. */
+    uint64_t ev = caps->ept_vpid;
+    if (!(ev & EPT_CAP_WALK4)) {
+        kprintf("hv86: vmx: EPT without a 4-level page walk (IA32_VMX_EPT_VPID_CAP[6])\n");
+        err = -1;
+    }
+    if (!(ev & EPT_CAP_WB)) {
+        kprintf("hv86: vmx: EPT paging structures cannot be write-back (IA32_VMX_EPT_VPID_CAP[14])\n");
+        err = -1;
+    }
+    if (!(ev & EPT_CAP_INVEPT) || !(ev & (EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL))) {
+        kprintf("hv86: vmx: no usable INVEPT (IA32_VMX_EPT_VPID_CAP[20,25,26])\n");
+        err = -1;
+    }
+    /* A VPID is only safe to reuse if its translations can be flushed (31.3). */
+    if ((out->proc2 & PROC2_VPID) &&
+        (!(ev & VPID_CAP_INVVPID) || !(ev & (VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL)))) {
+        kprintf("hv86: vmx: VPID without a usable INVVPID: running without VPIDs\n");
+        out->proc2 &= ~PROC2_VPID;
+    }
+    if (!(out->proc & PROC_TPR_SHADOW))
+        kprintf("hv86: vmx: no TPR shadow: a 64-bit guest's MOV CR8 reaches the real TPR\n");
+    /* Set per vCPU when the guest enables long mode (vmx_vcpu.c). */
+    out->entry &= ~ENTRY_IA32E_GUEST;
+    return err;
+}

@@ -1,0 +1,280 @@
+/* VM exits into the common exit record (SDM Vol. 3C 28.2 exit information,
+ * Appendix C reasons), event injection (27.6) and re-injection of an event whose
+ * delivery an exit cut short (28.2.4, IDT-vectoring information). */
+#include "kernel/console.h"
+#include "kernel/x86.h"
+#include "lib/format.h"
+#include "vmm/vmx/vmx.h"
+#include "vmm/vmx/vmx_insn.h"
+
+/* ---- event injection ------------------------------------------------------------- */
+void vmx_inject_pending(struct vcpu *v)
+{
+    static const uint32_t types[] = {
+        [EVENT_EXTINT] = INTR_TYPE_EXT_INTR, [EVENT_NMI] = INTR_TYPE_NMI,
+        [EVENT_EXCEPTION] = INTR_TYPE_HW_EXCEPTION, [EVENT_SOFTINT] = INTR_TYPE_SW_INTR,
+    };
+    struct vmx_vcpu *x = v->backend;
+    if (!v->event_pending)
+        return;
+    const struct event *ev = &v->pending;
+    uint32_t info = ev->vector | (types[ev->type] << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID;
+    /* Real mode pushes no error code, and with unrestricted guest and CR0.PE 0 the
+     * entry checks forbid delivering one (27.2.1.3). */
+    if (ev->has_error && (vmcs_read(VMCS_GUEST_CR0) & CR0_PE)) {
+        info |= INTR_INFO_ERROR_VALID;
+        vmcs_write(VMCS_ENTRY_EXC_ERROR, ev->error);
+    }
+    /* A software interrupt pushes the address after INT n (27.6.1.1). */
+    if (ev->type == EVENT_SOFTINT)
+        vmcs_write(VMCS_ENTRY_INSN_LEN, x->last_insn_len);
+    vmcs_write(VMCS_ENTRY_INTR_INFO, info);   /* every exit clears its valid bit (28.2.3) */
+    v->event_pending = false;
+}
+
+/* An exit during event delivery (a fault on the IDT, the stack or an EPT violation
+ * on either) leaves the event in the IDT-vectoring information: deliver it again
+ * unless the core queued its own. Software interrupts and exceptions are not
+ * re-injected: RIP still points at INT n / INT3 / INTO, which runs again (28.2.4). */
+static void requeue_interrupted_event(struct vcpu *v)
+{
+    static const enum event_type types[8] = {
+        [INTR_TYPE_EXT_INTR] = EVENT_EXTINT, [INTR_TYPE_NMI] = EVENT_NMI,
+        [INTR_TYPE_HW_EXCEPTION] = EVENT_EXCEPTION,
+    };
+    uint32_t info = (uint32_t)vmcs_read(VMCS_IDT_VECTORING_INFO);
+    if (!(info & INTR_INFO_VALID) || v->event_pending)
+        return;
+    unsigned type = INTR_INFO_TYPE(info);
+    if (type != INTR_TYPE_EXT_INTR && type != INTR_TYPE_NMI && type != INTR_TYPE_HW_EXCEPTION)
+        return;
+    bool has_error = info & INTR_INFO_ERROR_VALID;
+    v->pending = (struct event){
+        .type = types[type], .vector = INTR_INFO_VECTOR(info), .has_error = has_error,
+        .error = has_error ? (uint32_t)vmcs_read(VMCS_IDT_VECTORING_ERROR) : 0,
+    };
+    v->event_pending = true;
+}
+
+/* An exit that happened right after an IRET unblocked NMIs must block them again
+ * before the guest resumes, unless an event was being delivered (28.2.3). */
+static void reblock_nmi(uint64_t nmi_unblock_bit)
+{
+    if (!nmi_unblock_bit || (vmcs_read(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID))
+        return;
+    vmcs_write(VMCS_GUEST_INTERRUPTIBILITY,
+               vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) | INTR_BLOCK_NMI);
+}
+
+/* ---- hv86's checker on the live VMCS --------------------------------------------- */
+static uint64_t read_live(void *ctx, uint32_t field)
+{
+    (void)ctx;
+    uint64_t v;
+    return vmread(field, &v) == VMX_OK ? v : 0;   /* a field this CPU lacks reads 0 */
+}
+
+bool vmx_check_state(struct vcpu *v, struct vm_exit *e)
+{
+    struct vmcs_check_result r;
+    if (vmcs_check(&vmx_cpu.caps, read_live, 0, &r))
+        return true;
+    *e = (struct vm_exit){ .kind = EXIT_INVALID_STATE, .rip = vmcs_read(VMCS_GUEST_RIP),
+                           .hw_reason = EXIT_REASON_ENTRY_FAIL | EXIT_REASON_INVALID_GUEST };
+    e->invalid.field = r.field;
+    e->invalid.rule = r.rule;
+    (void)v;
+    return false;
+}
+
+/* VMLAUNCH/VMRESUME failed before loading any guest state (27.1, 27.2). */
+void vmx_entry_failed(struct vcpu *v, struct vm_exit *e, enum vmx_result r)
+{
+    struct vmx_vcpu *x = v->backend;
+    if (r == VMX_FAIL_INVALID)
+        panic("vmx: VM entry: VMfailInvalid: no current VMCS (hv86 bug)");
+    unsigned err = vmcs_insn_error();
+    kprintf("hv86: vmx: VM entry failed: %s (VM-instruction error %u)\n",
+            vmx_insn_error_name(err), err);
+    if (!vmx_check_state(v, e)) {
+        e->hw_reason = err;
+        return;
+    }
+    *e = (struct vm_exit){ .kind = EXIT_INVALID_STATE, .rip = vmcs_read(VMCS_GUEST_RIP),
+                           .hw_reason = err };
+    fmt_snprintf(x->msg, sizeof x->msg, "%s (VM-instruction error %u); hv86's checker "
+                 "found no broken rule", vmx_insn_error_name(err), err);
+    e->invalid.field = "VM-entry controls or host state";
+    e->invalid.rule = x->msg;
+}
+
+/* An exit with bit 31 set: entry failed while or after loading guest state (27.8). */
+static void entry_failure_exit(struct vcpu *v, struct vm_exit *e, unsigned basic, uint64_t qual)
+{
+    struct vmx_vcpu *x = v->backend;
+    uint64_t reason = e->hw_reason;
+    if (!vmx_check_state(v, e)) {
+        e->hw_reason = reason;
+        return;
+    }
+    static const char *const quals[] = {
+        [ENTRY_QUAL_PDPTE] = "loading a PDPTE", [ENTRY_QUAL_NMI_BLOCKING] = "NMI injection while blocked",
+        [ENTRY_QUAL_LINK_POINTER] = "the VMCS link pointer",
+    };
+    const char *what = basic == EXIT_REASON_INVALID_GUEST && qual < sizeof quals / sizeof quals[0] && quals[qual]
+                           ? quals[qual] : "no detail";
+    if (basic == EXIT_REASON_MSR_LOADING)
+        fmt_snprintf(x->msg, sizeof x->msg, "MSR-load entry %lu failed (27.4)", qual);
+    else
+        fmt_snprintf(x->msg, sizeof x->msg, "refused by the CPU (exit qualification %lu: %s); "
+                     "hv86's checker found no broken rule", qual, what);
+    e->kind = EXIT_INVALID_STATE;
+    e->invalid.field = vmx_exit_reason_name(basic);
+    e->invalid.rule = x->msg;
+}
+
+/* ---- exit translation ----------------------------------------------------------------- */
+static void insn_exit(struct vmx_vcpu *x, struct vm_exit *e, enum exit_kind kind)
+{
+    e->kind = kind;
+    e->insn_len = (uint8_t)vmcs_read(VMCS_EXIT_INSN_LEN);   /* valid for these (28.2.5) */
+    x->last_insn_len = e->insn_len;
+}
+
+static void io_exit(struct vm_exit *e, uint64_t q)
+{
+    e->io.port = IO_QUAL_PORT(q);
+    e->io.size = (uint8_t)IO_QUAL_SIZE(q);
+    e->io.in = q & IO_QUAL_IN;
+    e->io.string = q & IO_QUAL_STRING;
+    e->io.rep = q & IO_QUAL_REP;
+}
+
+/* LMSW and CLTS write CR0 without a GPR and never fault once they exit (CPL 0 was
+ * checked first): done here, so the core's CR handler sees only MOV CR. */
+static void cr0_short_form(struct vcpu *v, struct vm_exit *e, unsigned type, uint64_t q)
+{
+    uint64_t cr0 = vmx_get_reg(v, REG_CR0);
+    if (type == CR_TYPE_CLTS)
+        cr0 &= ~(uint64_t)CR0_TS;
+    else   /* LMSW loads PE, MP, EM, TS, and can set PE but not clear it */
+        cr0 = (cr0 & ~(uint64_t)(CR0_MP | CR0_EM | CR0_TS)) |
+              (CR_QUAL_LMSW_DATA(q) & (CR0_PE | CR0_MP | CR0_EM | CR0_TS));
+    vmx_set_reg(v, REG_CR0, cr0);
+    vmx_set_reg(v, REG_RIP, e->rip + e->insn_len);
+}
+
+bool vmx_translate_exit(struct vcpu *v, struct vm_exit *e)
+{
+    struct vmx_vcpu *x = v->backend;
+    uint32_t reason = (uint32_t)vmcs_read(VMCS_EXIT_REASON);
+    unsigned basic = EXIT_REASON_BASIC(reason);
+    uint64_t q = vmcs_read(VMCS_EXIT_QUALIFICATION);
+    *e = (struct vm_exit){ .kind = EXIT_UNKNOWN, .rip = vmcs_read(VMCS_GUEST_RIP),
+                           .hw_reason = reason };
+    if (reason & EXIT_REASON_ENTRY_FAIL) {
+        entry_failure_exit(v, e, basic, q);
+        return true;
+    }
+    x->vmcs.launched = true;
+    requeue_interrupted_event(v);
+
+    switch (basic) {
+    case EXIT_REASON_EXCEPTION_NMI: {
+        uint32_t info = (uint32_t)vmcs_read(VMCS_EXIT_INTR_INFO);
+        reblock_nmi(info & INTR_INFO_NMI_UNBLOCK);
+        if (INTR_INFO_TYPE(info) == INTR_TYPE_NMI) {
+            /* A host NMI, taken by NMI exiting: hand it to the host's handler as if
+             * it had arrived outside the guest (what SVM's STGI does). */
+            __asm__ volatile("int $2");
+            e->kind = EXIT_EXTINT;
+            e->exc.vector = EXC_NMI;
+            break;
+        }
+        if (INTR_INFO_VECTOR(info) == EXC_MC) {
+            /* A machine check is the host's hardware failing: its handler decides
+             * (as KVM does), the guest never sees it. */
+            __asm__ volatile("int $18");
+            e->kind = EXIT_EXTINT;
+            e->exc.vector = EXC_MC;
+            break;
+        }
+        e->kind = EXIT_EXCEPTION;
+        e->exc.vector = INTR_INFO_VECTOR(info);
+        e->exc.has_error = info & INTR_INFO_ERROR_VALID;
+        e->exc.error = e->exc.has_error ? (uint32_t)vmcs_read(VMCS_EXIT_INTR_ERROR) : 0;
+        e->exc.cr2 = e->exc.vector == EXC_PF ? q : 0;   /* #PF: the faulting address (28.2.1) */
+        break;
+    }
+    case EXIT_REASON_EXTERNAL_INTR:
+        /* Acknowledged on exit: the vector is in the exit information (28.2.2). */
+        e->kind = EXIT_EXTINT;
+        e->exc.vector = INTR_INFO_VECTOR(vmcs_read(VMCS_EXIT_INTR_INFO));
+        break;
+    case EXIT_REASON_TRIPLE_FAULT: e->kind = EXIT_SHUTDOWN; break;
+    case EXIT_REASON_INIT: e->kind = EXIT_INIT; break;
+    case EXIT_REASON_SIPI:
+        e->kind = EXIT_SIPI;
+        e->sipi.vector = (uint32_t)(q & 0xFF);   /* the SIPI's vector (table 28-1) */
+        break;
+    case EXIT_REASON_INTR_WINDOW: e->kind = EXIT_INTR_WINDOW; break;
+    case EXIT_REASON_PREEMPT_TIMER: e->kind = EXIT_PREEMPT; break;
+    case EXIT_REASON_CPUID: insn_exit(x, e, EXIT_CPUID); break;
+    case EXIT_REASON_HLT: insn_exit(x, e, EXIT_HLT); break;
+    case EXIT_REASON_INVLPG: insn_exit(x, e, EXIT_INVLPG); break;
+    case EXIT_REASON_RDMSR: insn_exit(x, e, EXIT_MSR_READ); e->msr.index = (uint32_t)v->gpr[GPR_RCX]; break;
+    case EXIT_REASON_WRMSR: insn_exit(x, e, EXIT_MSR_WRITE); e->msr.index = (uint32_t)v->gpr[GPR_RCX]; break;
+    case EXIT_REASON_XSETBV: insn_exit(x, e, EXIT_XSETBV); break;
+    case EXIT_REASON_VMCALL: insn_exit(x, e, EXIT_HYPERCALL); break;
+    case EXIT_REASON_IO: insn_exit(x, e, EXIT_IO); io_exit(e, q); break;
+    case EXIT_REASON_CR_ACCESS: {
+        unsigned type = CR_QUAL_TYPE(q);
+        insn_exit(x, e, EXIT_CR_ACCESS);
+        if (type == CR_TYPE_CLTS || type == CR_TYPE_LMSW) {
+            cr0_short_form(v, e, type, q);
+            return false;
+        }
+        e->cr.cr = (uint8_t)CR_QUAL_CR(q);
+        e->cr.gpr = (uint8_t)CR_QUAL_GPR(q);
+        e->cr.write = type == CR_TYPE_MOV_TO_CR;
+        break;
+    }
+    case EXIT_REASON_INVD:
+        /* INVD always exits (26.1.2). Guest RAM is write-back and shared with the
+         * host: dropping dirty lines is not the guest's to do, so do nothing. */
+        insn_exit(x, e, EXIT_UNKNOWN);
+        vmx_set_reg(v, REG_RIP, e->rip + e->insn_len);
+        return false;
+    /* No nested virtualization, no SMX, MONITOR/MWAIT hidden: #UD as on SVM. */
+    case EXIT_REASON_VMCLEAR: case EXIT_REASON_VMLAUNCH: case EXIT_REASON_VMPTRLD:
+    case EXIT_REASON_VMPTRST: case EXIT_REASON_VMREAD: case EXIT_REASON_VMRESUME:
+    case EXIT_REASON_VMWRITE: case EXIT_REASON_VMXOFF: case EXIT_REASON_VMXON:
+    case EXIT_REASON_INVEPT: case EXIT_REASON_INVVPID: case EXIT_REASON_VMFUNC:
+    case EXIT_REASON_GETSEC: case EXIT_REASON_MONITOR: case EXIT_REASON_MWAIT:
+        insn_exit(x, e, EXIT_UD);
+        break;
+    case EXIT_REASON_EPT_VIOLATION:
+        reblock_nmi(q & EPT_QUAL_NMI_UNBLOCK);
+        e->kind = EXIT_PAGING;
+        e->paging.gpa = vmcs_read(VMCS_GUEST_PHYS_ADDR);
+        e->paging.access = ((q & EPT_QUAL_READ) ? ACCESS_READ : 0) |
+                           ((q & EPT_QUAL_WRITE) ? ACCESS_WRITE : 0) |
+                           ((q & EPT_QUAL_FETCH) ? ACCESS_EXEC : 0);
+        e->paging.gla_valid = q & EPT_QUAL_GLA_VALID;
+        e->paging.gla = e->paging.gla_valid ? vmcs_read(VMCS_GUEST_LINEAR_ADDR) : 0;
+        break;
+    case EXIT_REASON_EPT_MISCONFIG:
+        /* hv86 built a bad EPT entry (29.3.3.1): name the address, stop the VM. */
+        e->kind = EXIT_INVALID_STATE;
+        fmt_snprintf(x->msg, sizeof x->msg, "misconfigured entry for gpa=%#lx (29.3.3.1)",
+                     vmcs_read(VMCS_GUEST_PHYS_ADDR));
+        e->invalid.field = "EPT";
+        e->invalid.rule = x->msg;
+        break;
+    default:
+        kprintf("hv86: vmx: unhandled exit reason %u (%s), qualification %#lx\n", basic,
+                vmx_exit_reason_name(basic), q);
+        break;
+    }
+    return true;
+}
