@@ -112,7 +112,6 @@ static void set_multiboot_entry(struct vcpu *v, uint32_t entry, uint32_t info)
     memset(v->gpr, 0, sizeof v->gpr);
     v->gpr[GPR_RAX] = 0x2BADB002;          /* MB1_BOOT_MAGIC */
     v->gpr[GPR_RBX] = info;
-    v->apic_base = 0xFEE00000ull | (1ull << 11) | (v->id == 0 ? 1ull << 8 : 0);
 }
 
 /* Create one VM from its configuration; on failure it is stopped with the reason

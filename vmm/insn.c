@@ -107,8 +107,7 @@ bool guest_linear_rw(struct vcpu *v, uint64_t linear, void *buf, unsigned len, b
     return true;
 }
 
-/* Fetch and decode the instruction at rip. */
-static bool fetch_decode(struct vcpu *v, uint64_t rip, struct insn *in)
+bool insn_fetch_decode(struct vcpu *v, uint64_t rip, struct insn *in)
 {
     struct segment cs;
     enum cpu_mode mode = guest_mode(v, &cs);
@@ -144,7 +143,7 @@ static bool fetch_decode(struct vcpu *v, uint64_t rip, struct insn *in)
 bool insn_cr_write_value(struct vcpu *v, uint64_t rip, unsigned cr, uint64_t *val, unsigned *len)
 {
     struct insn in;
-    if (!fetch_decode(v, rip, &in) || in.map != INSN_MAP_0F) {
+    if (!insn_fetch_decode(v, rip, &in) || in.map != INSN_MAP_0F) {
         vm_stop(v->vm, "cannot decode the CR%u write at rip=%#lx", cr, rip);
         return false;
     }
@@ -180,7 +179,7 @@ bool insn_cr_write_value(struct vcpu *v, uint64_t rip, unsigned cr, uint64_t *va
 unsigned insn_length(struct vcpu *v, uint64_t rip)
 {
     struct insn in;
-    return fetch_decode(v, rip, &in) ? in.len : 0;
+    return insn_fetch_decode(v, rip, &in) ? in.len : 0;
 }
 
 /* INS/OUTS (SDM Vol. 2B): ES:rDI is the destination of INS, seg:rSI (DS unless
@@ -189,7 +188,7 @@ unsigned insn_length(struct vcpu *v, uint64_t rip)
 void insn_string_io(struct vcpu *v, const struct vm_exit *e)
 {
     struct insn in;
-    if (!fetch_decode(v, e->rip, &in)) {
+    if (!insn_fetch_decode(v, e->rip, &in)) {
         vm_stop(v->vm, "cannot decode the string I/O instruction at rip=%#lx", e->rip);
         return;
     }

@@ -6,6 +6,10 @@
 #include <stdint.h>
 #include "vmm/exit.h"
 struct vcpu;
+struct insn;
+/* Fetch the instruction at guest RIP rip through the guest's page tables and
+ * decode it in the guest's current mode; false if it cannot be fetched or decoded. */
+bool insn_fetch_decode(struct vcpu *v, uint64_t rip, struct insn *in);
 /* Length of the instruction at guest RIP rip; 0 if it cannot be fetched or decoded. */
 unsigned insn_length(struct vcpu *v, uint64_t rip);
 /* Emulate INS/OUTS (with REP) for an EXIT_IO with io.string set. */

@@ -11,9 +11,6 @@
 #define MSR_MTRRCAP       0x000000FE
 #define MSR_MTRR_DEF_TYPE 0x000002FF
 #define MSR_MISC_ENABLE   0x000001A0
-#define APIC_BASE_DEFAULT 0xFEE00000ull
-#define APIC_BASE_BSP     (1ull << 8)
-#define APIC_BASE_ENABLE  (1ull << 11)
 #define MISC_ENABLE_FAST_STRINGS 1ull
 #define MTRR_DEF_TYPE_VALID (0xFFull | (3ull << 10))   /* type, FE, E */
 
@@ -52,8 +49,21 @@ static void log_once(struct vcpu *v, uint32_t index, bool write)
     kprintf("hv86: vm %s: %s of unknown MSR %#x: #GP\n", vm->name, write ? "wrmsr" : "rdmsr", index);
 }
 
+/* A device model's MSR range (e.g. the x2APIC registers), if one claims index. */
+static const struct msr_handler *device_msr(struct vcpu *v, uint32_t index)
+{
+    struct vm *vm = v->vm;
+    for (unsigned i = 0; i < vm->nmsr; i++)
+        if (index >= vm->msr[i].base && index - vm->msr[i].base < vm->msr[i].count)
+            return &vm->msr[i];
+    return 0;
+}
+
 bool msr_guest_read(struct vcpu *v, uint32_t index, uint64_t *val)
 {
+    const struct msr_handler *h = device_msr(v, index);
+    if (h)
+        return h->fn(v, h->dev, index, false, val);
     switch (index) {
     case MSR_EFER: *val = vcpu_get(v, REG_EFER); return true;
     case MSR_PAT: *val = vcpu_get(v, REG_PAT); return true;
@@ -61,7 +71,6 @@ bool msr_guest_read(struct vcpu *v, uint32_t index, uint64_t *val)
     case MSR_SYSENTER_ESP: *val = vcpu_get(v, REG_SYSENTER_ESP); return true;
     case MSR_SYSENTER_EIP: *val = vcpu_get(v, REG_SYSENTER_EIP); return true;
     case MSR_TSC: *val = rdtsc(); return true;
-    case MSR_APIC_BASE: *val = v->apic_base; return true;
     case MSR_MTRRCAP: *val = 0; return true;               /* no MTRRs offered */
     case MSR_MTRR_DEF_TYPE: *val = v->mtrr_def_type; return true;
     case MSR_MISC_ENABLE: *val = MISC_ENABLE_FAST_STRINGS; return true;
@@ -72,6 +81,9 @@ bool msr_guest_read(struct vcpu *v, uint32_t index, uint64_t *val)
 
 bool msr_guest_write(struct vcpu *v, uint32_t index, uint64_t val)
 {
+    const struct msr_handler *h = device_msr(v, index);
+    if (h)
+        return h->fn(v, h->dev, index, true, &val);
     switch (index) {
     case MSR_EFER: {
         uint64_t old = vcpu_get(v, REG_EFER);
@@ -91,12 +103,6 @@ bool msr_guest_write(struct vcpu *v, uint32_t index, uint64_t val)
     case MSR_SYSENTER_CS: vcpu_set(v, REG_SYSENTER_CS, val); return true;
     case MSR_SYSENTER_ESP: vcpu_set(v, REG_SYSENTER_ESP, val); return true;
     case MSR_SYSENTER_EIP: vcpu_set(v, REG_SYSENTER_EIP, val); return true;
-    case MSR_APIC_BASE:
-        /* The APIC stays at its default base; enable and BSP bits are kept. */
-        if ((val & ~(APIC_BASE_BSP | APIC_BASE_ENABLE)) != APIC_BASE_DEFAULT)
-            break;
-        v->apic_base = val;
-        return true;
     case MSR_MTRR_DEF_TYPE:
         if (val & ~MTRR_DEF_TYPE_VALID)
             break;

@@ -66,7 +66,6 @@ struct vcpu {
     bool event_pending;        /* an exception to inject at the next entry */
     struct event pending;
     uint64_t exits;            /* total, for statistics */
-    uint64_t apic_base;        /* IA32_APIC_BASE as the guest set it */
     uint64_t mtrr_def_type;
 };
 

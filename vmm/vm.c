@@ -51,6 +51,30 @@ int vm_register_io(struct vm *vm, uint16_t base, uint16_t count, io_handler_fn f
     return 0;
 }
 
+int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t size, mmio_handler_fn fn, void *dev)
+{
+    if (vm->nmmio >= VM_MAX_MMIO_HANDLERS)
+        return -1;
+    vm->mmio[vm->nmmio++] = (struct mmio_handler){ base, size, fn, dev };
+    return 0;
+}
+
+int vm_register_msr(struct vm *vm, uint32_t base, uint32_t count, msr_handler_fn fn, void *dev)
+{
+    if (vm->nmsr >= VM_MAX_MSR_HANDLERS)
+        return -1;
+    vm->msr[vm->nmsr++] = (struct msr_handler){ base, count, fn, dev };
+    return 0;
+}
+
+const struct mmio_handler *vm_find_mmio(struct vm *vm, uint64_t gpa)
+{
+    for (unsigned i = 0; i < vm->nmmio; i++)
+        if (gpa >= vm->mmio[i].base && gpa - vm->mmio[i].base < vm->mmio[i].size)
+            return &vm->mmio[i];
+    return NULL;
+}
+
 void vm_stop(struct vm *vm, const char *fmt, ...)
 {
     if (vm->state != VM_RUNNING && vm->state != VM_CREATED)
