@@ -2,6 +2,7 @@
  * interrupts disabled, so a host exception is a hypervisor bug: report and stop. */
 #include <stdint.h>
 #include "kernel/console.h"
+#include "kernel/timer.h"
 #include "kernel/trap.h"
 #include "kernel/x86.h"
 
@@ -16,16 +17,26 @@ struct idt_entry {
 
 static struct idt_entry idt[256];
 extern const uint64_t isr_table[32];
+extern char isr_timer[], isr_spurious[];
+
+#define SPURIOUS_VECTOR 0xFF
+
+static void set_gate(unsigned vector, uint64_t h)
+{
+    idt[vector] = (struct idt_entry){
+        .off_lo = (uint16_t)h, .sel = GDT_KERNEL_CS, .type = IDT_TYPE_INTERRUPT_GATE,
+        .off_mid = (uint16_t)(h >> 16), .off_hi = (uint32_t)(h >> 32),
+    };
+}
 
 void idt_init(void)
 {
-    for (int i = 0; i < 32; i++) {
-        uint64_t h = isr_table[i];
-        idt[i] = (struct idt_entry){
-            .off_lo = (uint16_t)h, .sel = GDT_KERNEL_CS, .type = IDT_TYPE_INTERRUPT_GATE,
-            .off_mid = (uint16_t)(h >> 16), .off_hi = (uint32_t)(h >> 32),
-        };
-    }
+    for (int i = 0; i < 32; i++)
+        set_gate(i, isr_table[i]);
+    set_gate(TIMER_VECTOR, (uint64_t)isr_timer);
+    set_gate(SPURIOUS_VECTOR, (uint64_t)isr_spurious);
+    for (int i = 0; i < 16; i++)        /* masked 8259 IRQs: only spurious 7 and 15 */
+        set_gate(PIC_VECTOR_BASE + i, (uint64_t)isr_spurious);
     struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr = {
         sizeof idt - 1, (uint64_t)idt };
     __asm__ volatile("lidt %0" :: "m"(idtr));

@@ -48,6 +48,36 @@ isr\n:
     ISR_ERR   30
     ISR_NOERR 31
 
+/* The host tick (kernel/timer.c): save the caller-saved registers, count, EOI. */
+    .globl isr_timer
+isr_timer:
+    push %rax
+    push %rcx
+    push %rdx
+    push %rsi
+    push %rdi
+    push %r8
+    push %r9
+    push %r10
+    push %r11
+    cld
+    call timer_interrupt
+    pop %r11
+    pop %r10
+    pop %r9
+    pop %r8
+    pop %rdi
+    pop %rsi
+    pop %rdx
+    pop %rcx
+    pop %rax
+    iretq
+
+/* APIC spurious interrupts need no EOI (SDM Vol. 3A 11.9). */
+    .globl isr_spurious
+isr_spurious:
+    iretq
+
 isr_common:
     /* struct trap_frame: r15..rax pushed here, then vector, error, rip, cs, rflags, rsp, ss */
     push %rax

@@ -3,6 +3,7 @@
  * stop this VM alone with a logged reason. */
 #include "dev/uart16550.h"
 #include "kernel/console.h"
+#include "kernel/timer.h"
 #include "kernel/x86.h"
 #include "vmm/cpuid.h"
 #include "vmm/exit.h"
@@ -267,6 +268,8 @@ void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
                 e->invalid.rule ? e->invalid.rule : "refused by the CPU");
         break;
     case EXIT_EXTINT:
+        timer_take_pending();      /* the tick handler runs; the scheduler decides */
+        break;
     case EXIT_PREEMPT:
     case EXIT_INTR_WINDOW:
         break;                     /* nothing to do: the scheduler runs next */

@@ -7,6 +7,7 @@
 #include "kernel/console.h"
 #include "kernel/mm.h"
 #include "kernel/string.h"
+#include "kernel/timer.h"
 #include "kernel/trap.h"
 #include "kernel/x86.h"
 #include "lib/config.h"
@@ -32,6 +33,7 @@ static const struct vmm_ops *const backends[] = { &svm_ops, &vmx_ops };
 static struct vm *vms[MAX_VMS];
 static unsigned nvms;
 static struct vm_config configs[MAX_VMS];
+static bool timer_running;
 
 static const char *yes(bool b) { return b ? "yes" : "no"; }
 
@@ -204,7 +206,8 @@ static void load_config(void)
         vm_create(&configs[i], (unsigned)i);
 }
 
-/* Round-robin over the running vCPUs, one exit at a time. */
+/* Round-robin over the running vCPUs: each runs until the host tick ends its
+ * turn (or, without a working timer, for one exit), or its VM stops. */
 static void run_all(void)
 {
     struct vm_exit e;
@@ -212,15 +215,20 @@ static void run_all(void)
         any = false;
         for (unsigned i = 0; i < nvms; i++) {
             struct vm *vm = vms[i];
+            struct vcpu *v = &vm->vcpus[0];
             if (vm->state != VM_RUNNING)
                 continue;
             any = true;
-            struct vcpu *v = &vm->vcpus[0];
             fpu_switch_to(v);
-            fpu_enter_guest(v);
-            vmm->vcpu_run(v, &e);
-            fpu_leave_guest(v);
-            exit_dispatch(v, &e);
+            uint64_t turn = timer_ticks;
+            do {
+                fpu_enter_guest(v);
+                vmm->vcpu_run(v, &e);
+                fpu_leave_guest(v);
+                exit_dispatch(v, &e);
+            } while (vm->state == VM_RUNNING && timer_ticks == turn && timer_running);
+            if (vm->state != VM_RUNNING)
+                vm->ended_tick = timer_ticks;
         }
     }
 }
@@ -236,8 +244,8 @@ static void summary(void)
         for (int k = 0; k < EXIT_KIND_COUNT; k++)
             if (vm->stats.exits[k])
                 kprintf(" %s=%lu", exit_kind_name(k), vm->stats.exits[k]);
-        kprintf(" unclaimed_io=%lu/%lu\n", vm->stats.io_unclaimed_reads,
-                vm->stats.io_unclaimed_writes);
+        kprintf(" unclaimed_io=%lu/%lu ended_tick=%lu\n", vm->stats.io_unclaimed_reads,
+                vm->stats.io_unclaimed_writes, vm->ended_tick);
     }
 }
 
@@ -265,6 +273,7 @@ void hv_main(void)
     if (vmm && vmm->cpu_init() == 0) {
         panic_cleanup = cleanup_on_panic;
         fpu_host_init();
+        timer_running = timer_init() == 0;
         load_config();
         run_all();
         for (unsigned i = 0; i < nvms; i++)

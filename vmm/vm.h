@@ -65,6 +65,7 @@ struct vm {
     struct msr_handler msr[VM_MAX_MSR_HANDLERS];
     unsigned nmsr;
     struct vm_stats stats;
+    uint64_t ended_tick;             /* host tick when the VM ended */
     uint32_t msr_logged[VM_MSR_LOG_MAX];   /* unknown MSRs already reported */
     unsigned nmsr_logged;
     /* per-VM devices */

@@ -240,7 +240,7 @@ const char *rt_args(void)
 	const char *s = cmdline;
 	while (*s == ' ')
 		s++;
-	if (strncmp(loader_name, "qemu", sizeof "qemu") == 0) {
+	if (strncmp(loader_name, "GRUB 2", 6) != 0) {
 		while (*s && *s != ' ')
 			s++;
 		while (*s == ' ')

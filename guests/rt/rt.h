@@ -76,9 +76,9 @@ extern uint32_t rt_mods_count;
 
 /* The command line as the loader passed it. */
 const char *rt_cmdline(void);
-/* The arguments: the command line without QEMU's prefix. QEMU's -kernel puts the
- * image's file name first; hv86 and GRUB 2 pass only the arguments. Like Xen,
- * tell them apart by the boot loader's name ("qemu"). */
+/* The arguments: the command line without the image's name in front. hv86, QEMU's
+ * -kernel and GRUB legacy put it there, GRUB 2 does not: like Xen, tell them
+ * apart by the boot loader's name. */
 const char *rt_args(void);
 /* For an argument word "KEY...": a pointer just after KEY (the value runs to the
  * next space), else NULL. E.g. rt_arg("exit=") */

@@ -57,6 +57,9 @@
 #define TLB_CONTROL_FLUSH_ALL   1
 #define TLB_CONTROL_FLUSH_ASID  3
 
+/* VINTR (VMCB offset 060h), APM Vol. 2 15.21 */
+#define V_INTR_MASKING (1ull << 24)   /* guest IF masks virtual interrupts only */
+
 /* NP_ENABLE (VMCB offset 090h) */
 #define NESTED_CTL_NP_ENABLE (1ull << 0)
 

@@ -19,6 +19,8 @@ svm_enter:
     push %rdi                       /* vcpu */
     mov %rsi, %rax
     clgi                            /* no interrupt or NMI between here and VMRUN */
+    sti                             /* host IF=1 at VMRUN: with V_INTR_MASKING a host
+                                       interrupt then exits the guest (APM 15.21.1) */
     mov GPR(1)(%rdi), %rcx
     mov GPR(2)(%rdi), %rdx
     mov GPR(3)(%rdi), %rbx
@@ -55,6 +57,7 @@ svm_enter:
     add $8, %rsp
     pop %rax                        /* host VMCB */
     vmload %rax
+    cli                             /* a pending host interrupt waits for the core */
     stgi
     pop %r15
     pop %r14

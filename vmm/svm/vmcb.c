@@ -55,6 +55,7 @@ int svm_vcpu_init(struct vcpu *v)
     c->iopm_base_pa = hpa_of(svm_cpu.iopm);
     c->msrpm_base_pa = hpa_of(svm_cpu.msrpm);
     c->nested_ctl = NESTED_CTL_NP_ENABLE;
+    c->vintr = V_INTR_MASKING;        /* host interrupts always end the guest's turn */
     c->n_cr3 = hpa_of(svm_vm->npt_root);
     s->asid_generation = 0;          /* assigned at the first run */
 

@@ -41,7 +41,6 @@ static const struct ctl proc2_ctls[] = {
 /* EFER and PAT switch with the world so the guest may change them freely. */
 static const struct ctl exit_ctls[] = {
     { EXIT_HOST_ADDR_SPACE_SIZE, "host address-space size", true },
-    { EXIT_ACK_INTR_ON_EXIT, "acknowledge interrupt on exit", true },
     { EXIT_SAVE_EFER, "save IA32_EFER", true },
     { EXIT_LOAD_EFER, "load IA32_EFER", true },
     { EXIT_SAVE_PAT, "save IA32_PAT", true },

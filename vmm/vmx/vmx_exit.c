@@ -207,9 +207,9 @@ bool vmx_translate_exit(struct vcpu *v, struct vm_exit *e)
         break;
     }
     case EXIT_REASON_EXTERNAL_INTR:
-        /* Acknowledged on exit: the vector is in the exit information (28.2.2). */
+        /* Not acknowledged on exit: the interrupt stays pending at the local APIC
+         * and the core lets the host take it (timer_take_pending), as on SVM. */
         e->kind = EXIT_EXTINT;
-        e->exc.vector = INTR_INFO_VECTOR(vmcs_read(VMCS_EXIT_INTR_INFO));
         break;
     case EXIT_REASON_TRIPLE_FAULT: e->kind = EXIT_SHUTDOWN; break;
     case EXIT_REASON_INIT: e->kind = EXIT_INIT; break;

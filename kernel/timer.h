@@ -1,0 +1,19 @@
+/* The host's scheduling tick: the local APIC timer in periodic mode, calibrated
+ * against the PIT. Guests run with host interrupts enabled at the hardware level
+ * (VMX external-interrupt exiting, SVM INTR intercept with V_INTR_MASKING), so a
+ * tick always ends a guest's turn, whatever the guest does with its own IF. */
+#ifndef KERNEL_TIMER_H
+#define KERNEL_TIMER_H
+#include <stdint.h>
+
+#define TIMER_VECTOR 0x20
+#define PIC_VECTOR_BASE 0x30   /* the masked 8259s' vectors: only spurious ones arrive */
+#define TIMER_HZ 100
+
+extern volatile uint64_t timer_ticks;
+/* Calibrate and start the periodic tick; 0 on success. */
+int timer_init(void);
+/* Let pending host interrupts in (sti; cli): after an exit for an external
+ * interrupt, the interrupt is still pending at the local APIC. */
+void timer_take_pending(void);
+#endif
