@@ -147,7 +147,8 @@ static void vm_create(const struct vm_config *c, unsigned id)
     }
     if (vm_alloc_ram(vm, c->memory) != 0)
         return;
-    /* As GRUB and QEMU do, the command line starts with the kernel's name. */
+    /* As QEMU's -kernel and GRUB Legacy do, the command line starts with the
+     * kernel's name, so test images made for QEMU parse it unchanged. */
     static char cmdline[sizeof c->kernel + sizeof c->cmdline + 1];
     fmt_snprintf(cmdline, sizeof cmdline, "%s%s%s", c->kernel, c->cmdline[0] ? " " : "",
                  c->cmdline);

@@ -114,6 +114,15 @@ void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
     uint64_t *f = reg_field(st, r);
     if (f)
         *f = r == REG_EFER ? val | EFER_SVME : val;
+    /* A CR0 write the core emulates must do what the CPU's own does: turning
+     * paging on with EFER.LME activates long mode, turning it off leaves it
+     * (APM Vol. 2 14.6.1). */
+    if (r == REG_CR0) {
+        if ((val & CR0_PG) && (st->efer & EFER_LME))
+            st->efer |= EFER_LMA;
+        else if (!(val & CR0_PG))
+            st->efer &= ~(uint64_t)EFER_LMA;
+    }
 }
 
 static struct vmcb_seg *seg_field(struct vmcb_save *st, enum seg_reg s)
