@@ -264,7 +264,8 @@ void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
         vm_stop(vm, "triple fault (shutdown) at rip=%#lx", e->rip);
         break;
     case EXIT_INVALID_STATE:
-        vm_stop(vm, "invalid guest state: %s: %s", e->invalid.field ? e->invalid.field : "?",
+        vm_stop(vm, "VM entry refused (exit %#lx): %s: %s", e->hw_reason,
+                e->invalid.field ? e->invalid.field : "?",
                 e->invalid.rule ? e->invalid.rule : "refused by the CPU");
         break;
     case EXIT_EXTINT:

@@ -116,6 +116,19 @@ static void set_multiboot_entry(struct vcpu *v, uint32_t entry, uint32_t info)
     v->gpr[GPR_RBX] = info;
 }
 
+/* Test only (hv86.test=bad-entry): long mode without PAE, a state both vendors
+ * refuse (SDM Vol. 3C 27.3.1.1, APM Vol. 2 15.5.1). hv86's checker names it, and
+ * the entry is tried anyway so the CPU's own verdict shows in the log. */
+static bool test_bad_entry;
+
+static void corrupt_entry_state(struct vcpu *v)
+{
+    vcpu_set(v, REG_EFER, EFER_LME);
+    vcpu_set(v, REG_CR4, 0);
+    vcpu_set(v, REG_CR0, CR0_PE | CR0_ET | CR0_PG);
+    v->force_entry = true;
+}
+
 /* Create one VM from its configuration; on failure it is stopped with the reason
  * and the other VMs go on. */
 static void vm_create(const struct vm_config *c, unsigned id)
@@ -176,6 +189,8 @@ static void vm_create(const struct vm_config *c, unsigned id)
     }
     vm->nvcpus = 1;
     set_multiboot_entry(v, res.entry, res.info_gpa);
+    if (test_bad_entry)
+        corrupt_entry_state(v);
     vm->state = VM_RUNNING;
 }
 
@@ -275,6 +290,8 @@ void hv_main(void)
         panic_cleanup = cleanup_on_panic;
         fpu_host_init();
         timer_running = timer_init() == 0;
+        char test[16];
+        test_bad_entry = bootinfo_arg("hv86.test", test, sizeof test) && !strcmp(test, "bad-entry");
         load_config();
         run_all();
         for (unsigned i = 0; i < nvms; i++)

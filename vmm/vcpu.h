@@ -63,6 +63,7 @@ struct vcpu {
     uint64_t xcr0;             /* the guest's XCR0, loaded around guest entry */
     void *fpu_area;            /* XSAVE area while another vCPU owns the FPU */
     bool halted;
+    bool force_entry;          /* test only: enter even if hv86's checker objects */
     bool event_pending;        /* an exception to inject at the next entry */
     struct event pending;
     uint64_t exits;            /* total, for statistics */
