@@ -19,7 +19,7 @@ HV_OBJ := $(patsubst %,$(BUILD)/hv/%.o,$(HV_S) $(HV_C))
 
 # Pure logic: built for the host too, unit-tested and fuzzed. These files include
 # only <stdint.h>-level headers and their own folder's headers.
-PURE_C := $(wildcard lib/*.c vmm/emulate/*.c loader/*.c) \
+PURE_C := $(wildcard lib/*.c vmm/emulate/*.c loader/*.c) $(wildcard dev/*.c) \
 	$(wildcard vmm/*_pure.c vmm/*/*_check.c vmm/gpt_walk.c)
 
 all: $(BUILD)/hv86.elf $(BUILD)/hv86.iso guests
@@ -51,23 +51,30 @@ include guests/guests.mk
 include tests/unit/unit.mk
 
 # --- the commands ---------------------------------------------------------------
+# The commands install what is missing first, then build (a sub-make, so that
+# nothing is compiled before the tools exist, even with make -j).
 deps:
 	@scripts/deps
 
-run: deps all
-	tools/hv86-run --config guests/demo.cfg
+build-all: deps
+	@$(MAKE) --no-print-directory all unit-build
 
-check: deps all unit-build
+# The demo VMs' own statuses are not make's business: the console shows them.
+run: build-all
+	@tools/hv86-run --config guests/demo.cfg; \
+	echo "make run: hv86-run exited with status $$? (docs/result-protocol.md)"
+
+check: build-all
 	$(PYTHON) tests/system/runner.py --tier fast
 
-test: deps all unit-build
+test: build-all
 	$(PYTHON) tests/system/runner.py --tier all
 
-bench: deps all
+bench: build-all
 	$(PYTHON) bench/run.py
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps run check test bench clean guests unit-build
+.PHONY: all deps build-all run check test bench clean guests unit-build
 -include $(HV_OBJ:.o=.d)

@@ -1,15 +1,29 @@
+/* A 16550 UART as a guest driver sees it (PC16550D data sheet): a pure register
+ * model, transmit only for now (the receiver stays empty). Complete output lines
+ * go to a callback, which the platform glue (vmm/platform.c) prints. */
 #ifndef DEV_UART16550_H
 #define DEV_UART16550_H
 #include <stdint.h>
-struct vm;
+
 #define UART_LINE_MAX 160
-/* A 16550 as a guest driver sees it (PC16550D data sheet): transmit only for now;
- * the receiver stays empty. Output is printed line by line as "[VM] line". */
+#define UART_PORTS    8       /* registers at base + 0..7 */
+
+/* One line of output, without its '\n' (and with '\r' dropped). */
+typedef void (*uart16550_emit_fn)(void *ctx, const char *line, unsigned len);
+
 struct uart16550 {
     uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
     char line[UART_LINE_MAX];
     unsigned len;
+    uart16550_emit_fn emit;
+    void *ctx;
 };
-int uart16550_attach(struct vm *vm, uint16_t base);
-void uart16550_flush(struct vm *vm);
+
+/* The state after reset, with the line sink. */
+void uart16550_init(struct uart16550 *u, uart16550_emit_fn emit, void *ctx);
+/* A byte access to register reg (0..7). */
+uint8_t uart16550_read(struct uart16550 *u, unsigned reg);
+void uart16550_write(struct uart16550 *u, unsigned reg, uint8_t val);
+/* Emit a partial line, if any (when the VM ends). */
+void uart16550_flush(struct uart16550 *u);
 #endif

@@ -15,6 +15,7 @@
 #define LCR_8N1  0x03
 #define LCR_DLAB 0x80
 #define LSR_THRE 0x20
+#define LSR_TEMT 0x40
 #define MCR_DTR_RTS 0x03
 #define FCR_ENABLE_CLEAR 0x07
 #define DIVISOR_115200 1
@@ -28,6 +29,14 @@ void serial_init(void)
     outb(COM1 + UART_LCR, LCR_8N1);
     outb(COM1 + UART_FCR, FCR_ENABLE_CLEAR);
     outb(COM1 + UART_MCR, MCR_DTR_RTS);
+}
+
+/* Wait until the transmitter is empty (LSR.TEMT): before powering off, or the
+ * last characters are lost (Bochs drops them). */
+void serial_drain(void)
+{
+    for (int i = 0; i < 1000000 && !(inb(COM1 + UART_LSR) & LSR_TEMT); i++)
+        ;
 }
 
 void serial_putc(char c)

@@ -250,7 +250,7 @@ def make_config(name, kernel_name, module_names, cmdline, mem_mib, cpus, paging)
 # --- command line -------------------------------------------------------------------
 
 USAGE = """usage: hv86-run [--backend svm|vmx|auto] [--paging nested|shadow] [--host-cpus N]
-                [--timeout SECONDS] [--keep] [--hv86 ELF]
+                [--timeout SECONDS] [--keep] [--hv86 ELF] [--hv86-append ARGS]
                 (--config FILE | [--mem SIZE] [--smp N] [--append CMDLINE]
                                  [--initrd FILE]... KERNEL)"""
 
@@ -263,6 +263,7 @@ class Options:
         self.timeout = DEFAULT_TIMEOUT
         self.keep = False
         self.hv86 = HV86_ELF
+        self.hv86_append = ""
         self.config = None
         self.mem = None
         self.smp = None
@@ -284,7 +285,7 @@ def parse_args(argv):
     """argv (without the program name) -> Options; UsageError on bad usage."""
     o = Options()
     takes_value = {"--backend", "--paging", "--host-cpus", "--timeout", "--config",
-                   "--mem", "--smp", "--append", "--initrd", "--hv86"}
+                   "--mem", "--smp", "--append", "--initrd", "--hv86", "--hv86-append"}
     positional = []
     i = 0
     while i < len(argv):
@@ -343,6 +344,12 @@ def parse_args(argv):
                 o.initrd.append(val)
             elif key == "--hv86":
                 o.hv86 = val
+            elif key == "--hv86-append":
+                # hv86's own command line (docs/launcher.md), after hv86.poweroff=1.
+                if not re.fullmatch(r"[A-Za-z0-9_.=,:/-]+( [A-Za-z0-9_.=,:/-]+)*", val.strip()):
+                    raise UsageError("--hv86-append %r: space-separated words of "
+                                     "[A-Za-z0-9_.=,:/-] only" % val)
+                o.hv86_append = val.strip()
             continue
         if a.startswith("-") and a != "-":
             raise UsageError("unknown option %s" % a)
@@ -699,6 +706,11 @@ def link_modules(workroot, modules):
     return cwd, names
 
 
+def hv86_cmdline(o):
+    """hv86's own command line: power off when done, plus --hv86-append."""
+    return ("hv86.poweroff=1 " + o.hv86_append).strip()
+
+
 def run(o):
     backend, note = choose_backend(o.backend)
     if note:
@@ -709,6 +721,7 @@ def run(o):
     mem = machine_memory_mib(plan.vm_mem_mib)
     tmp = tempfile.mkdtemp(prefix="hv86-run.")
     proc = None
+    files = []
     status = STATUS_DIED
     keep_logs = False
     emu_err = os.path.join(tmp, "emulator.err")
@@ -722,9 +735,11 @@ def run(o):
             f.write(plan.cfg_text)
         modules = plan.modules + [(cfg_path, "hv86.cfg")]
         errf = open(emu_err, "wb")
+        files.append(errf)
         if backend in ("svm", "kvm"):
             cwd, names = link_modules(os.path.join(tmp, "q"), modules)
-            cmd = qemu_command(backend, os.path.abspath(o.hv86), names, mem, o.host_cpus)
+            cmd = qemu_command(backend, os.path.abspath(o.hv86), names, mem, o.host_cpus,
+                               hv86_cmdline(o))
             proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL,
                                     stdout=subprocess.PIPE, stderr=errf,
                                     start_new_session=True, preexec_fn=_pdeathsig)
@@ -738,7 +753,7 @@ def run(o):
                     return b""
         else:
             iso = os.path.join(tmp, "hv86.iso")
-            mk = [MKISO, iso, o.hv86, "--cmdline", "hv86.poweroff=1"]
+            mk = [MKISO, iso, o.hv86, "--cmdline", hv86_cmdline(o)]
             for path, name in modules:
                 mk += ["--module", path, name]
             r = subprocess.run(mk, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -757,6 +772,7 @@ def run(o):
                                     stdin=subprocess.DEVNULL, stdout=errf, stderr=errf,
                                     start_new_session=True, preexec_fn=_pdeathsig)
             sf = open(serial, "rb", buffering=0)
+            files.append(sf)
 
             def read_chunk():
                 return sf.read(65536) or b""
@@ -779,21 +795,28 @@ def run(o):
             err("hv86 panicked")
         elif died:
             err("the emulator ended without a 'hv86: halt' line (exit code %s); "
-                "its last output:" % proc.returncode)
+                "the end of its output:" % proc.returncode)
             errf.flush()
-            sys.stderr.write(indent(tail_text(emu_err)) + "\n")
+            sys.stderr.write(indent(tail_text(emu_err) or "(nothing)") + "\n")
             if backend == "vmx":
-                sys.stderr.write(indent(tail_text(bochs_log)) + "\n")
+                err("the end of bochs.log:")
+                sys.stderr.write(indent(tail_text(bochs_log) or "(nothing)") + "\n")
         keep_logs = status in (STATUS_PANIC, STATUS_STOPPED, STATUS_DIED, STATUS_TIMEOUT)
         return status
     except Interrupted:
         err("interrupted")
         status = STATUS_INTERRUPTED
         return status
+    except FileNotFoundError as e:
+        # The emulator itself is missing: not a usage error, the machine lacks it.
+        err("cannot start %s: %s (run scripts/deps)" % (e.filename, e.strerror))
+        return STATUS_DIED
     finally:
         for sig in old_handlers:
             signal.signal(sig, signal.SIG_IGN)     # no second Ctrl-C mid-cleanup
         stop_process(proc)
+        for f in files:
+            f.close()
         if o.keep:
             err("kept %s" % tmp)
         elif keep_logs and backend == "vmx" and os.path.exists(bochs_log):

@@ -1,11 +1,10 @@
 /* The hypervisor's top level: choose the backend by probing (never by vendor
  * name), print the banner, create the VMs of the configuration module, run them
  * until all have ended, print a summary, and leave VMX/SVM operation. */
-#include "dev/debug_exit.h"
-#include "dev/uart16550.h"
 #include "kernel/bootinfo.h"
 #include "kernel/console.h"
 #include "kernel/mm.h"
+#include "kernel/serial.h"
 #include "kernel/string.h"
 #include "kernel/timer.h"
 #include "kernel/trap.h"
@@ -16,6 +15,7 @@
 #include "vmm/exit.h"
 #include "vmm/fpu.h"
 #include "vmm/hv.h"
+#include "vmm/platform.h"
 #include "vmm/vm.h"
 #include "vmm/vmm_ops.h"
 
@@ -176,7 +176,7 @@ static void vm_create(const struct vm_config *c, unsigned id)
         vm_stop(vm, "kernel '%s': %s", c->kernel, res.error);
         return;
     }
-    if (uart16550_attach(vm, COM1_BASE) != 0 || debug_exit_attach(vm) != 0) {
+    if (platform_attach(vm) != 0) {
         vm_stop(vm, "out of hypervisor memory for its devices");
         return;
     }
@@ -203,7 +203,7 @@ static void vm_destroy(struct vm *vm)
     vm_free_ram(vm);
     if (vm->backend)
         vmm->vm_fini(vm);
-    uart16550_flush(vm);
+    platform_detach(vm);
 }
 
 static void load_config(void)
@@ -276,6 +276,7 @@ static void power_off(void)
     char buf[8];
     if (!bootinfo_arg("hv86.poweroff", buf, sizeof buf) || strcmp(buf, "1"))
         return;
+    serial_drain();
     for (const char *s = "Shutdown"; *s; s++)
         outb(BOCHS_SHUTDOWN_PORT, (uint8_t)*s);
     outb(QEMU_DEBUG_EXIT_PORT, 0);
