@@ -50,6 +50,9 @@ include guests/guests.mk
 # --- host unit tests (cmocka) ---------------------------------------------------
 include tests/unit/unit.mk
 
+# --- fuzzing (libFuzzer) ----------------------------------------------------------
+include tests/fuzz/fuzz.mk
+
 # --- the commands ---------------------------------------------------------------
 # The commands install what is missing first, then build (a sub-make, so that
 # nothing is compiled before the tools exist, even with make -j).
@@ -72,6 +75,7 @@ test: build-all
 
 bench: build-all
 	$(PYTHON) bench/run.py
+	@$(MAKE) --no-print-directory fuzz-run
 
 clean:
 	rm -rf $(BUILD)

@@ -48,6 +48,7 @@
 #define RFLAGS_DF   (1u << 10)
 #define RFLAGS_IOPL (3u << 12)
 #define RFLAGS_VM   (1u << 17)
+#define RFLAGS_AC   (1u << 18)   /* alignment check; SMAP override (SDM Vol. 3A 4.6) */
 
 /* MSRs (SDM Vol. 4) */
 #define MSR_TSC             0x00000010

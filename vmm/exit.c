@@ -1,13 +1,13 @@
 /* The exit dispatcher: one handler per kind of the common exit record. Handlers
  * give the guest what the hardware would (a fault for a bad MSR or CR value), or
  * stop this VM alone with a logged reason. */
-#include "dev/uart16550.h"
 #include "kernel/console.h"
 #include "kernel/timer.h"
 #include "kernel/x86.h"
 #include "vmm/cpuid.h"
 #include "vmm/exit.h"
 #include "vmm/insn.h"
+#include "vmm/mmio.h"
 #include "vmm/msr.h"
 #include "vmm/vm.h"
 #include "vmm/vmm_ops.h"
@@ -232,6 +232,13 @@ static void handle_paging(struct vcpu *v, const struct vm_exit *e)
 {
     const char *kind = e->paging.access & ACCESS_WRITE ? "write"
                      : e->paging.access & ACCESS_EXEC ? "execute" : "read";
+    /* A data access to a device's range: emulate the instruction (vmm/mmio.c).
+     * Executing from a device is not offered: it stops the VM below. */
+    const struct mmio_handler *h = vm_find_mmio(v->vm, e->paging.gpa);
+    if (h && !(e->paging.access & ACCESS_EXEC)) {
+        mmio_emulate(v, e, h);
+        return;
+    }
     if (!vm_gpa_to_hva(v->vm, e->paging.gpa, 1)) {
         vm_stop(v->vm, "%s outside its memory at gpa=%#lx rip=%#lx", kind, e->paging.gpa, e->rip);
         return;

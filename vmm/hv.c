@@ -22,7 +22,6 @@
 #define HV_VERSION "0.1"
 #define CONFIG_MODULE "hv86.cfg"
 #define MAX_VMS 16
-#define COM1_BASE 0x3f8
 #define BOCHS_SHUTDOWN_PORT 0x8900   /* Bochs/old QEMU: writing "Shutdown" powers off */
 #define QEMU_DEBUG_EXIT_PORT 0xf4
 

@@ -11,12 +11,12 @@
 
 #define STRING_IO_BATCH 4096    /* iterations per exit: a long REP stays preemptible */
 
-static bool read_gpa(void *ctx, uint64_t gpa, void *buf, unsigned len)
+bool guest_read_gpa(void *ctx, uint64_t gpa, void *buf, unsigned len)
 {
     return vm_read_gpa(ctx, gpa, buf, len);
 }
 
-static void paging_regs(struct vcpu *v, struct gpt_regs *r)
+void guest_paging_regs(struct vcpu *v, struct gpt_regs *r)
 {
     uint32_t ext[4], feat[4];
     cpuid_guest(v, 0x80000008u, 0, ext);
@@ -52,10 +52,10 @@ static enum gpt_result linear_copy(struct vcpu *v, uint64_t linear, void *buf, u
                                    unsigned access, uint64_t *fault_addr, uint32_t *pf_error)
 {
     struct gpt_regs r;
-    paging_regs(v, &r);
+    guest_paging_regs(v, &r);
     if (cpl(v) == 3)
         access |= GPT_USER;
-    const struct gpt_mem mem = { .read = read_gpa, .ctx = v->vm };
+    const struct gpt_mem mem = { .read = guest_read_gpa, .ctx = v->vm };
     uint8_t *p = buf;
     while (len) {
         struct gpt_xlat x;

@@ -7,6 +7,11 @@
 #include "vmm/exit.h"
 struct vcpu;
 struct insn;
+struct gpt_regs;
+/* The guest's paging state as the walker (vmm/gpt_walk.h) takes it. */
+void guest_paging_regs(struct vcpu *v, struct gpt_regs *r);
+/* gpt_read_fn over a VM's RAM (ctx: the struct vm). */
+bool guest_read_gpa(void *ctx, uint64_t gpa, void *buf, unsigned len);
 /* Fetch the instruction at guest RIP rip through the guest's page tables and
  * decode it in the guest's current mode; false if it cannot be fetched or decoded. */
 bool insn_fetch_decode(struct vcpu *v, uint64_t rip, struct insn *in);

@@ -162,6 +162,7 @@ int platform_attach(struct vm *vm)
     struct platform *p = kmalloc(sizeof *p);
     if (!p)
         return -1;
+    vm->platform = p;                /* platform_detach frees it, attached or not */
     p->vm = vm;
     uart16550_init(&p->uart, uart_emit, vm);
     fw_cfg_init(&p->fw_cfg, vm->ram_size, PLATFORM_CPUS, PLATFORM_CPUS);
@@ -169,12 +170,8 @@ int platform_attach(struct vm *vm)
     unsigned bits = phys_bits();
     for (unsigned i = 0; i < VM_MAX_VCPUS; i++)
         lapic_init(&p->lapic[i], i, i == 0, bits);
-    /* The UART first: platform_detach finds the devices through it. */
-    if (vm_register_io(vm, COM1_BASE, UART_PORTS, uart_io, p) != 0) {
-        kfree(p);
-        return -1;
-    }
-    if (vm_register_io(vm, DEBUG_EXIT_PORT, DEBUG_EXIT_WIDTH, exit_io, p) != 0 ||
+    if (vm_register_io(vm, COM1_BASE, UART_PORTS, uart_io, p) != 0 ||
+        vm_register_io(vm, DEBUG_EXIT_PORT, DEBUG_EXIT_WIDTH, exit_io, p) != 0 ||
         vm_register_io(vm, FW_CFG_PORT_SEL, FW_CFG_PORTS, fw_cfg_port, p) != 0 ||
         vm_register_io(vm, PIC_MASTER_PORT, 2, pic_io, p) != 0 ||
         vm_register_io(vm, PIC_SLAVE_PORT, 2, pic_io, p) != 0 ||
@@ -186,40 +183,20 @@ int platform_attach(struct vm *vm)
     return 0;
 }
 
-static struct platform *platform_of(struct vm *vm)
-{
-    for (unsigned i = 0; i < vm->nio; i++)
-        if (vm->io[i].fn == uart_io)
-            return vm->io[i].dev;
-    return NULL;
-}
-
+/* The VM is being destroyed: its handlers go with it, only the state is freed. */
 void platform_detach(struct vm *vm)
 {
-    struct platform *p = platform_of(vm);
+    struct platform *p = vm->platform;
     if (!p)
         return;
     uart16550_flush(&p->uart);
-    unsigned n = 0;
-    for (unsigned i = 0; i < vm->nio; i++)
-        if (vm->io[i].dev != p)
-            vm->io[n++] = vm->io[i];
-    vm->nio = n;
-    n = 0;
-    for (unsigned i = 0; i < vm->nmmio; i++)
-        if (vm->mmio[i].dev != p)
-            vm->mmio[n++] = vm->mmio[i];
-    vm->nmmio = n;
-    n = 0;
-    for (unsigned i = 0; i < vm->nmsr; i++)
-        if (vm->msr[i].dev != p)
-            vm->msr[n++] = vm->msr[i];
-    vm->nmsr = n;
     kfree(p);
+    vm->platform = NULL;
+    vm->nio = vm->nmmio = vm->nmsr = 0;
 }
 
 struct lapic *platform_lapic(struct vcpu *v)
 {
-    struct platform *p = platform_of(v->vm);
+    struct platform *p = v->vm->platform;
     return p ? &p->lapic[v->id] : NULL;
 }

@@ -68,8 +68,7 @@ struct vm {
     uint64_t ended_tick;             /* host tick when the VM ended */
     uint32_t msr_logged[VM_MSR_LOG_MAX];   /* unknown MSRs already reported */
     unsigned nmsr_logged;
-    /* per-VM devices */
-    struct uart16550 *uart;
+    void *platform;                  /* the device models (vmm/platform.c) */
 };
 
 /* Host pointer to guest-physical [gpa, gpa+len) if it is all in this VM's RAM,

@@ -1,33 +1,40 @@
-# Fuzzing (libFuzzer, clang). Not included by the top Makefile; use it as
-#   make -f Makefile -f tests/fuzz/fuzz.mk fuzz-config      (or include it)
-# or on its own:  make -f tests/fuzz/fuzz.mk fuzz-config
+# Fuzzing with libFuzzer (clang). Included by the top Makefile.
 #
-#   fuzz-config        builds $(BUILD)/fuzz/fuzz_config
-#   fuzz-config-run    runs it for FUZZ_SECONDS (default 60) on a copy of the seed
-#                      corpus tests/fuzz/corpus/config, so the tree stays clean
+#   make fuzz            builds $(BUILD)/fuzz/fuzz_NAME for every tests/fuzz/fuzz_NAME.c
+#   make fuzz-run        runs each for FUZZ_SECONDS (default 30) on a copy of its seed
+#                        corpus tests/fuzz/corpus/NAME (if any), so the tree stays clean
 #
-# The target links only what it needs (lib/config.c and lib/format.c), so other
-# pure modules cannot break it.
+# Each target links only the pure modules it exercises (FUZZ_SRC_NAME).
 
-BUILD        ?= build
 FUZZ_CC      ?= clang
 FUZZ_DIR     := $(BUILD)/fuzz
-FUZZ_SECONDS ?= 60
+FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -Wall -Wextra -Werror -I. \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-FUZZ_CONFIG_SRC := tests/fuzz/fuzz_config.c lib/config.c lib/format.c
+FUZZ_SRC_config  := lib/config.c lib/format.c
+FUZZ_SRC_decode  := vmm/emulate/decode.c
+FUZZ_SRC_emulate := vmm/emulate/emulate.c vmm/emulate/decode.c
+FUZZ_ARGS_config := -max_len=4096 -dict=tests/fuzz/config.dict
+FUZZ_ARGS_decode := -max_len=20
 
-fuzz-config: $(FUZZ_DIR)/fuzz_config
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS  := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 
-$(FUZZ_DIR)/fuzz_config: $(FUZZ_CONFIG_SRC) lib/config.h lib/format.h
+fuzz: $(FUZZ_BINS)
+
+.SECONDEXPANSION:
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_SRC_$$*)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_CONFIG_SRC) -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $^ -o $@
 
-fuzz-config-run: $(FUZZ_DIR)/fuzz_config
-	@mkdir -p $(FUZZ_DIR)/corpus-config
-	cp -n tests/fuzz/corpus/config/* $(FUZZ_DIR)/corpus-config/ 2>/dev/null || true
-	$(FUZZ_DIR)/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-		-dict=tests/fuzz/config.dict $(FUZZ_DIR)/corpus-config
+fuzz-run: fuzz
+	@for n in $(FUZZ_NAMES); do \
+		mkdir -p $(FUZZ_DIR)/corpus-$$n; \
+		cp -n tests/fuzz/corpus/$$n/* $(FUZZ_DIR)/corpus-$$n/ 2>/dev/null || true; \
+		echo "== fuzz_$$n for $(FUZZ_SECONDS) s"; \
+		$(FUZZ_DIR)/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) $(FUZZ_ARGS_$$n) \
+			$(FUZZ_DIR)/corpus-$$n 2>&1 | tail -n 3 || exit 1; \
+	done
 
-.PHONY: fuzz-config fuzz-config-run
+.PHONY: fuzz fuzz-run

@@ -1,0 +1,24 @@
+/* MMIO: a guest data access to a device's guest-physical range exits as a nested
+ * paging fault (EXIT_PAGING); the core fetches and decodes the instruction, runs it
+ * in the instruction emulator (vmm/emulate/emulate.h) and hands each of its memory
+ * accesses to the device model that owns the address, or to guest RAM. */
+#ifndef VMM_MMIO_H
+#define VMM_MMIO_H
+#include <stdbool.h>
+#include "vmm/exit.h"
+
+struct vcpu;
+struct mmio_handler;
+
+/* REP iterations done per exit; the rest run when the guest re-executes the
+ * instruction (it exits again), so a long REP stays preemptible. */
+#define MMIO_REP_BATCH 256
+
+/* Emulate the instruction behind EXIT_PAGING e, whose GPA device h claims.
+ * true: the instruction (or a batch of its REP iterations) was carried out, or a
+ * fault was injected into the guest; false: the VM was stopped (an instruction the
+ * emulator does not cover, a device that refused the access, an access straddling
+ * a device's end), with a reason naming the instruction bytes, the GPA and RIP. */
+bool mmio_emulate(struct vcpu *v, const struct vm_exit *e, const struct mmio_handler *h);
+
+#endif
