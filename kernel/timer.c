@@ -31,6 +31,8 @@
 
 volatile uint64_t timer_ticks;
 static int x2apic;
+static uint64_t tsc_per_ms;
+static uint64_t tsc_at_init;
 
 static uint32_t lapic_read(uint32_t off)
 {
@@ -66,10 +68,12 @@ static uint32_t calibrate(void)
     outb(PIT_GATE_PORT, inb(PIT_GATE_PORT) | PIT_GATE);
     lapic_write(LAPIC_TIMER_DIV, TIMER_DIV_16);
     lapic_write(LAPIC_TIMER_INIT, 0xFFFFFFFFu);
+    uint64_t tsc0 = rdtsc();
     for (uint32_t spins = 0; !(inb(PIT_GATE_PORT) & PIT_OUT2); spins++)
         if (spins > 100000000u)
             return 0;
     uint32_t elapsed = 0xFFFFFFFFu - lapic_read(LAPIC_TIMER_CUR);
+    tsc_per_ms = (rdtsc() - tsc0) / CALIBRATE_MS;
     lapic_write(LAPIC_TIMER_INIT, 0);
     return elapsed;
 }
@@ -105,6 +109,7 @@ int timer_init(void)
     lapic_write(LAPIC_SVR, LAPIC_SVR_ENABLE | LAPIC_SPURIOUS);
     lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
     uint32_t per_ms = calibrate() / CALIBRATE_MS;
+    tsc_at_init = rdtsc();
     if (!per_ms) {
         kprintf("hv86: timer: calibration against the PIT failed\n");
         return -1;
@@ -113,6 +118,17 @@ int timer_init(void)
     lapic_write(LAPIC_TIMER_INIT, per_ms * (1000 / TIMER_HZ));
     return 0;
 }
+
+uint64_t time_ns(void)
+{
+    if (!tsc_per_ms)
+        return 0;
+    uint64_t t = rdtsc() - tsc_at_init;
+    /* ms * 1e6 + the rest, without overflowing for years of uptime */
+    return t / tsc_per_ms * 1000000ull + (t % tsc_per_ms) * 1000000ull / tsc_per_ms;
+}
+
+uint64_t time_tsc_hz(void) { return tsc_per_ms * 1000; }
 
 void timer_take_pending(void)
 {

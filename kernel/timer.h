@@ -13,6 +13,11 @@
 extern volatile uint64_t timer_ticks;
 /* Calibrate and start the periodic tick; 0 on success. */
 int timer_init(void);
+/* Host time since timer_init in nanoseconds, from the TSC calibrated against the
+ * PIT (under Bochs the TSC counts instructions: time is emulated time), and the
+ * TSC frequency. Both 0 before timer_init. */
+uint64_t time_ns(void);
+uint64_t time_tsc_hz(void);
 /* Let pending host interrupts in (sti; cli): after an exit for an external
  * interrupt, the interrupt is still pending at the local APIC. */
 void timer_take_pending(void);
