@@ -82,6 +82,14 @@ void frames_free(void *p, uint64_t count)
 
 uint64_t frames_free_count(void) { return frame_alloc_free_frames(&frames); }
 
+uint64_t mm_used_bytes(void)
+{
+    struct heap_stats hs;
+    heap_get_stats(&heap, &hs);
+    uint64_t used_frames = frames.nframes - frame_alloc_free_frames(&frames);
+    return (used_frames - HEAP_FRAMES) * PAGE_SIZE + hs.used_bytes;
+}
+
 void *kmalloc(size_t size)
 {
     void *p = heap_alloc(&heap, size);

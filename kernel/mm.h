@@ -13,6 +13,8 @@ static inline void page_free(void *p) { frames_free(p, 1); }
 static inline uint64_t hpa_of(const void *p) { return (uint64_t)(uintptr_t)p; }
 static inline void *hva_of(uint64_t pa) { return (void *)(uintptr_t)pa; }
 uint64_t frames_free_count(void);
+/* Host memory in use: frames outside the heap plus heap payload, in bytes. */
+uint64_t mm_used_bytes(void);
 
 void *kmalloc(size_t size);          /* zeroed; NULL if out of memory */
 void kfree(void *p);

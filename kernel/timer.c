@@ -114,6 +114,8 @@ int timer_init(void)
         kprintf("hv86: timer: calibration against the PIT failed\n");
         return -1;
     }
+    kprintf("hv86: timer: %u Hz tick, local APIC timer %u/ms, TSC %lu/ms\n", TIMER_HZ,
+            per_ms, tsc_per_ms);
     lapic_write(LAPIC_LVT_TIMER, TIMER_VECTOR | LVT_PERIODIC);
     lapic_write(LAPIC_TIMER_INIT, per_ms * (1000 / TIMER_HZ));
     return 0;

@@ -276,9 +276,9 @@ void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
                 e->invalid.rule ? e->invalid.rule : "refused by the CPU");
         break;
     case EXIT_EXTINT:
+    case EXIT_PREEMPT:             /* a tick may be pending behind it (Bochs) */
         timer_take_pending();      /* the tick handler runs; the scheduler decides */
         break;
-    case EXIT_PREEMPT:
     case EXIT_INTR_WINDOW:
         break;                     /* nothing to do: the scheduler runs next */
     case EXIT_INIT:

@@ -132,6 +132,7 @@ static void corrupt_entry_state(struct vcpu *v)
  * and the other VMs go on. */
 static void vm_create(const struct vm_config *c, unsigned id)
 {
+    uint64_t used_before = mm_used_bytes();
     struct vm *vm = kmalloc(sizeof *vm);
     if (!vm) {
         kprintf("hv86: vm %s stopped: out of hypervisor memory\n", c->name);
@@ -191,6 +192,7 @@ static void vm_create(const struct vm_config *c, unsigned id)
     if (test_bad_entry)
         corrupt_entry_state(v);
     vm->state = VM_RUNNING;
+    vm->hv_bytes = mm_used_bytes() - used_before - vm->ram_size;
 }
 
 static void vm_destroy(struct vm *vm)
@@ -226,6 +228,7 @@ static void load_config(void)
 static void run_all(void)
 {
     struct vm_exit e;
+    struct vcpu *last = 0;
     for (bool any = true; any;) {
         any = false;
         for (unsigned i = 0; i < nvms; i++) {
@@ -234,14 +237,21 @@ static void run_all(void)
             if (vm->state != VM_RUNNING)
                 continue;
             any = true;
+            uint64_t t0 = rdtsc();
             fpu_switch_to(v);
+            if (v != last) {        /* the backend's own switch (VMPTRLD) is in vcpu_run */
+                vm->switches++;
+                vm->switch_cycles += rdtsc() - t0;
+                last = v;
+            }
             uint64_t turn = timer_ticks;
             do {
                 fpu_enter_guest(v);
                 vmm->vcpu_run(v, &e);
                 fpu_leave_guest(v);
                 exit_dispatch(v, &e);
-            } while (vm->state == VM_RUNNING && timer_ticks == turn && timer_running);
+            } while (vm->state == VM_RUNNING && timer_ticks == turn && timer_running &&
+                     e.kind != EXIT_PREEMPT);
             if (vm->state != VM_RUNNING)
                 vm->ended_tick = timer_ticks;
         }
@@ -259,8 +269,10 @@ static void summary(void)
         for (int k = 0; k < EXIT_KIND_COUNT; k++)
             if (vm->stats.exits[k])
                 kprintf(" %s=%lu", exit_kind_name(k), vm->stats.exits[k]);
-        kprintf(" unclaimed_io=%lu/%lu ended_tick=%lu\n", vm->stats.io_unclaimed_reads,
-                vm->stats.io_unclaimed_writes, vm->ended_tick);
+        kprintf(" unclaimed_io=%lu/%lu ended_tick=%lu hv_bytes=%lu switches=%lu"
+                " switch_cycles=%lu\n", vm->stats.io_unclaimed_reads,
+                vm->stats.io_unclaimed_writes, vm->ended_tick, vm->hv_bytes, vm->switches,
+                vm->switches ? vm->switch_cycles / vm->switches : 0);
     }
 }
 

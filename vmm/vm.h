@@ -66,6 +66,8 @@ struct vm {
     unsigned nmsr;
     struct vm_stats stats;
     uint64_t ended_tick;             /* host tick when the VM ended */
+    uint64_t hv_bytes;               /* hypervisor memory for this VM, guest RAM excluded */
+    uint64_t switches, switch_cycles;/* turns given to it, and the TSC spent switching in */
     uint32_t msr_logged[VM_MSR_LOG_MAX];   /* unknown MSRs already reported */
     unsigned nmsr_logged;
     void *platform;                  /* the device models (vmm/platform.c) */

@@ -1,6 +1,7 @@
 /* Intel VT-x: detection, entering and leaving VMX operation on this CPU (SDM Vol.
  * 3C 24.6-24.8), the permission bitmaps, and the run loop. Fills vmx_ops. */
 #include "kernel/console.h"
+#include "kernel/timer.h"
 #include "kernel/mm.h"
 #include "kernel/string.h"
 #include "kernel/x86.h"
@@ -264,6 +265,11 @@ static int vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
                     v->vm->name, e->invalid.field, e->invalid.rule);
         }
         x->checked = true;
+    }
+    if (vmx_cpu.ctls.pin & PIN_PREEMPT_TIMER) {
+        /* One host tick's worth of TSC, in the timer's units (IA32_VMX_MISC[4:0]). */
+        uint64_t quantum = (time_tsc_hz() / TIMER_HZ) >> VMX_MISC_PREEMPT_RATE(vmx_cpu.caps.misc);
+        vmcs_write(VMCS_GUEST_PREEMPT_TIMER, quantum > 0xFFFFFFFFu ? 0xFFFFFFFFu : quantum);
     }
     do {
         /* VMX does not switch CR2 (28.3): the guest's goes in by hand. */
