@@ -5,7 +5,7 @@
  *
  * void svm_enter(struct vcpu *v, uint64_t guest_vmcb_pa, uint64_t host_vmcb_pa)
  * struct vcpu starts with gpr[16] in encoding order; RAX and RSP live in the VMCB. */
-#define GPR(n) (8 * (n))
+#include "vmm/guest_gprs.h"
     .text
     .globl svm_enter
 svm_enter:
@@ -21,39 +21,15 @@ svm_enter:
     clgi                            /* no interrupt or NMI between here and VMRUN */
     sti                             /* host IF=1 at VMRUN: with V_INTR_MASKING a host
                                        interrupt then exits the guest (APM 15.21.1) */
-    mov GPR(1)(%rdi), %rcx
-    mov GPR(2)(%rdi), %rdx
-    mov GPR(3)(%rdi), %rbx
-    mov GPR(5)(%rdi), %rbp
-    mov GPR(6)(%rdi), %rsi
-    mov GPR(8)(%rdi), %r8
-    mov GPR(9)(%rdi), %r9
-    mov GPR(10)(%rdi), %r10
-    mov GPR(11)(%rdi), %r11
-    mov GPR(12)(%rdi), %r12
-    mov GPR(13)(%rdi), %r13
-    mov GPR(14)(%rdi), %r14
-    mov GPR(15)(%rdi), %r15
+    LOAD_GUEST_GPRS %rdi
     mov GPR(7)(%rdi), %rdi
     vmload %rax
     vmrun %rax
     vmsave %rax
     push %rdi                       /* guest RDI */
     mov 8(%rsp), %rdi               /* vcpu */
-    mov %rcx, GPR(1)(%rdi)
-    mov %rdx, GPR(2)(%rdi)
-    mov %rbx, GPR(3)(%rdi)
-    mov %rbp, GPR(5)(%rdi)
-    mov %rsi, GPR(6)(%rdi)
+    SAVE_GUEST_GPRS %rdi
     popq GPR(7)(%rdi)
-    mov %r8, GPR(8)(%rdi)
-    mov %r9, GPR(9)(%rdi)
-    mov %r10, GPR(10)(%rdi)
-    mov %r11, GPR(11)(%rdi)
-    mov %r12, GPR(12)(%rdi)
-    mov %r13, GPR(13)(%rdi)
-    mov %r14, GPR(14)(%rdi)
-    mov %r15, GPR(15)(%rdi)
     add $8, %rsp
     pop %rax                        /* host VMCB */
     vmload %rax

@@ -12,9 +12,9 @@
  *
  * Returns VMX_OK after a VM exit, or the VMfail kind if the instruction itself
  * failed (31.2): the guest state is then untouched and the error is in the VMCS. */
+#include "vmm/guest_gprs.h"
 #include "vmm/vmx/vmx_defs.h"
 
-#define GPR(n) (8 * (n))
 /* enum vmx_result (vmm/vmx/vmcs.h) */
 #define RESULT_OK           0
 #define RESULT_FAIL_VALID   1
@@ -38,19 +38,7 @@ vmx_enter:
     vmwrite %rsp, %rax
     jbe .Lfail                      /* CF or ZF: VMfail */
 1:  test %sil, %sil                 /* launched (a bool: only the low byte is defined) */
-    mov GPR(1)(%rdi), %rcx
-    mov GPR(2)(%rdi), %rdx
-    mov GPR(3)(%rdi), %rbx
-    mov GPR(5)(%rdi), %rbp
-    mov GPR(6)(%rdi), %rsi
-    mov GPR(8)(%rdi), %r8
-    mov GPR(9)(%rdi), %r9
-    mov GPR(10)(%rdi), %r10
-    mov GPR(11)(%rdi), %r11
-    mov GPR(12)(%rdi), %r12
-    mov GPR(13)(%rdi), %r13
-    mov GPR(14)(%rdi), %r14
-    mov GPR(15)(%rdi), %r15
+    LOAD_GUEST_GPRS %rdi
     mov GPR(0)(%rdi), %rax
     mov GPR(7)(%rdi), %rdi
     jnz 2f
@@ -80,20 +68,8 @@ vmx_exit_stub:
     push %rdi                       /* guest RDI */
     mov 8(%rsp), %rdi               /* vcpu */
     mov %rax, GPR(0)(%rdi)
-    mov %rcx, GPR(1)(%rdi)
-    mov %rdx, GPR(2)(%rdi)
-    mov %rbx, GPR(3)(%rdi)
-    mov %rbp, GPR(5)(%rdi)
-    mov %rsi, GPR(6)(%rdi)
+    SAVE_GUEST_GPRS %rdi
     popq GPR(7)(%rdi)
-    mov %r8, GPR(8)(%rdi)
-    mov %r9, GPR(9)(%rdi)
-    mov %r10, GPR(10)(%rdi)
-    mov %r11, GPR(11)(%rdi)
-    mov %r12, GPR(12)(%rdi)
-    mov %r13, GPR(13)(%rdi)
-    mov %r14, GPR(14)(%rdi)
-    mov %r15, GPR(15)(%rdi)
     mov $RESULT_OK, %eax
     jmp .Lreturn
     .size vmx_exit_stub, . - vmx_exit_stub
