@@ -97,7 +97,7 @@ def number(pattern, text):
 
 def summary_exits(text):
     """The exits-by-reason part of hv86's summary line for the first VM."""
-    m = re.search(r"^hv86: summary vm=\S+ status=\S+ (exits=.*)$", text, re.M)
+    m = re.search(r"^hv86: summary vm=\S+ status=\S+ (exits=.*?) unclaimed_io=", text, re.M)
     return m.group(1).strip() if m else "(no summary line)"
 
 
