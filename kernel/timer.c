@@ -1,4 +1,4 @@
-/* Host tick: local APIC timer (SDM Vol. 3A 11.5.4) calibrated with PIT channel 2
+/* Host tick: local APIC timer (SDM Vol. 3A 11.5.4), one-shot, calibrated with PIT channel 2
  * (Intel 8254 data sheet: mode 0, gate through port 0x61). */
 #include "kernel/console.h"
 #include "kernel/timer.h"
@@ -14,7 +14,6 @@
 #define LAPIC_SVR_ENABLE  (1u << 8)
 #define LAPIC_SPURIOUS    0xFF
 #define LVT_MASKED        (1u << 16)
-#define LVT_PERIODIC      (1u << 17)
 #define TIMER_DIV_16      0x3
 #define APIC_BASE_EXTD    (1ull << 10)
 #define X2APIC_MSR(off)   (0x800u + ((off) >> 4))
@@ -28,11 +27,18 @@
 #define PIT_OUT2          0x20
 #define PIT_CMD_CH2_MODE0 0xB0   /* channel 2, lo/hi byte, mode 0, binary */
 #define CALIBRATE_MS      10
+#define NS_PER_MS         1000000ull
+#define NS_NEVER          UINT64_MAX
+#define TICK_NS           (1000 * NS_PER_MS / TIMER_HZ)
 
 volatile uint64_t timer_ticks;
 static int x2apic;
 static uint64_t tsc_per_ms;
 static uint64_t tsc_at_init;
+static uint32_t apic_per_ms;     /* LAPIC timer counts (divide 16) per ms */
+static uint64_t next_tick;       /* time_ns() of the next scheduling tick */
+static uint64_t wake_at = NS_NEVER;   /* a guest timer's expiry, if earlier */
+static uint64_t armed_at = NS_NEVER;  /* when the one-shot fires */
 
 static uint32_t lapic_read(uint32_t off)
 {
@@ -49,10 +55,44 @@ static void lapic_write(uint32_t off, uint32_t v)
         *(volatile uint32_t *)(LAPIC_BASE + off) = v;
 }
 
+/* One-shot (SDM Vol. 3A 11.5.4) for time_ns() == at, rounded up to a count. */
+static void arm(uint64_t at)
+{
+    uint64_t now = time_ns(), delta = at > now ? at - now : 0;
+    uint64_t count = (delta * apic_per_ms + NS_PER_MS - 1) / NS_PER_MS;
+    armed_at = at;
+    lapic_write(LAPIC_TIMER_INIT, count > 0xFFFFFFFFu ? 0xFFFFFFFFu : count ? (uint32_t)count : 1);
+}
+
+/* A tick when its time has come (missed ticks are not made up), and the next
+ * one-shot for whichever comes first, the tick or a requested wake-up. */
 void timer_interrupt(void)
 {
-    timer_ticks++;
+    uint64_t now = time_ns();
+    if (now >= next_tick) {
+        timer_ticks++;
+        next_tick += TICK_NS;
+        if (next_tick <= now)
+            next_tick = now + TICK_NS;
+    }
+    if (now >= wake_at)
+        wake_at = NS_NEVER;
+    arm(wake_at < next_tick ? wake_at : next_tick);
     lapic_write(LAPIC_EOI, 0);
+}
+
+void timer_wake_at(uint64_t at)
+{
+    if (!apic_per_ms || at >= wake_at)
+        return;
+    wake_at = at;
+    if (at < armed_at)
+        arm(at);
+}
+
+void timer_idle(void)
+{
+    __asm__ volatile("sti; hlt; cli" ::: "memory");
 }
 
 /* LAPIC timer counts (divide 16) during CALIBRATE_MS of PIT time. */
@@ -116,8 +156,10 @@ int timer_init(void)
     }
     kprintf("hv86: timer: %u Hz tick, local APIC timer %u/ms, TSC %lu/ms\n", TIMER_HZ,
             per_ms, tsc_per_ms);
-    lapic_write(LAPIC_LVT_TIMER, TIMER_VECTOR | LVT_PERIODIC);
-    lapic_write(LAPIC_TIMER_INIT, per_ms * (1000 / TIMER_HZ));
+    apic_per_ms = per_ms;
+    lapic_write(LAPIC_LVT_TIMER, TIMER_VECTOR);      /* one-shot */
+    next_tick = time_ns() + TICK_NS;
+    arm(next_tick);
     return 0;
 }
 

@@ -1,7 +1,9 @@
-/* The host's scheduling tick: the local APIC timer in periodic mode, calibrated
- * against the PIT. Guests run with host interrupts enabled at the hardware level
- * (VMX external-interrupt exiting, SVM INTR intercept with V_INTR_MASKING), so a
- * tick always ends a guest's turn, whatever the guest does with its own IF. */
+/* The host's scheduling tick: the local APIC timer, calibrated against the PIT,
+ * in one-shot mode, re-armed for each tick and earlier when a guest timer
+ * expires first (timer_wake_at). Guests run with host interrupts enabled at the
+ * hardware level (VMX external-interrupt exiting, SVM INTR intercept with
+ * V_INTR_MASKING), so a tick always ends a guest's turn, whatever the guest
+ * does with its own IF. */
 #ifndef KERNEL_TIMER_H
 #define KERNEL_TIMER_H
 #include <stdint.h>
@@ -21,4 +23,10 @@ uint64_t time_tsc_hz(void);
 /* Let pending host interrupts in (sti; cli): after an exit for an external
  * interrupt, the interrupt is still pending at the local APIC. */
 void timer_take_pending(void);
+/* A host timer interrupt no later than time_ns() == at (a guest timer's expiry;
+ * the guest exits for it): the next one-shot is brought forward if need be.
+ * The request holds until that interrupt. */
+void timer_wake_at(uint64_t at);
+/* Nothing to run: wait for the next host interrupt (sti; hlt; cli). */
+void timer_idle(void);
 #endif

@@ -41,6 +41,8 @@ static const char *place(const struct mbg_input *in, mbg_write_fn write, void *c
         return "segment does not fit in the VM's memory";
     if (gpa < MBG_INFO_GPA + MBG_INFO_MAX && gpa + mem_len > MBG_INFO_GPA)
         return "segment overlaps the boot information area (0x9000-0x10000)";
+    if (gpa < MBG_FIRMWARE_END && gpa + mem_len > MBG_FIRMWARE_GPA)
+        return "segment overlaps the firmware area (0xE0000-0x100000)";
     if (!write(ctx, gpa, k->data + file_off, file_len) ||
         !write(ctx, gpa + file_len, 0, mem_len - file_len))
         return "segment does not fit in the VM's memory";
@@ -196,20 +198,32 @@ int mbg_load(const struct mbg_input *in, mbg_write_fn write, void *ctx, struct m
     uint64_t cmd_gpa = info_put(&info, in->cmdline, lo_size(in->cmdline) + 1, 1);
     uint64_t name_gpa = info_put(&info, "hv86", 5, 1);
     /* Memory map (section 3.3: size field excludes itself). */
-    const uint64_t ranges[4][3] = {
+    enum { FIXED = 4, ENTRY = 24 };
+    uint64_t ranges[FIXED + MBG_MAX_RESERVED][3] = {
         { 0, MBG_LOW_TOP, MMAP_AVAILABLE },
         { MBG_LOW_TOP, 0xA0000 - MBG_LOW_TOP, MMAP_RESERVED },
-        { 0xF0000, 0x10000, MMAP_RESERVED },
+        { MBG_FIRMWARE_GPA, MBG_FIRMWARE_END - MBG_FIRMWARE_GPA, MMAP_RESERVED },
         { 1 << 20, in->ram_size - (1 << 20), MMAP_AVAILABLE },
     };
-    uint8_t mm[4 * 24];
-    for (int i = 0; i < 4; i++) {
-        wr32(mm + 24 * i, 20);
-        wr64(mm + 24 * i + 4, ranges[i][0]);
-        wr64(mm + 24 * i + 12, ranges[i][1]);
-        wr32(mm + 24 * i + 20, (uint32_t)ranges[i][2]);
+    unsigned nranges = FIXED;
+    for (unsigned i = 0; i < in->nreserved; i++) {
+        const struct mbg_range *r = &in->reserved[i];
+        if (i >= MBG_MAX_RESERVED || r->base < in->ram_size || r->size > UINT64_MAX - r->base) {
+            res->error = "a reserved device range overlaps the VM's memory";
+            return -1;
+        }
+        ranges[nranges][0] = r->base;
+        ranges[nranges][1] = r->size;
+        ranges[nranges++][2] = MMAP_RESERVED;
     }
-    uint64_t mmap_gpa = info_put(&info, mm, sizeof mm, 4);
+    uint8_t mm[(FIXED + MBG_MAX_RESERVED) * ENTRY];
+    for (unsigned i = 0; i < nranges; i++) {
+        wr32(mm + ENTRY * i, ENTRY - 4);
+        wr64(mm + ENTRY * i + 4, ranges[i][0]);
+        wr64(mm + ENTRY * i + 12, ranges[i][1]);
+        wr32(mm + ENTRY * i + 20, (uint32_t)ranges[i][2]);
+    }
+    uint64_t mmap_gpa = info_put(&info, mm, ENTRY * nranges, 4);
     if (!mods_gpa || !cmd_gpa || !name_gpa || !mmap_gpa) {
         res->error = "command line too long for the boot information area";
         return -1;
@@ -221,7 +235,7 @@ int mbg_load(const struct mbg_input *in, mbg_write_fn write, void *ctx, struct m
     wr32(b + 16, (uint32_t)cmd_gpa);
     wr32(b + 20, in->nmodules);
     wr32(b + 24, (uint32_t)mods_gpa);
-    wr32(b + 44, sizeof mm);
+    wr32(b + 44, ENTRY * nranges);
     wr32(b + 48, (uint32_t)mmap_gpa);
     wr32(b + 64, (uint32_t)name_gpa);
     if (!write(ctx, MBG_INFO_GPA, info.buf, info.used)) {

@@ -11,11 +11,17 @@
 #define MBG_INFO_GPA    0x9000ull     /* boot information block (below the EBDA) */
 #define MBG_INFO_MAX    0x7000ull
 #define MBG_LOW_TOP     0x9FC00ull    /* end of conventional memory given to the guest */
+/* The BIOS area, where hv86 puts the ACPI tables (dev/acpi.h): reserved in the map,
+ * and no image segment may overlap it. */
+#define MBG_FIRMWARE_GPA 0xE0000ull
+#define MBG_FIRMWARE_END 0x100000ull
+#define MBG_MAX_RESERVED 4
 
 /* Copy len bytes into guest-physical gpa (src NULL: zero fill). False if outside RAM. */
 typedef bool (*mbg_write_fn)(void *ctx, uint64_t gpa, const void *src, uint64_t len);
 
 struct mbg_blob { const char *name; const uint8_t *data; uint64_t size; };
+struct mbg_range { uint64_t base, size; };
 
 struct mbg_input {
     struct mbg_blob kernel;
@@ -23,6 +29,10 @@ struct mbg_input {
     struct mbg_blob modules[MBG_MAX_MODULES];
     unsigned nmodules;
     uint64_t ram_size;                   /* guest RAM [0, ram_size) */
+    /* Device ranges above RAM the memory map marks reserved (type 2), after the
+     * RAM entries: e.g. the PCI ECAM window, which Linux looks for there. */
+    struct mbg_range reserved[MBG_MAX_RESERVED];
+    unsigned nreserved;
 };
 
 struct mbg_result {

@@ -13,8 +13,7 @@
 
 /* Bits cleared from what the host reports: virtualization extensions (no nested
  * virtualization), MONITOR/MWAIT (not intercepted: a guest must not park the
- * physical CPU), the APIC timer's TSC-deadline mode (dev/lapic.c has none), and
- * OSXSAVE, which is recomputed from the guest's own CR4. */
+ * physical CPU), and OSXSAVE, which is recomputed from the guest's own CR4. */
 struct cpuid_mask { uint32_t leaf; uint8_t reg; uint32_t clear; };
 enum { EAX, EBX, ECX, EDX };
 #define CPUID_1_ECX_MONITOR (1u << 3)
@@ -22,8 +21,7 @@ enum { EAX, EBX, ECX, EDX };
 #define X2APIC_TOPOLOGY_LEAF 0xBu
 #define V2_TOPOLOGY_LEAF 0x1Fu
 static const struct cpuid_mask hidden[] = {
-    { 1, ECX, CPUID_1_ECX_VMX | CPUID_1_ECX_MONITOR | CPUID_1_ECX_TSC_DEADLINE |
-              CPUID_1_ECX_OSXSAVE },
+    { 1, ECX, CPUID_1_ECX_VMX | CPUID_1_ECX_MONITOR | CPUID_1_ECX_OSXSAVE },
     { 0x80000001u, ECX, CPUID_80000001_ECX_SVM },
 };
 
@@ -48,8 +46,9 @@ void cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t out[4])
         if (hidden[i].leaf == leaf)
             out[hidden[i].reg] &= ~hidden[i].clear;
     if (leaf == 1) {
-        /* The virtual local APIC has x2APIC mode (dev/lapic.c), whatever the host. */
-        out[ECX] |= CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_X2APIC;
+        /* The virtual local APIC has x2APIC mode and the timer's TSC-deadline
+         * mode (dev/lapic.c), whatever the host. */
+        out[ECX] |= CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE;
         if (vcpu_get(v, REG_CR4) & CR4_OSXSAVE)
             out[ECX] |= CPUID_1_ECX_OSXSAVE;
         /* EBX[31:24]: initial APIC ID = the vCPU's index. */

@@ -7,6 +7,7 @@
 #include "vmm/cpuid.h"
 #include "vmm/exit.h"
 #include "vmm/insn.h"
+#include "vmm/irq.h"
 #include "vmm/mmio.h"
 #include "vmm/msr.h"
 #include "vmm/vm.h"
@@ -157,6 +158,8 @@ static bool cr_write(struct vcpu *v, unsigned cr, uint64_t val)
             return false;
         vcpu_set(v, REG_CR4, val);
         return true;
+    case 8:                    /* intercepted only while the TPR holds an interrupt */
+        return irq_write_cr8(v, val);
     }
     return false;
 }
@@ -165,7 +168,7 @@ static void handle_cr(struct vcpu *v, const struct vm_exit *e)
 {
     static const enum vcpu_reg regs[5] = { REG_CR0, 0, REG_CR2, REG_CR3, REG_CR4 };
     unsigned cr = e->cr.cr;
-    if (cr > 4 || cr == 1) {
+    if ((cr > 4 && cr != 8) || cr == 1 || (cr == 8 && !e->cr.write)) {
         vcpu_inject_exception(v, EXC_UD, -1);
         return;
     }
@@ -219,13 +222,12 @@ static void handle_xsetbv(struct vcpu *v, const struct vm_exit *e)
     skip(v, e);
 }
 
+/* HLT: the vCPU sleeps until an interrupt (vmm/irq.c), which then returns to
+ * the instruction after it; or the VM stops if nothing can ever wake it. */
 static void handle_hlt(struct vcpu *v, const struct vm_exit *e)
 {
-    /* No interrupt source exists yet (the platform-devices work adds them): a
-     * halted vCPU would sleep forever, so the VM ends here with the reason. */
-    bool intr = vcpu_get(v, REG_RFLAGS) & RFLAGS_IF;
-    vm_stop(v->vm, "halted at rip=%#lx with %s", e->rip,
-            intr ? "no interrupt source to wake it" : "interrupts disabled");
+    if (skip(v, e))
+        irq_hlt(v, e->rip);
 }
 
 static void handle_paging(struct vcpu *v, const struct vm_exit *e)

@@ -15,6 +15,7 @@
 #include "vmm/exit.h"
 #include "vmm/fpu.h"
 #include "vmm/hv.h"
+#include "vmm/irq.h"
 #include "vmm/platform.h"
 #include "vmm/vm.h"
 #include "vmm/vmm_ops.h"
@@ -166,6 +167,7 @@ static void vm_create(const struct vm_config *c, unsigned id)
     fmt_snprintf(cmdline, sizeof cmdline, "%s%s%s", c->kernel, c->cmdline[0] ? " " : "",
                  c->cmdline);
     struct mbg_input in = { .cmdline = cmdline, .ram_size = c->memory };
+    in.nreserved = platform_reserved(c->memory, in.reserved, MBG_MAX_RESERVED);
     if (!find_module(vm, "kernel", c->kernel, &in.kernel))
         return;
     for (unsigned i = 0; i < c->nmodules; i++)
@@ -178,6 +180,10 @@ static void vm_create(const struct vm_config *c, unsigned id)
     }
     if (platform_attach(vm) != 0) {
         vm_stop(vm, "out of hypervisor memory for its devices");
+        return;
+    }
+    if (platform_acpi(vm) != 0) {
+        vm_stop(vm, "its ACPI tables do not fit in its memory");
         return;
     }
     struct vcpu *v = &vm->vcpus[0];
@@ -224,19 +230,33 @@ static void load_config(void)
 }
 
 /* Round-robin over the running vCPUs: each runs until the host tick ends its
- * turn (or, without a working timer, for one exit), or its VM stops. */
+ * turn (or, without a working timer, for one exit), its VM stops or it halts.
+ * A halted vCPU is skipped until an interrupt wakes it (vmm/irq.c); when all
+ * of them halt, the host sleeps until its next interrupt: the tick, or the
+ * earliest guest timer (timer_wake_at). */
 static void run_all(void)
 {
     struct vm_exit e;
     struct vcpu *last = 0;
     for (bool any = true; any;) {
         any = false;
+        bool ran = false;
+        uint64_t wake = IRQ_NEVER;
         for (unsigned i = 0; i < nvms; i++) {
             struct vm *vm = vms[i];
             struct vcpu *v = &vm->vcpus[0];
             if (vm->state != VM_RUNNING)
                 continue;
             any = true;
+            if (v->halted) {
+                if (!irq_pending(v)) {
+                    uint64_t d = irq_next_deadline(v);
+                    wake = d < wake ? d : wake;
+                    continue;
+                }
+                v->halted = false;
+            }
+            ran = true;
             uint64_t t0 = rdtsc();
             fpu_switch_to(v);
             if (v != last) {        /* the backend's own switch (VMPTRLD) is in vcpu_run */
@@ -246,14 +266,19 @@ static void run_all(void)
             }
             uint64_t turn = timer_ticks;
             do {
+                irq_prepare_entry(v);
                 fpu_enter_guest(v);
                 vmm->vcpu_run(v, &e);
                 fpu_leave_guest(v);
                 exit_dispatch(v, &e);
-            } while (vm->state == VM_RUNNING && timer_ticks == turn && timer_running &&
-                     e.kind != EXIT_PREEMPT);
+            } while (vm->state == VM_RUNNING && !v->halted && timer_ticks == turn &&
+                     timer_running && e.kind != EXIT_PREEMPT);
             if (vm->state != VM_RUNNING)
                 vm->ended_tick = timer_ticks;
+        }
+        if (any && !ran && timer_running) {
+            timer_wake_at(wake);
+            timer_idle();
         }
     }
 }

@@ -1,7 +1,20 @@
-/* Interrupt delivery to vCPUs, vendor-neutral (the contract between the
- * interrupt controllers in dev/ and the core). Sources call these; the core
- * injects at the next entry when the guest can take the interrupt, or asks the
- * backend for an interrupt-window exit when it cannot yet. */
+/* Interrupt delivery to vCPUs, vendor-neutral: the contract between the
+ * interrupt controllers in dev/ (IOAPIC, 8259 pair), the devices that raise
+ * lines (PIT, RTC, UART, PCI), the local APICs and the core (vmm/irq.c).
+ *
+ * Flow: a device changes a line with irq_set_isa() or irq_set_gsi(); that goes
+ * to the 8259 pair and the IOAPIC through the VM's hooks (struct irq_hooks,
+ * filled by vmm/platform.c). The IOAPIC turns a pin into an APIC message and
+ * calls irq_deliver(); the local APIC of each vCPU it names accepts it into its
+ * IRR. The 8259 pair is polled: its INT output reaches the BSP's LINT0 (virtual
+ * wire, LVT LINT0 in ExtINT mode, or the APIC disabled), and the vector comes
+ * from its INTA cycle at injection. Before each entry irq_prepare_entry() picks
+ * the event (a pending exception first, then NMI, then the highest-priority
+ * interrupt), injects it if the guest can take it, else asks the backend for an
+ * interrupt window. A level-triggered vector's EOI calls hooks.ioapic_eoi (the
+ * EOI broadcast, SDM Vol. 3A 11.8.5).
+ *
+ * Everything runs on the one host CPU with host interrupts off: no locking. */
 #ifndef VMM_IRQ_H
 #define VMM_IRQ_H
 #include <stdbool.h>
@@ -10,19 +23,107 @@
 struct vm;
 struct vcpu;
 
-/* A fixed-mode interrupt for v's local APIC (IOAPIC message, IPI, LVT).
- * level: level-triggered (TMR set; EOI is broadcast to the IOAPIC). */
+#define IRQ_NEVER UINT64_MAX       /* "no deadline" for the timer hooks */
+
+/* Delivery modes of an APIC message: ICR bits 10:8 (SDM Vol. 3A 11.6.1), the
+ * same encoding as an IOAPIC redirection entry's and MSI data's. */
+enum irq_delivery {
+    IRQ_DM_FIXED = 0, IRQ_DM_LOWEST = 1, IRQ_DM_SMI = 2, IRQ_DM_NMI = 4,
+    IRQ_DM_INIT = 5, IRQ_DM_STARTUP = 6, IRQ_DM_EXTINT = 7,
+};
+
+/* An interrupt message on the APIC bus: from an IOAPIC redirection entry, an
+ * MSI or an IPI. */
+struct irq_msg {
+    uint32_t dest;          /* physical: APIC ID (0xFF, x2APIC 0xFFFFFFFF: all);
+                             * logical: message destination address (11.6.2.2) */
+    bool logical;           /* destination mode */
+    uint8_t mode;           /* enum irq_delivery */
+    uint8_t vector;
+    bool level;             /* level-triggered: TMR set, the EOI is broadcast */
+};
+
+/* --- what devices and interrupt controllers call --------------------------- */
+
+/* Deliver m to every local APIC it names (11.6.2); true if one accepted it.
+ * Lowest priority goes to the first vCPU it names. Fixed, lowest priority and
+ * NMI are delivered; SMI, INIT, STARTUP and ExtINT messages are dropped for now
+ * (no SMM, one vCPU). */
+bool irq_deliver(struct vm *vm, const struct irq_msg *m);
+/* A fixed-mode interrupt for v's local APIC (what irq_deliver does per APIC).
+ * level: level-triggered (TMR set; its EOI calls hooks.ioapic_eoi). */
 void irq_deliver_lapic(struct vcpu *v, uint8_t vector, bool level);
-/* A GSI input of the VM changed: IOAPIC pin gsi, and for gsi < 16 also the
- * 8259 pair's IRQ line (PC routing; ISA IRQ 0 is IOAPIC pin 2, by the MADT's
- * interrupt source override). */
-void irq_set_gsi(struct vm *vm, unsigned gsi, bool high);
-/* An NMI for v. */
+/* An NMI for v: taken once the guest has no NMI in service. */
 void irq_nmi(struct vcpu *v);
-/* Called by the run loop before each entry of v: choose the event to inject
- * (pending exception first, then NMI, then the highest-priority interrupt the
- * guest can take), or request an interrupt window. */
+/* An ISA IRQ line (0-15) changed level: the 8259 pair's IRQ irq and the IOAPIC
+ * pin of its GSI (ISA IRQ 0 is GSI 2, by the MADT's interrupt source override;
+ * the others are identity-mapped). Edge-triggered devices pulse: high, then low. */
+void irq_set_isa(struct vm *vm, unsigned irq, bool high);
+/* A GSI (IOAPIC pin) changed level. A GSI that is an ISA IRQ's drives that
+ * 8259 line too: GSI 2 is ISA IRQ 0, GSIs 1 and 3-15 the ISA IRQ of the same
+ * number; GSI 0 and GSIs from 16 up reach the IOAPIC only. */
+void irq_set_gsi(struct vm *vm, unsigned gsi, bool high);
+
+/* The VM's interrupt controllers besides the local APICs, and its device
+ * timers: vmm/platform.c fills vm->irq at platform_attach. A NULL hook is a
+ * device that is not there. */
+struct irq_hooks {
+    /* IOAPIC: the input level of pin changed. */
+    void (*ioapic_set_irq)(struct vm *vm, unsigned pin, bool high);
+    /* IOAPIC: a local APIC took the EOI of level-triggered vector (11.8.5 EOI
+     * broadcast): clear Remote IRR of the pins with this vector, and if a pin's
+     * line is still high, deliver it again. */
+    void (*ioapic_eoi)(struct vm *vm, uint8_t vector);
+    /* 8259 pair: the input level of IRQ irq (0-15) changed. */
+    void (*pic_set_irq)(struct vm *vm, unsigned irq, bool high);
+    /* 8259 pair: the master's INT output, without side effects (polled before
+     * each entry and while the vCPU halts). */
+    bool (*pic_intr)(struct vm *vm);
+    /* 8259 pair: the INTA cycle, called only right after pic_intr returned
+     * true: the vector, and the request moves from IRR to ISR. */
+    uint8_t (*pic_intack)(struct vm *vm);
+    /* Device timers (PIT, RTC): bring the devices up to now_ns (time_ns()),
+     * raising their lines for what has expired, and return the next time_ns()
+     * they need this call, or IRQ_NEVER. Called before an entry once that time
+     * has come, or after irq_timers_changed(). */
+    uint64_t (*timers)(struct vm *vm, uint64_t now_ns);
+};
+
+/* A guest access changed a device timer (it reprogrammed the PIT, read RTC
+ * register C, ...): call hooks.timers again before the next entry, whatever
+ * deadline it returned last. */
+void irq_timers_changed(struct vm *vm);
+
+/* --- what the core calls ----------------------------------------------------- */
+
+/* Before each entry of v: timers, TPR/CR8, then inject the event the guest can
+ * take now (pending exception first, then NMI, then the highest-priority
+ * interrupt), and request an interrupt or NMI window for what must wait. */
 void irq_prepare_entry(struct vcpu *v);
-/* True if v has an interrupt or NMI it could take (HLT wakes up). */
+/* True if v has an NMI or an interrupt its local APIC would present now (HLT
+ * wakes up). Brings the timers up to date first. */
 bool irq_pending(struct vcpu *v);
+/* v executed HLT (RIP is past it): it sleeps (v->halted) until irq_pending(v),
+ * or, if nothing can ever wake it (interrupts disabled and no NMI pending, or
+ * no timer armed), the VM is stopped with the reason. */
+void irq_hlt(struct vcpu *v, uint64_t rip);
+/* The earliest time_ns() at which a timer of v's VM (its LAPIC timer, the
+ * device timers) may raise an interrupt; IRQ_NEVER if none is armed. */
+uint64_t irq_next_deadline(struct vcpu *v);
+/* A guest MOV to CR8 the backend intercepted (the TPR, SDM Vol. 3A 11.8.6):
+ * false if reserved bits are set (#GP). */
+bool irq_write_cr8(struct vcpu *v, uint64_t val);
+
+/* --- the local APIC glue (vmm/platform.c registers them) -------------------- */
+
+/* The clock of every local APIC model (struct lapic's clock): time_ns() and the
+ * guest's TSC. */
+struct lapic_clock;
+extern const struct lapic_clock irq_lapic_clock;
+
+/* The xAPIC page (struct mmio_handler fn) and the APIC MSRs: IA32_APIC_BASE,
+ * the x2APIC range, IA32_TSC_DEADLINE (struct msr_handler fn); dev is unused. */
+bool irq_lapic_mmio(struct vcpu *v, void *dev, uint64_t gpa, unsigned size, bool write,
+                    uint64_t *val);
+bool irq_lapic_msr(struct vcpu *v, void *dev, uint32_t index, bool write, uint64_t *val);
 #endif

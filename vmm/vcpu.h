@@ -19,6 +19,8 @@ enum vcpu_reg {
     REG_CR0, REG_CR2, REG_CR3, REG_CR4, REG_EFER,
     REG_DR7, REG_PAT,
     REG_SYSENTER_CS, REG_SYSENTER_ESP, REG_SYSENTER_EIP,
+    REG_CR8,            /* the TPR class as the guest's MOV CR8 sees it: SVM V_TPR,
+                         * VMX the virtual-APIC page's VTPR[7:4] */
     REG_COUNT
 };
 
@@ -62,7 +64,8 @@ struct vcpu {
     void *backend;             /* struct svm_vcpu / struct vmx_vcpu */
     uint64_t xcr0;             /* the guest's XCR0, loaded around guest entry */
     void *fpu_area;            /* XSAVE area while another vCPU owns the FPU */
-    bool halted;
+    bool halted;               /* in HLT until an interrupt (vmm/irq.c) */
+    bool nmi_pending;          /* an NMI waits until the guest can take it */
     bool force_entry;          /* test only: enter even if hv86's checker objects */
     bool event_pending;        /* an exception to inject at the next entry */
     struct event pending;

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "vmm/exit.h"
+#include "vmm/irq.h"
 #include "vmm/vcpu.h"
 
 #define VM_NAME_MAX   32
@@ -71,6 +72,8 @@ struct vm {
     uint32_t msr_logged[VM_MSR_LOG_MAX];   /* unknown MSRs already reported */
     unsigned nmsr_logged;
     void *platform;                  /* the device models (vmm/platform.c) */
+    struct irq_hooks irq;            /* its IOAPIC, 8259s, device timers (vmm/irq.h) */
+    uint64_t timers_due;             /* time_ns() of the next irq.timers call */
 };
 
 /* Host pointer to guest-physical [gpa, gpa+len) if it is all in this VM's RAM,

@@ -42,6 +42,20 @@ struct vmm_ops {
     void (*set_reg)(struct vcpu *v, enum vcpu_reg r, uint64_t val);
     void (*get_seg)(struct vcpu *v, enum seg_reg s, struct segment *out);
     void (*set_seg)(struct vcpu *v, enum seg_reg s, const struct segment *in);
+    /* Interrupt delivery (vmm/irq.c). Whether the guest can take an event of
+     * type t (EVENT_EXTINT or EVENT_NMI) at the next entry: an external
+     * interrupt needs RFLAGS.IF = 1 and no STI / MOV SS shadow (SVM
+     * INTERRUPT_SHADOW, VMX interruptibility state bits 0-1); an NMI needs no
+     * NMI in service (until its IRET) and no shadow. */
+    bool (*can_inject)(struct vcpu *v, enum event_type t);
+    /* Exit (EXIT_INTR_WINDOW) as soon as the guest can take an event of type t,
+     * or stop asking (on = false). SVM: V_IRQ with the VINTR intercept (APM
+     * 15.21.4), IRET intercept for NMIs; VMX: interrupt- and NMI-window exiting
+     * (SDM Vol. 3C 25.6.2, 26.7.5-6). */
+    void (*request_window)(struct vcpu *v, enum event_type t, bool on);
+    /* Exit (EXIT_INTR_WINDOW or EXIT_CR_ACCESS of CR8) when the guest lowers
+     * CR8 below class (1-15); 0: never. For an interrupt the TPR holds back. */
+    void (*watch_tpr)(struct vcpu *v, uint8_t class);
 };
 
 extern const struct vmm_ops svm_ops;

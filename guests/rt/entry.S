@@ -112,8 +112,37 @@ trap_common:
 	movw %ax, %ds
 	movw %ax, %es
 	pushl %esp                      /* struct rt_regs * */
-	call rt_trap                    /* does not return */
-	jmp 2b
+	call rt_trap                    /* returns only for a handled NMI */
+	addl $4, %esp
+	popal
+	addl $8, %esp                   /* vector, error code */
+	iret
+
+/* Interrupt stubs for vectors 32-255, RT_IRQ_STUB_SIZE bytes apart (rt.c finds
+ * stub v at rt_irq_stubs + (v - 32) * RT_IRQ_STUB_SIZE). External interrupts push
+ * no error code (SDM Vol. 3A 6.12.1). The common part keeps every register, so an
+ * interrupt may come anywhere, and returns with IRET. */
+#define RT_IRQ_STUB_SIZE 16
+	.balign RT_IRQ_STUB_SIZE
+	.globl rt_irq_stubs
+rt_irq_stubs:
+	.set vec, 32
+	.rept 256 - 32
+	.balign RT_IRQ_STUB_SIZE
+	pushl $vec
+	jmp irq_common
+	.set vec, vec + 1
+	.endr
+
+irq_common:
+	pushal
+	cld
+	pushl 32(%esp)                  /* the vector, above the 8 saved registers */
+	call rt_irq_dispatch
+	addl $4, %esp
+	popal
+	addl $4, %esp                   /* the vector */
+	iret
 
 	.section .rodata
 	.globl rt_trap_stubs

@@ -139,11 +139,19 @@ const char *rt_vector_name(uint32_t vector)
 	return vector < 32 ? vector_names[vector] : "#??";
 }
 
-__attribute__((noreturn)) void rt_trap(struct rt_regs *r);
+static void (*irq_handlers[256])(uint32_t vector);
+
+/* An exception: back to rt_try if one is running, else the guest fails. An NMI
+ * with a handler (rt_set_irq_handler(2, fn)) is handled and returns. */
+void rt_trap(struct rt_regs *r);
 void rt_trap(struct rt_regs *r)
 {
 	static int nested;
 
+	if (r->vector == RT_NMI_VECTOR && irq_handlers[RT_NMI_VECTOR]) {
+		irq_handlers[RT_NMI_VECTOR](RT_NMI_VECTOR);
+		return;
+	}
 	if (rt_try_esp) {
 		rt_try_fault->vector = r->vector;
 		rt_try_fault->error = r->error;
@@ -157,17 +165,95 @@ void rt_trap(struct rt_regs *r)
 	rt_exit(RT_EXIT_TRAP);
 }
 
+/* --- interrupts ----------------------------------------------------------- */
+
+#define RT_IRQ_STUB_SIZE 16                     /* as in entry.S */
+extern const char rt_irq_stubs[];
+
+void rt_set_irq_handler(uint8_t vector, void (*fn)(uint32_t vector))
+{
+	irq_handlers[vector] = fn;
+}
+
+void rt_irq_dispatch(uint32_t vector);          /* from entry.S */
+void rt_irq_dispatch(uint32_t vector)
+{
+	if (vector < RT_IRQ_FIRST || vector > 255 || !irq_handlers[vector])
+		rt_fail("unexpected interrupt, vector %u", vector);
+	irq_handlers[vector](vector);
+}
+
+/* A 32-bit interrupt gate, DPL 0, present (SDM Vol. 3A 6.11, Figure 6-2). */
+#define IDT_GATE_INT32 0x8e00u
+static uint64_t idt_gate(uint32_t a)
+{
+	return (a & 0xffff) | ((uint64_t)RT_SEL_CODE32 << 16) |
+	       ((uint64_t)IDT_GATE_INT32 << 32) | ((uint64_t)(a >> 16) << 48);
+}
+
 static void idt_init(void)
 {
-	static uint64_t idt[32];
-	for (unsigned v = 0; v < 32; v++) {
-		uint32_t a = rt_trap_stubs[v];
-		/* 32-bit interrupt gate, DPL 0, present (SDM Vol. 3A 6.11). */
-		idt[v] = (a & 0xffff) | ((uint64_t)RT_SEL_CODE32 << 16) |
-			 ((uint64_t)0x8e00 << 32) | ((uint64_t)(a >> 16) << 48);
-	}
+	static uint64_t idt[256];
+	for (unsigned v = 0; v < RT_IRQ_FIRST; v++)
+		idt[v] = idt_gate(rt_trap_stubs[v]);
+	for (unsigned v = RT_IRQ_FIRST; v < 256; v++)
+		idt[v] = idt_gate((uint32_t)rt_irq_stubs + (v - RT_IRQ_FIRST) * RT_IRQ_STUB_SIZE);
 	struct rt_dtr d = { sizeof idt - 1, (uint32_t)idt };
 	lidt(&d);
+}
+
+/* --- local APIC ------------------------------------------------------------ */
+
+bool rt_x2apic;
+
+bool rt_apic_enable(bool x2apic, uint8_t spurious)
+{
+	if (x2apic && !(cpuid(1, 0).ecx & RT_CPUID1_ECX_X2APIC))
+		return false;
+	uint64_t base = rdmsr(RT_MSR_APIC_BASE);
+	/* x2APIC back to xAPIC only through disabled (SDM Vol. 3A 11.12.5). */
+	if ((base & RT_APIC_BASE_EXTD) && !x2apic) {
+		base &= ~(uint64_t)(RT_APIC_BASE_EXTD | RT_APIC_BASE_EN);
+		wrmsr(RT_MSR_APIC_BASE, base);
+	}
+	base |= RT_APIC_BASE_EN;
+	wrmsr(RT_MSR_APIC_BASE, base);
+	if (x2apic)
+		wrmsr(RT_MSR_APIC_BASE, base | RT_APIC_BASE_EXTD);
+	rt_x2apic = x2apic;
+	rt_apic_write(RT_APIC_SVR, RT_APIC_SVR_ENABLE | spurious);
+	return true;
+}
+
+uint32_t rt_apic_read(uint32_t reg)
+{
+	if (rt_x2apic)
+		return (uint32_t)rdmsr(RT_MSR_X2APIC_FIRST + reg / 16);
+	return *(volatile uint32_t *)(RT_APIC_PAGE + reg);
+}
+
+void rt_apic_write(uint32_t reg, uint32_t val)
+{
+	if (rt_x2apic)
+		wrmsr(RT_MSR_X2APIC_FIRST + reg / 16, val);
+	else
+		*(volatile uint32_t *)(RT_APIC_PAGE + reg) = val;
+}
+
+void rt_apic_eoi(void)
+{
+	rt_apic_write(RT_APIC_EOI, 0);
+}
+
+void rt_apic_ipi(uint32_t dest, uint32_t icr_lo)
+{
+	if (rt_x2apic) {
+		wrmsr(RT_MSR_X2APIC_ICR, (uint64_t)dest << 32 | icr_lo);
+		return;
+	}
+	/* xAPIC: the destination is ICR[63:56]; writing the low word sends. */
+	rt_apic_write(RT_APIC_ICR_HI, dest << 24);
+	rt_apic_write(RT_APIC_ICR_LO, icr_lo);
 }
 
 /* --- boot information ----------------------------------------------------- */

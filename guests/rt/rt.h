@@ -100,6 +100,86 @@ int rt_try(void (*fn)(void *), void *arg, struct rt_fault *f);
 /* "#GP" and so on, for vectors 0..31. */
 const char *rt_vector_name(uint32_t vector);
 
+/* --- interrupts ------------------------------------------------------------ */
+/* Vectors 32-255 have interrupt gates to a common stub that saves every register,
+ * calls the handler set here with the vector, and returns with IRET. An interrupt
+ * on a vector without a handler fails the guest ("unexpected interrupt"). The
+ * handler runs with interrupts disabled (an interrupt gate clears IF); for a
+ * local-APIC interrupt it ends with rt_apic_eoi(). Vector 2 (NMI) may have a
+ * handler too; without one an NMI is an unexpected exception. */
+#define RT_IRQ_FIRST 32
+#define RT_NMI_VECTOR 2
+void rt_set_irq_handler(uint8_t vector, void (*fn)(uint32_t vector));
+
+#define RT_EFLAGS_IF (1u << 9)
+static inline void rt_sti(void) { __asm__ volatile("sti" : : : "memory"); }
+static inline void rt_cli(void) { __asm__ volatile("cli" : : : "memory"); }
+/* STI then HLT: STI's interrupt shadow (SDM Vol. 3A 6.8.3, "STI") holds off an
+ * interrupt until after HLT, so none slips in between. Call it with interrupts
+ * disabled, after checking what you wait for; it returns, interrupts enabled,
+ * after the first interrupt has been handled:
+ *     rt_cli(); while (!done) { rt_hlt(); rt_cli(); } rt_sti(); */
+static inline void rt_hlt(void) { __asm__ volatile("sti; hlt" : : : "memory"); }
+static inline uint32_t rt_eflags(void)
+{ uint32_t f; __asm__ volatile("pushfl; popl %0" : "=r"(f)); return f; }
+
+/* --- local APIC (Intel SDM Vol. 3A ch. 11) -------------------------------- */
+#define RT_APIC_PAGE          0xFEE00000u
+#define RT_MSR_APIC_BASE      0x1Bu
+#define RT_APIC_BASE_EXTD     (1u << 10)    /* x2APIC mode */
+#define RT_APIC_BASE_EN       (1u << 11)
+#define RT_MSR_X2APIC_FIRST   0x800u        /* + xAPIC offset / 16 (Table 11-6) */
+#define RT_MSR_X2APIC_ICR     0x830u        /* 64 bits: destination in 63:32 */
+#define RT_MSR_TSC_DEADLINE   0x6E0u
+#define RT_CPUID1_ECX_X2APIC       (1u << 21)
+#define RT_CPUID1_ECX_TSC_DEADLINE (1u << 24)
+/* Register offsets in the xAPIC page (Table 11-1). */
+#define RT_APIC_ID         0x020
+#define RT_APIC_VER        0x030
+#define RT_APIC_TPR        0x080
+#define RT_APIC_PPR        0x0A0
+#define RT_APIC_EOI        0x0B0
+#define RT_APIC_SVR        0x0F0
+#define RT_APIC_ISR        0x100            /* 8 registers, 0x10 apart */
+#define RT_APIC_TMR        0x180
+#define RT_APIC_IRR        0x200
+#define RT_APIC_ESR        0x280
+#define RT_APIC_ICR_LO     0x300
+#define RT_APIC_ICR_HI     0x310
+#define RT_APIC_LVT_TIMER  0x320
+#define RT_APIC_LVT_LINT0  0x350
+#define RT_APIC_LVT_LINT1  0x360
+#define RT_APIC_LVT_ERROR  0x370
+#define RT_APIC_TIMER_ICR  0x380
+#define RT_APIC_TIMER_CCR  0x390
+#define RT_APIC_TIMER_DCR  0x3E0
+#define RT_APIC_SELF_IPI   0x3F0            /* x2APIC only */
+#define RT_APIC_SVR_ENABLE (1u << 8)
+#define RT_APIC_LVT_MASKED (1u << 16)
+#define RT_APIC_TIMER_ONESHOT  (0u << 17)   /* LVT timer mode, 11.5.1 */
+#define RT_APIC_TIMER_PERIODIC (1u << 17)
+#define RT_APIC_TIMER_TSC_DEADLINE (2u << 17)
+#define RT_APIC_DCR_DIV1   0xB              /* divide configuration, Figure 11-10 */
+#define RT_APIC_ICR_FIXED  (0u << 8)        /* ICR, Figure 11-12 */
+#define RT_APIC_ICR_NMI    (4u << 8)
+#define RT_APIC_ICR_PENDING (1u << 12)      /* delivery status (xAPIC) */
+#define RT_APIC_ICR_ASSERT (1u << 14)
+#define RT_APIC_ICR_SELF   (1u << 18)       /* destination shorthand "self" */
+
+/* True while the runtime reaches the APIC through the x2APIC MSRs. */
+extern bool rt_x2apic;
+/* Enables the local APIC (IA32_APIC_BASE.EN, with EXTD for x2APIC) and software-
+ * enables it with spurious vector `spurious`. False if x2APIC was asked for and
+ * CPUID.1:ECX[21] does not offer it. */
+bool rt_apic_enable(bool x2apic, uint8_t spurious);
+/* Register reg (an xAPIC offset) through the page or the x2APIC MSR. */
+uint32_t rt_apic_read(uint32_t reg);
+void rt_apic_write(uint32_t reg, uint32_t val);
+/* End of interrupt for the interrupt in service. */
+void rt_apic_eoi(void);
+/* An IPI: ICR low word icr_lo, destination APIC ID dest. */
+void rt_apic_ipi(uint32_t dest, uint32_t icr_lo);
+
 /* --- small libc ----------------------------------------------------------- */
 void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);
@@ -130,6 +210,8 @@ static inline struct cpuid cpuid(uint32_t leaf, uint32_t sub)
 	return r;
 }
 
+static inline uint64_t rt_rdtsc(void)
+{ uint64_t v; __asm__ volatile("rdtsc" : "=A"(v)); return v; }
 static inline uint64_t rdmsr(uint32_t msr)
 { uint64_t v; __asm__ volatile("rdmsr" : "=A"(v) : "c"(msr)); return v; }
 static inline void wrmsr(uint32_t msr, uint64_t v)

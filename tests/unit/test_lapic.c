@@ -1,6 +1,8 @@
-/* dev/lapic: the local APIC registers against Intel SDM Vol. 3A ch. 11: power-up
- * values, write masks, software disable, ESR write-then-read, the x2APIC MSR rules
- * (Table 11-6, RsvdZ reserved bits) and the IA32_APIC_BASE transitions. */
+/* dev/lapic: the local APIC against Intel SDM Vol. 3A ch. 11: power-up values,
+ * write masks, software disable, ESR write-then-read, the x2APIC MSR rules (Table
+ * 11-6, RsvdZ reserved bits), the IA32_APIC_BASE transitions; interrupt
+ * acceptance, priorities and EOI (11.8), destinations (11.6.2), the ICR, and the
+ * timer in its three modes (11.5.4) on a fake clock. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -68,8 +70,9 @@ static void test_power_up(void **state)
         assert_int_equal(rd(APIC_TMR + 16 * i), 0);
         assert_int_equal(rd(APIC_IRR + 16 * i), 0);
     }
+    /* Masked, but the BSP's LINT0: ExtINT, the PC's virtual wire. */
     for (uint32_t off = APIC_LVT_TIMER; off <= APIC_LVT_ERROR; off += 16)
-        assert_int_equal(rd(off), APIC_LVT_MASKED);
+        assert_int_equal(rd(off), off == APIC_LVT_LINT0 ? APIC_LVT_DM_EXTINT : APIC_LVT_MASKED);
     assert_int_equal(rd(APIC_ICR_LO), 0);
     assert_int_equal(rd(APIC_ICR_HI), 0);
     assert_int_equal(rd(APIC_TIMER_ICR), 0);
@@ -79,6 +82,7 @@ static void test_power_up(void **state)
     lapic_init(&l, 3, false, PHYS_BITS);
     assert_int_equal(rdmsr(LAPIC_MSR_BASE), 0xFEE00800);
     assert_int_equal(rd(APIC_ID), 3u << 24);
+    assert_int_equal(rd(APIC_LVT_LINT0), APIC_LVT_MASKED);
 }
 
 static void test_xapic_write_masks(void **state)
@@ -99,7 +103,7 @@ static void test_xapic_write_masks(void **state)
     wr(APIC_SVR, 0xFFFFFFFF);
     assert_int_equal(rd(APIC_SVR), 0x3FF);
     /* LVTs, software enabled: reserved and status bits dropped. */
-    static const uint32_t want[] = { 0x300FF, 0x107FF, 0x107FF, 0x1A7FF, 0x1A7FF, 0x100FF };
+    static const uint32_t want[] = { 0x700FF, 0x107FF, 0x107FF, 0x1A7FF, 0x1A7FF, 0x100FF };
     for (unsigned i = 0; i < 6; i++) {
         wr(APIC_LVT_TIMER + 16 * i, 0xFFFFFFFF);
         assert_int_equal(rd(APIC_LVT_TIMER + 16 * i), want[i]);
@@ -108,13 +112,14 @@ static void test_xapic_write_masks(void **state)
     }
     wr(APIC_ICR_HI, 0xFFFFFFFF);
     assert_int_equal(rd(APIC_ICR_HI), 0xFF000000);
-    wr(APIC_ICR_LO, 0xFFFFFFFF);                 /* stored; no IPI is sent yet */
+    wr(APIC_ICR_LO, 0xFFFFFFFF);                 /* stored, and left to send */
     assert_int_equal(rd(APIC_ICR_LO), 0x000CCFFF);
-    wr(APIC_TIMER_ICR, 0x12345678);
+    assert_true(l.icr_sent);
+    wr(APIC_TIMER_ICR, 0x12345678);              /* no clock: time stands still */
     assert_int_equal(rd(APIC_TIMER_ICR), 0x12345678);
-    assert_int_equal(rd(APIC_TIMER_CCR), 0);
+    assert_int_equal(rd(APIC_TIMER_CCR), 0x12345678);
     wr(APIC_TIMER_CCR, 5);
-    assert_int_equal(rd(APIC_TIMER_CCR), 0);
+    assert_int_equal(rd(APIC_TIMER_CCR), 0x12345678);
     wr(APIC_TIMER_DCR, 0xFF);
     assert_int_equal(rd(APIC_TIMER_DCR), 0xB);
     wr(APIC_EOI, 0);                             /* nothing in service: no effect */
@@ -223,7 +228,7 @@ static void test_x2apic_gp_rules(void **state)
     assert_false(lapic_msr_write(&l, 0x80B, 1));           /* non-zero EOI */
     assert_false(lapic_msr_write(&l, 0x828, 1));           /* non-zero ESR */
     assert_false(lapic_msr_write(&l, 0x80F, 0x1000));      /* no EOI suppression */
-    assert_false(lapic_msr_write(&l, 0x832, 0x40000));     /* no TSC-deadline mode */
+    assert_false(lapic_msr_write(&l, 0x832, 0x80000));     /* timer LVT bit 19 */
     assert_false(lapic_msr_write(&l, 0x837, 0x700));       /* error LVT: no mode */
     assert_false(lapic_msr_write(&l, 0x830, 0x1000));      /* ICR bit 12 */
     assert_false(lapic_msr_write(&l, 0x83E, 0x4));
@@ -303,6 +308,275 @@ static void test_cr8(void **state)
     assert_int_equal(rd(APIC_TPR), 0x50);
 }
 
+/* --- interrupts ------------------------------------------------------------ */
+
+static void enabled(void)
+{
+    bsp();
+    wr(APIC_SVR, APIC_SVR_ENABLE | 0xFF);
+}
+
+static bool irr_has(unsigned v) { return rd(APIC_IRR + 16 * (v / 32)) & (1u << (v % 32)); }
+static bool isr_has(unsigned v) { return rd(APIC_ISR + 16 * (v / 32)) & (1u << (v % 32)); }
+
+/* 11.8.3.1: a vector is presented if its class beats PPR's; PPR is the TPR or the
+ * class of the highest in-service vector. EOI ends the highest in service. */
+static void test_priorities(void **state)
+{
+    (void)state;
+    enabled();
+    assert_int_equal(lapic_highest(&l), -1);
+    lapic_accept(&l, 0x31, false);
+    lapic_accept(&l, 0x52, false);
+    lapic_accept(&l, 0x40, false);
+    assert_true(irr_has(0x31) && irr_has(0x52) && irr_has(0x40));
+    assert_int_equal(lapic_highest(&l), 0x52);
+    lapic_ack(&l, 0x52);
+    assert_false(irr_has(0x52));
+    assert_true(isr_has(0x52));
+    assert_int_equal(rd(APIC_PPR), 0x50);
+    assert_int_equal(lapic_highest(&l), -1);     /* 0x40: class 4 below 5 */
+    lapic_accept(&l, 0x5F, false);               /* same class: held too */
+    assert_int_equal(lapic_highest(&l), -1);
+    lapic_accept(&l, 0x61, false);               /* a higher class nests */
+    assert_int_equal(lapic_highest(&l), 0x61);
+    lapic_ack(&l, 0x61);
+    wr(APIC_EOI, 0);                             /* ends 0x61, the highest */
+    assert_false(isr_has(0x61));
+    assert_true(isr_has(0x52));
+    assert_int_equal(l.eoi_level, -1);           /* edge-triggered: no broadcast */
+    wr(APIC_EOI, 0);
+    assert_int_equal(rd(APIC_PPR), 0);
+    assert_int_equal(lapic_highest(&l), 0x5F);
+    /* The TPR holds back its class and below. */
+    wr(APIC_TPR, 0x5F);
+    assert_int_equal(lapic_highest(&l), -1);
+    assert_int_equal(lapic_highest_irr(&l), 0x5F);
+    wr(APIC_TPR, 0x4F);
+    assert_int_equal(lapic_highest(&l), 0x5F);
+    lapic_set_cr8(&l, 0);
+    assert_int_equal(lapic_highest(&l), 0x5F);
+}
+
+/* A level-triggered vector sets TMR, and its EOI is left for the IOAPIC. */
+static void test_level_eoi(void **state)
+{
+    (void)state;
+    enabled();
+    lapic_accept(&l, 0x70, true);
+    assert_true(rd(APIC_TMR + 0x30) & (1u << 0x10));
+    lapic_ack(&l, 0x70);
+    wr(APIC_EOI, 0);
+    assert_int_equal(l.eoi_level, 0x70);
+    l.eoi_level = -1;
+    lapic_accept(&l, 0x70, false);               /* edge now: TMR clears */
+    assert_false(rd(APIC_TMR + 0x30) & (1u << 0x10));
+}
+
+/* Nothing is accepted while disabled (11.4.7.2); vectors 0-15 are illegal and
+ * raise the error interrupt if its LVT entry allows (11.5.3). */
+static void test_accept_refused(void **state)
+{
+    (void)state;
+    bsp();                                       /* software-disabled */
+    lapic_accept(&l, 0x40, false);
+    assert_int_equal(lapic_highest_irr(&l), -1);
+    enabled();
+    lapic_accept(&l, 0x05, false);
+    assert_int_equal(lapic_highest_irr(&l), -1);
+    wr(APIC_ESR, 0);
+    assert_int_equal(rd(APIC_ESR), APIC_ESR_RECV_ILLEGAL_VECTOR);
+    wr(APIC_LVT_ERROR, 0xE0);
+    lapic_accept(&l, 0x0F, false);
+    assert_int_equal(lapic_highest(&l), 0xE0);
+}
+
+static void test_extint(void **state)
+{
+    (void)state;
+    bsp();
+    assert_true(lapic_extint(&l));               /* the virtual wire at reset */
+    wr(APIC_SVR, 0xFF);                          /* software disable masks LINT0 */
+    assert_false(lapic_extint(&l));
+    lapic_init(&l, 1, false, PHYS_BITS);         /* an AP: masked */
+    assert_false(lapic_extint(&l));
+    /* The APIC disabled in IA32_APIC_BASE: the pin bypasses it. */
+    assert_true(lapic_msr_write(&l, LAPIC_MSR_BASE, LAPIC_BASE));
+    assert_true(lapic_extint(&l));
+}
+
+/* 11.6.2: physical, flat and cluster logical, x2APIC logical, broadcast. */
+static void test_destinations(void **state)
+{
+    (void)state;
+    lapic_init(&l, 2, false, PHYS_BITS);
+    assert_true(lapic_match(&l, 2, false));
+    assert_false(lapic_match(&l, 3, false));
+    assert_true(lapic_match(&l, 0xFF, false));
+    wr(APIC_LDR, 0x24000000);                    /* flat: bits 2 and 5 */
+    assert_true(lapic_match(&l, 0x04, true));
+    assert_true(lapic_match(&l, 0x21, true));
+    assert_false(lapic_match(&l, 0x12, true));
+    wr(APIC_DFR, 0x0FFFFFFF);                    /* cluster: 2, member bit 2 */
+    assert_true(lapic_match(&l, 0x24, true));
+    assert_false(lapic_match(&l, 0x14, true));
+    assert_false(lapic_match(&l, 0x21, true));
+    lapic_init(&l, 0x13, false, PHYS_BITS);
+    assert_true(lapic_msr_write(&l, LAPIC_MSR_BASE, BASE_X2APIC));
+    assert_true(lapic_match(&l, 0x13, false));
+    assert_true(lapic_match(&l, 0xFFFFFFFF, false));
+    assert_true(lapic_match(&l, (1u << 16) | (1u << 3), true));  /* cluster 1, bit 3 */
+    assert_false(lapic_match(&l, (1u << 16) | (1u << 2), true));
+    assert_false(lapic_match(&l, (2u << 16) | (1u << 3), true));
+}
+
+/* Writing ICR low sends; a fixed IPI with vector 0-15 is not sent (11.5.3). In
+ * x2APIC mode SELF IPI takes the vector itself (11.12.11). */
+static void test_icr_and_self_ipi(void **state)
+{
+    (void)state;
+    enabled();
+    wr(APIC_ICR_HI, 0x01000000);
+    assert_false(l.icr_sent);
+    wr(APIC_ICR_LO, 0x00044031);                 /* self shorthand, fixed 0x31 */
+    assert_true(l.icr_sent);
+    assert_int_equal(l.icr_hi, 0x01000000);
+    l.icr_sent = false;
+    wr(APIC_ICR_LO, 0x0004400A);
+    assert_false(l.icr_sent);
+    wr(APIC_ESR, 0);
+    assert_int_equal(rd(APIC_ESR), APIC_ESR_SEND_ILLEGAL_VECTOR);
+    wr(APIC_ICR_LO, 0x00004402);                 /* NMI: the vector is ignored */
+    assert_true(l.icr_sent);
+    assert_true(lapic_msr_write(&l, LAPIC_MSR_BASE, BASE_X2APIC | APIC_BASE_BSP));
+    assert_true(lapic_msr_write(&l, 0x83F, 0x99));
+    assert_int_equal(lapic_highest(&l), 0x99);
+}
+
+/* --- the timer, on a fake clock ------------------------------------------- */
+
+static uint64_t fake_ns, fake_tsc;
+static uint64_t clk_ns(void) { return fake_ns; }
+static uint64_t clk_tsc(void) { return fake_tsc; }
+static uint64_t clk_hz(void) { return 2000000000ull; }     /* 2 TSC ticks per ns */
+static const struct lapic_clock fake_clock = { clk_ns, clk_tsc, clk_hz };
+
+static void timed(void)
+{
+    enabled();
+    l.clock = &fake_clock;
+    fake_ns = 1000000;
+    fake_tsc = 5000000;
+}
+
+static void test_timer_oneshot(void **state)
+{
+    (void)state;
+    timed();
+    wr(APIC_TIMER_DCR, 0xB);                     /* divide by 1: 1 ns per count */
+    wr(APIC_LVT_TIMER, 0x30);
+    wr(APIC_TIMER_ICR, 1000);
+    assert_int_equal(rd(APIC_TIMER_CCR), 1000);
+    assert_int_equal(lapic_timer_next(&l), fake_ns + 1000);
+    fake_ns += 400;
+    assert_int_equal(rd(APIC_TIMER_CCR), 600);
+    lapic_timer_poll(&l);
+    assert_int_equal(lapic_highest_irr(&l), -1);
+    fake_ns += 600;
+    lapic_timer_poll(&l);
+    assert_int_equal(lapic_highest(&l), 0x30);
+    assert_int_equal(rd(APIC_TIMER_CCR), 0);
+    assert_int_equal(lapic_timer_next(&l), LAPIC_NEVER);
+    assert_int_equal(rd(APIC_TIMER_ICR), 1000);
+    /* Divide by 16: 16 ns per count; writing 0 stops it. */
+    wr(APIC_TIMER_DCR, 0x3);
+    wr(APIC_TIMER_ICR, 100);
+    assert_int_equal(lapic_timer_next(&l), fake_ns + 1600);
+    fake_ns += 160;
+    assert_int_equal(rd(APIC_TIMER_CCR), 90);
+    wr(APIC_TIMER_ICR, 0);
+    assert_int_equal(rd(APIC_TIMER_CCR), 0);
+    assert_int_equal(lapic_timer_next(&l), LAPIC_NEVER);
+}
+
+static void test_timer_periodic_and_masked(void **state)
+{
+    (void)state;
+    timed();
+    wr(APIC_TIMER_DCR, 0x0);                     /* divide by 2 */
+    wr(APIC_LVT_TIMER, 0x20040);                 /* periodic, vector 0x40 */
+    wr(APIC_TIMER_ICR, 100);                     /* 200 ns */
+    uint64_t t0 = fake_ns;
+    fake_ns = t0 + 200;
+    lapic_timer_poll(&l);
+    assert_int_equal(lapic_highest(&l), 0x40);
+    lapic_ack(&l, 0x40);
+    wr(APIC_EOI, 0);
+    assert_int_equal(lapic_timer_next(&l), t0 + 400);
+    /* Three periods missed: one interrupt, and the count keeps its phase. */
+    fake_ns = t0 + 1050;
+    lapic_timer_poll(&l);
+    assert_int_equal(lapic_highest(&l), 0x40);
+    lapic_ack(&l, 0x40);
+    wr(APIC_EOI, 0);
+    assert_int_equal(lapic_timer_next(&l), t0 + 1200);
+    assert_int_equal(rd(APIC_TIMER_CCR), 75);
+    /* Masked: it counts on and reloads, but raises nothing. */
+    wr(APIC_LVT_TIMER, 0x30040);
+    assert_int_equal(lapic_timer_next(&l), LAPIC_NEVER);
+    fake_ns = t0 + 1300;
+    lapic_timer_poll(&l);
+    assert_int_equal(lapic_highest_irr(&l), -1);
+    assert_int_equal(rd(APIC_TIMER_CCR), 50);
+    /* One-shot again: the count goes on and ends at the next expiry. */
+    wr(APIC_LVT_TIMER, 0x40);
+    fake_ns = t0 + 1400;
+    lapic_timer_poll(&l);
+    assert_int_equal(lapic_highest(&l), 0x40);
+    assert_int_equal(lapic_timer_next(&l), LAPIC_NEVER);
+}
+
+/* TSC-deadline mode (11.5.4.1): the MSR arms it, it fires once and reads 0
+ * after; outside that mode the MSR reads 0 and ignores writes, and switching
+ * modes disarms. */
+static void test_timer_tsc_deadline(void **state)
+{
+    (void)state;
+    timed();
+    uint64_t v = 1;
+    wr(APIC_LVT_TIMER, 0x50);                    /* one-shot */
+    assert_true(lapic_msr_write(&l, LAPIC_MSR_TSC_DEADLINE, fake_tsc + 100));
+    assert_true(lapic_msr_read(&l, LAPIC_MSR_TSC_DEADLINE, &v));
+    assert_int_equal(v, 0);
+    assert_int_equal(lapic_timer_next(&l), LAPIC_NEVER);
+    wr(APIC_LVT_TIMER, 0x40050);                 /* TSC-deadline */
+    wr(APIC_TIMER_ICR, 100);                     /* ignored in this mode */
+    assert_int_equal(rd(APIC_TIMER_ICR), 0);
+    assert_true(lapic_msr_write(&l, LAPIC_MSR_TSC_DEADLINE, fake_tsc + 1000));
+    assert_int_equal(lapic_timer_next(&l), fake_ns + 500);   /* 2 ticks per ns */
+    assert_true(lapic_msr_read(&l, LAPIC_MSR_TSC_DEADLINE, &v));
+    assert_int_equal(v, fake_tsc + 1000);
+    assert_int_equal(rd(APIC_TIMER_CCR), 0);
+    fake_ns += 500;
+    fake_tsc += 1000;
+    lapic_timer_poll(&l);
+    assert_int_equal(lapic_highest(&l), 0x50);
+    assert_true(lapic_msr_read(&l, LAPIC_MSR_TSC_DEADLINE, &v));
+    assert_int_equal(v, 0);
+    /* A deadline already passed fires at once; 0 disarms. */
+    assert_true(lapic_msr_write(&l, LAPIC_MSR_TSC_DEADLINE, 1));
+    assert_int_equal(lapic_timer_next(&l), fake_ns);
+    assert_true(lapic_msr_write(&l, LAPIC_MSR_TSC_DEADLINE, 0));
+    assert_int_equal(lapic_timer_next(&l), LAPIC_NEVER);
+    /* Leaving TSC-deadline mode disarms. */
+    assert_true(lapic_msr_write(&l, LAPIC_MSR_TSC_DEADLINE, fake_tsc + 10));
+    wr(APIC_LVT_TIMER, 0x50);
+    assert_int_equal(lapic_timer_next(&l), LAPIC_NEVER);
+    wr(APIC_LVT_TIMER, 0x40050);
+    assert_true(lapic_msr_read(&l, LAPIC_MSR_TSC_DEADLINE, &v));
+    assert_int_equal(v, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +588,15 @@ int main(void)
         cmocka_unit_test(test_x2apic_gp_rules),
         cmocka_unit_test(test_apic_base_transitions),
         cmocka_unit_test(test_cr8),
+        cmocka_unit_test(test_priorities),
+        cmocka_unit_test(test_level_eoi),
+        cmocka_unit_test(test_accept_refused),
+        cmocka_unit_test(test_extint),
+        cmocka_unit_test(test_destinations),
+        cmocka_unit_test(test_icr_and_self_ipi),
+        cmocka_unit_test(test_timer_oneshot),
+        cmocka_unit_test(test_timer_periodic_and_masked),
+        cmocka_unit_test(test_timer_tsc_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

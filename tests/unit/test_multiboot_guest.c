@@ -261,6 +261,47 @@ static void test_cmdline_too_long(void **state)
     free(cmd);
 }
 
+/* The map: the BIOS area 0xE0000-0xFFFFF reserved (the ACPI tables live there),
+ * then the caller's device ranges above RAM, reserved too; an image segment in the
+ * BIOS area and a device range inside RAM are refused. */
+static void test_reserved_ranges(void **state)
+{
+    (void)state;
+    struct mbg_input in = {
+        .kernel = { "k", image, make_elf32() }, .cmdline = "", .ram_size = RAM,
+        .reserved = { { 0xE0000000, 1 << 20 }, { 0xFEC00000, 0x1000 } }, .nreserved = 2,
+    };
+    struct mbg_result r;
+    memset(ram, 0, RAM);
+    assert_int_equal(mbg_load(&in, write_ram, NULL, &r), 0);
+    uint32_t mmap_len = get32(r.info_gpa + 44), mmap = get32(r.info_gpa + 48);
+    assert_int_equal(mmap_len, 6 * 24);
+    static const uint64_t want[6][3] = {
+        { 0, 0x9FC00, 1 }, { 0x9FC00, 0x400, 2 }, { 0xE0000, 0x20000, 2 },
+        { 0x100000, RAM - 0x100000, 1 }, { 0xE0000000, 1 << 20, 2 }, { 0xFEC00000, 0x1000, 2 },
+    };
+    for (unsigned i = 0; i < 6; i++) {
+        uint64_t base, len;
+        memcpy(&base, ram + mmap + 24 * i + 4, 8);
+        memcpy(&len, ram + mmap + 24 * i + 12, 8);
+        assert_int_equal(get32(mmap + 24 * i), 20);
+        assert_int_equal(base, want[i][0]);
+        assert_int_equal(len, want[i][1]);
+        assert_int_equal(get32(mmap + 24 * i + 20), want[i][2]);
+    }
+    in.reserved[1].base = RAM - 0x1000;
+    assert_int_equal(mbg_load(&in, write_ram, NULL, &r), -1);
+    assert_non_null(strstr(r.error, "overlaps the VM's memory"));
+    in.nreserved = MBG_MAX_RESERVED + 1;
+    in.reserved[1].base = 0xFEC00000;
+    assert_int_equal(mbg_load(&in, write_ram, NULL, &r), -1);
+    /* A segment in the BIOS area. */
+    make_elf32();
+    put32(image + 52 + 12, 0xF8000);      /* p_paddr */
+    put32(image + 24, 0xF8010);           /* e_entry */
+    expect_error(0x1100, "firmware area");
+}
+
 static int setup(void **state) { (void)state; ram = malloc(RAM); return ram ? 0 : -1; }
 static int teardown(void **state) { (void)state; free(ram); return 0; }
 
@@ -276,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_ram_size_limits),
         cmocka_unit_test(test_module_too_large),
         cmocka_unit_test(test_cmdline_too_long),
+        cmocka_unit_test(test_reserved_ranges),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

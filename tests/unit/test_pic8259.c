@@ -1,6 +1,8 @@
 /* dev/pic8259: the 8259A programming model (Intel 8259A data sheet): the ICW
  * sequence with and without ICW3/ICW4, OCW1 masks read back, OCW3 read selects,
- * OCW2 EOI and priority commands, the poll word, and the ELCR's fixed bits. */
+ * OCW2 EOI and priority commands, the poll word, and the ELCR's fixed bits; and
+ * the pair's interrupts: edge and level inputs, nesting, masks, special mask
+ * mode, the cascade, INTA vectors, spurious IR7/IRQ 15 and automatic EOI. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -136,6 +138,168 @@ static void test_poll(void **state)
     assert_int_equal(p.isr, 0x40);
 }
 
+/* A pair set up as a PC BIOS does: vectors 0x20 and 0x28, slave on IR2. */
+static void init_pair(uint8_t icw4)
+{
+    pic8259_pair_reset(&pp);
+    uint8_t icw[2][4] = { { 0x11, 0x20, 0x04, icw4 }, { 0x11, 0x28, 0x02, icw4 } };
+    for (unsigned i = 0; i < 2; i++)
+        for (unsigned j = 0; j < 4; j++)
+            pic8259_pair_write(&pp, i, j > 0, icw[i][j]);
+}
+
+static void eoi(unsigned chip)
+{
+    pic8259_pair_write(&pp, chip, 0, 0x20);     /* OCW2 non-specific EOI */
+}
+
+static void test_edge_inta_eoi(void **state)
+{
+    (void)state;
+    init_pair(0x01);
+    assert_false(pic8259_pair_int(&pp));
+    pic8259_pair_set_irq(&pp, 0, true);
+    assert_true(pic8259_pair_int(&pp));
+    pic8259_pair_set_irq(&pp, 0, false);         /* the edge stays latched */
+    assert_true(pic8259_pair_int(&pp));
+    assert_int_equal(pic8259_pair_inta(&pp), 0x20);
+    assert_int_equal(pp.chip[0].isr, 0x01);
+    assert_int_equal(pp.chip[0].irr, 0x00);
+    assert_false(pic8259_pair_int(&pp));
+    /* A new edge of the same IR waits for the EOI; a higher IR would not. */
+    pic8259_pair_set_irq(&pp, 0, true);
+    assert_false(pic8259_pair_int(&pp));
+    pic8259_pair_set_irq(&pp, 0, false);
+    eoi(0);
+    assert_true(pic8259_pair_int(&pp));
+    assert_int_equal(pic8259_pair_inta(&pp), 0x20);
+    eoi(0);
+    /* A line held high gives no second edge. */
+    pic8259_pair_set_irq(&pp, 3, true);
+    assert_int_equal(pic8259_pair_inta(&pp), 0x23);
+    eoi(0);
+    pic8259_pair_set_irq(&pp, 3, true);
+    assert_false(pic8259_pair_int(&pp));
+}
+
+static void test_priority_and_mask(void **state)
+{
+    (void)state;
+    init_pair(0x01);
+    pic8259_pair_set_irq(&pp, 4, true);
+    pic8259_pair_set_irq(&pp, 1, true);
+    assert_int_equal(pic8259_pair_inta(&pp), 0x21);   /* IR1 before IR4 */
+    assert_false(pic8259_pair_int(&pp));               /* IR4 is lower than IR1 */
+    pic8259_pair_set_irq(&pp, 0, true);
+    assert_int_equal(pic8259_pair_inta(&pp), 0x20);   /* IR0 nests above IR1 */
+    assert_int_equal(pp.chip[0].isr, 0x03);
+    pic8259_pair_write(&pp, 0, 0, 0x61);               /* specific EOI, IR1 */
+    assert_int_equal(pp.chip[0].isr, 0x01);
+    eoi(0);
+    pic8259_pair_write(&pp, 0, 1, 0x10);               /* mask IR4 */
+    assert_false(pic8259_pair_int(&pp));
+    pic8259_pair_write(&pp, 0, 1, 0x00);
+    assert_int_equal(pic8259_pair_inta(&pp), 0x24);
+    /* Special mask mode: IR4 masked while in service lets IR6 through. */
+    pic8259_pair_set_irq(&pp, 6, true);
+    assert_false(pic8259_pair_int(&pp));
+    pic8259_pair_write(&pp, 0, 1, 0x10);
+    pic8259_pair_write(&pp, 0, 0, 0x68);               /* OCW3 set SMM */
+    assert_int_equal(pic8259_pair_inta(&pp), 0x26);
+    pic8259_pair_write(&pp, 0, 0, 0x48);               /* clear SMM */
+}
+
+static void test_cascade(void **state)
+{
+    (void)state;
+    init_pair(0x01);
+    pic8259_pair_set_irq(&pp, 8, true);
+    pic8259_pair_set_irq(&pp, 12, true);
+    assert_true(pic8259_pair_int(&pp));
+    assert_int_equal(pic8259_pair_inta(&pp), 0x28);
+    assert_int_equal(pp.chip[0].isr, 0x04);
+    assert_int_equal(pp.chip[1].isr, 0x01);
+    assert_false(pic8259_pair_int(&pp));
+    /* The slave's EOI lets IRQ 12 show on its INT, but the master's IR2 is
+     * still in service until the master's EOI too. */
+    eoi(1);
+    assert_false(pic8259_pair_int(&pp));
+    eoi(0);
+    assert_true(pic8259_pair_int(&pp));
+    assert_int_equal(pic8259_pair_inta(&pp), 0x2C);
+    eoi(1);
+    eoi(0);
+    /* Master IR1 beats the cascade, IR3 loses to it. */
+    pic8259_pair_set_irq(&pp, 3, true);
+    pic8259_pair_set_irq(&pp, 10, true);
+    pic8259_pair_set_irq(&pp, 1, true);
+    assert_int_equal(pic8259_pair_inta(&pp), 0x21);
+    eoi(0);
+    assert_int_equal(pic8259_pair_inta(&pp), 0x2A);
+    eoi(1);
+    eoi(0);
+    assert_int_equal(pic8259_pair_inta(&pp), 0x23);
+}
+
+static void test_level_and_spurious(void **state)
+{
+    (void)state;
+    init_pair(0x01);
+    pic_elcr_write(&pp, 0, 0x20);                      /* IRQ 5 level */
+    pic_elcr_write(&pp, 1, 0x02);                      /* IRQ 9 level */
+    pic8259_pair_set_irq(&pp, 5, true);
+    assert_int_equal(pic8259_pair_inta(&pp), 0x25);
+    assert_int_equal(pp.chip[0].irr, 0x20);            /* follows the line */
+    eoi(0);
+    assert_true(pic8259_pair_int(&pp));                /* still high: again */
+    pic8259_pair_set_irq(&pp, 5, false);
+    assert_false(pic8259_pair_int(&pp));
+    /* The request vanishes between INT and INTA: IR7, nothing in service. */
+    pic8259_pair_set_irq(&pp, 5, true);
+    assert_true(pic8259_pair_int(&pp));
+    pic8259_pair_set_irq(&pp, 5, false);
+    assert_int_equal(pic8259_pair_inta(&pp), 0x27);
+    assert_int_equal(pp.chip[0].isr, 0x00);
+    /* On the slave: IRQ 15's vector, the master's IR2 in service. */
+    pic8259_pair_set_irq(&pp, 9, true);
+    assert_true(pic8259_pair_int(&pp));
+    pic8259_pair_write(&pp, 1, 1, 0x02);               /* masked after INT: */
+    assert_int_equal(pp.chip[0].irr, 0x04);            /* the IR2 edge is latched */
+    assert_int_equal(pic8259_pair_inta(&pp), 0x2F);
+    assert_int_equal(pp.chip[1].isr, 0x00);
+    assert_int_equal(pp.chip[0].isr, 0x04);
+    /* Nothing at all: the master's IR7. */
+    eoi(0);
+    pic8259_pair_write(&pp, 0, 1, 0xFF);
+    assert_int_equal(pic8259_pair_inta(&pp), 0x27);
+}
+
+static void test_auto_eoi_and_poll(void **state)
+{
+    (void)state;
+    init_pair(0x03);                                   /* ICW4 AEOI */
+    pic8259_pair_set_irq(&pp, 6, true);
+    assert_int_equal(pic8259_pair_inta(&pp), 0x26);
+    assert_int_equal(pp.chip[0].isr, 0x00);
+    pic8259_pair_write(&pp, 0, 0, 0x80);               /* rotate in AEOI mode */
+    pic8259_pair_set_irq(&pp, 6, false);
+    pic8259_pair_set_irq(&pp, 6, true);
+    assert_int_equal(pic8259_pair_inta(&pp), 0x26);
+    assert_int_equal(pp.chip[0].lowest, 6);
+    /* A poll acknowledges the slave's request and the cascade follows. */
+    init_pair(0x01);
+    pic8259_pair_set_irq(&pp, 11, true);
+    pic8259_pair_write(&pp, 1, 0, 0x0C);
+    assert_int_equal(pic8259_pair_read(&pp, 1, 0), 0x83);
+    assert_int_equal(pp.chip[1].isr, 0x08);
+    assert_false(pic8259_int(&pp.chip[1]));
+    /* ICW1 keeps a level request whose line is still high. */
+    pic_elcr_write(&pp, 0, 0x08);
+    pic8259_pair_set_irq(&pp, 3, true);
+    pic8259_pair_write(&pp, 0, 0, 0x11);
+    assert_int_equal(pp.chip[0].irr, 0x08);
+}
+
 static void test_elcr(void **state)
 {
     (void)state;
@@ -156,6 +320,11 @@ int main(void)
         cmocka_unit_test(test_ocw3_read_select),
         cmocka_unit_test(test_ocw2_eoi_and_priority),
         cmocka_unit_test(test_poll),
+        cmocka_unit_test(test_edge_inta_eoi),
+        cmocka_unit_test(test_priority_and_mask),
+        cmocka_unit_test(test_cascade),
+        cmocka_unit_test(test_level_and_spurious),
+        cmocka_unit_test(test_auto_eoi_and_poll),
         cmocka_unit_test(test_elcr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

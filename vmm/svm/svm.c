@@ -148,6 +148,10 @@ static void inject(struct vcpu *v, struct vmcb *vmcb)
     const struct event *ev = &v->pending;
     vmcb->ctl.eventinj = ev->vector | (types[ev->type] << EVENTINJ_TYPE_SHIFT) | EVENTINJ_VALID |
                          (ev->has_error ? EVENTINJ_EV | ((uint64_t)ev->error << 32) : 0);
+    if (ev->type == EVENT_NMI) {        /* blocked until its handler's IRET */
+        ((struct svm_vcpu *)v->backend)->nmi_blocked = true;
+        vmcb->ctl.intercept_misc1 |= INTERCEPT_IRET;
+    }
     v->event_pending = false;
 }
 
@@ -195,4 +199,7 @@ const struct vmm_ops svm_ops = {
     .set_reg = svm_set_reg,
     .get_seg = svm_get_seg,
     .set_seg = svm_set_seg,
+    .can_inject = svm_can_inject,
+    .request_window = svm_request_window,
+    .watch_tpr = svm_watch_tpr,
 };

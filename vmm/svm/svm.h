@@ -9,6 +9,7 @@ struct svm_vcpu {
     struct vmcb *vmcb;
     bool launched_once;           /* consistency check done before the first VMRUN */
     uint32_t asid_generation;
+    bool nmi_blocked;             /* an injected NMI's handler has not IRETed yet */
 };
 
 struct svm_vm {
@@ -38,4 +39,7 @@ uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r);
 void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val);
 void svm_get_seg(struct vcpu *v, enum seg_reg s, struct segment *out);
 void svm_set_seg(struct vcpu *v, enum seg_reg s, const struct segment *in);
+bool svm_can_inject(struct vcpu *v, enum event_type t);
+void svm_request_window(struct vcpu *v, enum event_type t, bool on);
+void svm_watch_tpr(struct vcpu *v, uint8_t class);
 #endif

@@ -31,6 +31,7 @@
 #define INTERCEPT_INIT      (1u << 3)
 #define INTERCEPT_VINTR     (1u << 4)
 #define INTERCEPT_CPUID     (1u << 18)
+#define INTERCEPT_IRET      (1u << 20)
 #define INTERCEPT_HLT       (1u << 24)
 #define INTERCEPT_INVLPGA   (1u << 26)
 #define INTERCEPT_IOIO_PROT (1u << 27)
@@ -57,8 +58,14 @@
 #define TLB_CONTROL_FLUSH_ALL   1
 #define TLB_CONTROL_FLUSH_ASID  3
 
-/* VINTR (VMCB offset 060h), APM Vol. 2 15.21 */
+/* VINTR (VMCB offset 060h), APM Vol. 2 15.21, Appendix B Table B-1 */
+#define V_TPR_MASK     0xFull         /* the guest's CR8 (15.21.1) */
+#define V_IRQ          (1ull << 8)    /* a virtual interrupt is pending */
+#define V_IGN_TPR      (1ull << 20)   /* take V_IRQ whatever V_TPR says */
 #define V_INTR_MASKING (1ull << 24)   /* guest IF masks virtual interrupts only */
+
+/* INTERRUPT_SHADOW (VMCB offset 068h), 15.21.5 */
+#define INTERRUPT_SHADOW_ACTIVE (1ull << 0)
 
 /* NP_ENABLE (VMCB offset 090h) */
 #define NESTED_CTL_NP_ENABLE (1ull << 0)
@@ -83,6 +90,7 @@
 #define VMEXIT_INIT         0x063
 #define VMEXIT_VINTR        0x064
 #define VMEXIT_CPUID        0x072
+#define VMEXIT_IRET         0x074
 #define VMEXIT_HLT          0x078
 #define VMEXIT_INVLPG       0x079
 #define VMEXIT_INVLPGA      0x07A

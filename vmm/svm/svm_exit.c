@@ -72,6 +72,14 @@ void svm_translate_exit(struct vcpu *v, struct vm_exit *e)
     case VMEXIT_NMI:
     case VMEXIT_SMI: e->kind = EXIT_EXTINT; break;
     case VMEXIT_VINTR: e->kind = EXIT_INTR_WINDOW; break;
+    case VMEXIT_IRET:
+        /* The NMI handler returns: NMIs are unblocked. The IRET itself runs
+         * after the next VMRUN, so an NMI injected then comes at the IRET
+         * instruction and returns to it (one frame deeper, like a nested one). */
+        ((struct svm_vcpu *)v->backend)->nmi_blocked = false;
+        vmcb->ctl.intercept_misc1 &= ~INTERCEPT_IRET;
+        e->kind = EXIT_INTR_WINDOW;
+        break;
     case VMEXIT_VMRUN:
     case VMEXIT_VMLOAD:
     case VMEXIT_VMSAVE:

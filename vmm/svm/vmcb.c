@@ -101,7 +101,10 @@ static uint64_t *reg_field(struct vmcb_save *st, enum vcpu_reg r)
 
 uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r)
 {
-    struct vmcb_save *st = &((struct svm_vcpu *)v->backend)->vmcb->save;
+    struct vmcb *vmcb = ((struct svm_vcpu *)v->backend)->vmcb;
+    struct vmcb_save *st = &vmcb->save;
+    if (r == REG_CR8)                /* with V_INTR_MASKING, CR8 is V_TPR (15.21.1) */
+        return vmcb->ctl.vintr & V_TPR_MASK;
     uint64_t *f = reg_field(st, r);
     if (!f)
         return 0;
@@ -110,7 +113,16 @@ uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r)
 
 void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 {
-    struct vmcb_save *st = &((struct svm_vcpu *)v->backend)->vmcb->save;
+    struct vmcb *vmcb = ((struct svm_vcpu *)v->backend)->vmcb;
+    struct vmcb_save *st = &vmcb->save;
+    if (r == REG_CR8) {
+        vmcb->ctl.vintr = (vmcb->ctl.vintr & ~V_TPR_MASK) | (val & V_TPR_MASK);
+        return;
+    }
+    /* Moving RIP means the core completed the instruction: the one-instruction
+     * shadow of a preceding STI or MOV SS is over (as on VMX). */
+    if (r == REG_RIP)
+        vmcb->ctl.interrupt_shadow &= ~INTERRUPT_SHADOW_ACTIVE;
     uint64_t *f = reg_field(st, r);
     if (f)
         *f = r == REG_EFER ? val | EFER_SVME : val;
@@ -160,4 +172,47 @@ void svm_set_seg(struct vcpu *v, enum seg_reg s, const struct segment *in)
     f->base = in->base;
     if (s == SEG_SS)                 /* the VMCB holds the CPL apart (15.5.1) */
         st->cpl = (uint8_t)((in->attr >> 5) & 3);
+}
+
+/* ---- interrupt delivery (APM Vol. 2 15.20-15.21) ---------------------------------- */
+
+/* An interrupt needs IF and no STI/MOV SS shadow. SVM keeps no NMI-blocking
+ * state the VMM can see, so hv86 tracks it: from the injection of an NMI to the
+ * guest's next IRET (15.21.5: "the VMM may intercept IRET to detect the end of
+ * an NMI handler"). */
+bool svm_can_inject(struct vcpu *v, enum event_type t)
+{
+    struct svm_vcpu *s = v->backend;
+    if (s->vmcb->ctl.interrupt_shadow & INTERRUPT_SHADOW_ACTIVE)
+        return false;
+    if (t == EVENT_NMI)
+        return !s->nmi_blocked;
+    return s->vmcb->save.rflags & RFLAGS_IF;
+}
+
+/* Interrupt window: a virtual interrupt (V_IRQ) that ignores V_TPR, and the
+ * VINTR intercept, which exits as the guest would take it: IF = 1 and no shadow
+ * (15.21.4). The NMI window is the IRET that ends the NMI handler, intercepted
+ * from each NMI's injection on (svm.c), so nothing to do for it here. */
+void svm_request_window(struct vcpu *v, enum event_type t, bool on)
+{
+    struct vmcb_control *c = &((struct svm_vcpu *)v->backend)->vmcb->ctl;
+    if (t == EVENT_NMI)
+        return;
+    if (on) {
+        c->vintr |= V_IRQ | V_IGN_TPR;
+        c->intercept_misc1 |= INTERCEPT_VINTR;
+    } else {
+        c->vintr &= ~(V_IRQ | V_IGN_TPR);
+        c->intercept_misc1 &= ~INTERCEPT_VINTR;
+    }
+}
+
+/* A MOV to CR8 that could let an interrupt through must exit: intercept CR8
+ * writes while the TPR holds one back (as KVM does). */
+void svm_watch_tpr(struct vcpu *v, uint8_t class)
+{
+    struct vmcb_control *c = &((struct svm_vcpu *)v->backend)->vmcb->ctl;
+    c->intercept_cr = class ? c->intercept_cr | INTERCEPT_CR_WRITE(8)
+                            : c->intercept_cr & ~INTERCEPT_CR_WRITE(8);
 }

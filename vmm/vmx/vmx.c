@@ -300,4 +300,7 @@ const struct vmm_ops vmx_ops = {
     .set_reg = vmx_set_reg,
     .get_seg = vmx_get_seg,
     .set_seg = vmx_set_seg,
+    .can_inject = vmx_can_inject,
+    .request_window = vmx_request_window,
+    .watch_tpr = vmx_watch_tpr,
 };

@@ -20,6 +20,8 @@ struct vmx_vcpu {
     uint64_t cr2;                  /* the guest's CR2: VMX does not switch it */
     uint64_t lazy_msrs[LAZY_MSR_COUNT];
     void *vapic;                   /* virtual-APIC page: CR8 reads/writes land here */
+    uint32_t proc;                 /* the primary controls as written (windows) */
+    uint8_t tpr_threshold;         /* as written */
     uint8_t last_insn_len;         /* of the last exit, for soft-event injection */
     char msg[128];                 /* text for exit->invalid.rule */
 };
@@ -61,6 +63,9 @@ uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r);
 void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val);
 void vmx_get_seg(struct vcpu *v, enum seg_reg s, struct segment *out);
 void vmx_set_seg(struct vcpu *v, enum seg_reg s, const struct segment *in);
+bool vmx_can_inject(struct vcpu *v, enum event_type t);
+void vmx_request_window(struct vcpu *v, enum event_type t, bool on);
+void vmx_watch_tpr(struct vcpu *v, uint8_t class);
 
 /* vmx_exit.c */
 void vmx_inject_pending(struct vcpu *v);

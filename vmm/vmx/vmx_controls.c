@@ -13,13 +13,18 @@ struct ctl { uint32_t bit; const char *name; bool required; };
 static const struct ctl pin_ctls[] = {
     { PIN_EXTINT_EXITING, "external-interrupt exiting", true },
     { PIN_NMI_EXITING, "NMI exiting", true },
+    /* The CPU tracks the guest's NMI blocking and offers NMI-window exiting
+     * (25.6.1, 26.7.6): hv86 injects NMIs with it. */
+    { PIN_VIRTUAL_NMIS, "virtual NMIs", true },
     /* The time slice also ends by the preemption timer (26.5.1): Bochs 2.7 does
      * not exit for a host interrupt that arrives while the guest runs with IF=0. */
     { PIN_PREEMPT_TIMER, "activate VMX-preemption timer", false },
 };
 
 /* CR3-load/store, INVLPG, RDTSC and CR8 exiting are left off: with EPT the guest
- * owns its paging (29.3), and the TPR shadow keeps CR8 away from the host's APIC. */
+ * owns its paging (29.3), and the TPR shadow keeps CR8 in the virtual-APIC page,
+ * away from the host's APIC (the TPR threshold exits when the guest lowers it
+ * enough to let a held-back interrupt through, 26.6.6.1). */
 static const struct ctl proc_ctls[] = {
     { PROC_HLT_EXITING, "HLT exiting", true },
     { PROC_USE_IO_BITMAPS, "use I/O bitmaps", true },
@@ -27,7 +32,14 @@ static const struct ctl proc_ctls[] = {
     { PROC_MWAIT_EXITING, "MWAIT exiting", true },
     { PROC_MONITOR_EXITING, "MONITOR exiting", true },
     { PROC_SECONDARY_CONTROLS, "activate secondary controls", true },
-    { PROC_TPR_SHADOW, "use TPR shadow", false },
+    { PROC_TPR_SHADOW, "use TPR shadow", true },
+};
+
+/* Set and cleared per entry by the interrupt delivery (vmx_vcpu.c), so never in
+ * the initial controls; they must be allowed (25.6.2, 26.7.5-6). */
+static const struct ctl proc_dynamic[] = {
+    { PROC_INTR_WINDOW_EXITING, "interrupt-window exiting", true },
+    { PROC_NMI_WINDOW_EXITING, "NMI-window exiting", true },
 };
 
 /* The "enable" controls make instructions the guest's CPUID shows work instead of
@@ -114,8 +126,11 @@ int vmx_controls_init(const struct vmx_cap_msrs *caps, struct vmx_controls *out)
         kprintf("hv86: vmx: VPID without a usable INVVPID: running without VPIDs\n");
         out->proc2 &= ~PROC2_VPID;
     }
-    if (!(out->proc & PROC_TPR_SHADOW))
-        kprintf("hv86: vmx: no TPR shadow: a 64-bit guest's MOV CR8 reaches the real TPR\n");
+    for (unsigned i = 0; i < sizeof proc_dynamic / sizeof proc_dynamic[0]; i++)
+        if (!(VMX_CTL_ALLOWED1(caps->proc) & proc_dynamic[i].bit)) {
+            kprintf("hv86: vmx: required control \"%s\" is not offered\n", proc_dynamic[i].name);
+            err = -1;
+        }
     /* Set per vCPU when the guest enables long mode (vmx_vcpu.c). */
     out->entry &= ~ENTRY_IA32E_GUEST;
     return err;

@@ -356,6 +356,10 @@
 #define ACTIVITY_SHUTDOWN         2
 #define ACTIVITY_WAIT_SIPI        3
 
+/* The virtual-APIC page (29.1.1): VTPR at the xAPIC TPR's offset. */
+#define VAPIC_TPR                 0x080
+#define VAPIC_TPR_CLASS_SHIFT     4
+
 /* Interruptibility state (25.4.2, table 25-3) */
 #define INTR_BLOCK_STI            (1u << 0)
 #define INTR_BLOCK_MOV_SS         (1u << 1)

@@ -49,6 +49,11 @@ static void requeue_interrupted_event(struct vcpu *v)
     if (type != INTR_TYPE_EXT_INTR && type != INTR_TYPE_NMI && type != INTR_TYPE_HW_EXCEPTION)
         return;
     bool has_error = info & INTR_INFO_ERROR_VALID;
+    /* An NMI cut short was not delivered: it must not count as blocking NMIs,
+     * or its re-injection fails the entry checks (27.3.1.5; as KVM does). */
+    if (type == INTR_TYPE_NMI)
+        vmcs_write(VMCS_GUEST_INTERRUPTIBILITY,
+                   vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) & ~(uint64_t)INTR_BLOCK_NMI);
     v->pending = (struct event){
         .type = types[type], .vector = INTR_INFO_VECTOR(info), .has_error = has_error,
         .error = has_error ? (uint32_t)vmcs_read(VMCS_IDT_VECTORING_ERROR) : 0,
@@ -217,7 +222,11 @@ bool vmx_translate_exit(struct vcpu *v, struct vm_exit *e)
         e->kind = EXIT_SIPI;
         e->sipi.vector = (uint32_t)(q & 0xFF);   /* the SIPI's vector (table 28-1) */
         break;
-    case EXIT_REASON_INTR_WINDOW: e->kind = EXIT_INTR_WINDOW; break;
+    case EXIT_REASON_INTR_WINDOW:
+    case EXIT_REASON_NMI_WINDOW:
+    case EXIT_REASON_TPR_BELOW:       /* the core looks again at what it can inject */
+        e->kind = EXIT_INTR_WINDOW;
+        break;
     case EXIT_REASON_PREEMPT_TIMER: e->kind = EXIT_PREEMPT; break;
     case EXIT_REASON_CPUID: insn_exit(x, e, EXIT_CPUID); break;
     case EXIT_REASON_HLT: insn_exit(x, e, EXIT_HLT); break;

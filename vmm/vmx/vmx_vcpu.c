@@ -146,11 +146,11 @@ static void write_controls(struct vcpu *v, struct vmx_vcpu *x)
         vmcs_write(VMCS_VPID, x->vpid);
     if (c->proc2 & PROC2_XSAVES)
         vmcs_write(VMCS_XSS_EXITING_BITMAP, 0);
-    if (c->proc & PROC_TPR_SHADOW) {
-        /* TPR threshold 0: lowering the TPR never exits (26.6.6.1). */
-        vmcs_write(VMCS_VIRTUAL_APIC_ADDR, hpa_of(x->vapic));
-        vmcs_write(VMCS_TPR_THRESHOLD, 0);
-    }
+    /* TPR threshold 0: lowering the TPR does not exit until an interrupt waits
+     * for it (vmx_watch_tpr; 26.6.6.1). */
+    vmcs_write(VMCS_VIRTUAL_APIC_ADDR, hpa_of(x->vapic));
+    vmcs_write(VMCS_TPR_THRESHOLD, 0);
+    x->proc = c->proc;
     /* Bits set in a mask are the host's: the guest reads the shadow, and a write
      * that would change one exits (26.3, 26.6.6). */
     vmcs_write(VMCS_CR0_MASK, vmx_cpu.cr0_mask);
@@ -207,11 +207,9 @@ int vmx_vcpu_init(struct vcpu *v)
     v->backend = x;
     if (vmcs_alloc(&x->vmcs, VMX_BASIC_REVISION(vmx_cpu.caps.basic)) != 0)
         goto fail;
-    if (vmx_cpu.ctls.proc & PROC_TPR_SHADOW) {
-        x->vapic = page_alloc();
-        if (!x->vapic)
-            goto fail;
-    }
+    x->vapic = page_alloc();
+    if (!x->vapic)
+        goto fail;
     if (vmx_cpu.ctls.proc2 & PROC2_VPID) {
         x->vpid = vpid_alloc();
         if (!x->vpid) {
@@ -295,6 +293,7 @@ uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r)
 {
     struct vmx_vcpu *x = cur(v);
     switch (r) {
+    case REG_CR8: return ((uint8_t *)x->vapic)[VAPIC_TPR] >> VAPIC_TPR_CLASS_SHIFT;
     case REG_RSP: return vmcs_read(VMCS_GUEST_RSP);
     case REG_RIP: return vmcs_read(VMCS_GUEST_RIP);
     case REG_RFLAGS: return vmcs_read(VMCS_GUEST_RFLAGS);
@@ -352,7 +351,47 @@ void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
     case REG_SYSENTER_CS: vmcs_write(VMCS_GUEST_SYSENTER_CS, val); break;
     case REG_SYSENTER_ESP: vmcs_write(VMCS_GUEST_SYSENTER_ESP, val); break;
     case REG_SYSENTER_EIP: vmcs_write(VMCS_GUEST_SYSENTER_EIP, val); break;
+    case REG_CR8:
+        ((uint8_t *)x->vapic)[VAPIC_TPR] = (uint8_t)(val << VAPIC_TPR_CLASS_SHIFT);
+        break;
     default: break;
+    }
+}
+
+/* ---- interrupt delivery (26.7.5-6, 27.3.1.5) ------------------------------------- */
+
+/* An interrupt needs IF and no STI/MOV SS blocking; an NMI needs neither that
+ * blocking nor (virtual-)NMI blocking, which the CPU keeps until the handler's
+ * IRET (25.4.2, table 25-3). */
+bool vmx_can_inject(struct vcpu *v, enum event_type t)
+{
+    cur(v);
+    uint64_t intr = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
+    if (intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS))
+        return false;
+    if (t == EVENT_NMI)
+        return !(intr & INTR_BLOCK_NMI);
+    return vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_IF;
+}
+
+void vmx_request_window(struct vcpu *v, enum event_type t, bool on)
+{
+    struct vmx_vcpu *x = cur(v);
+    uint32_t bit = t == EVENT_NMI ? PROC_NMI_WINDOW_EXITING : PROC_INTR_WINDOW_EXITING;
+    uint32_t proc = on ? x->proc | bit : x->proc & ~bit;
+    if (proc != x->proc) {
+        x->proc = proc;
+        vmcs_write(VMCS_PROC_CONTROLS, proc);
+    }
+}
+
+/* A MOV to CR8 below the threshold exits (TPR below threshold, 26.6.6.1). */
+void vmx_watch_tpr(struct vcpu *v, uint8_t class)
+{
+    struct vmx_vcpu *x = cur(v);
+    if (class != x->tpr_threshold) {
+        x->tpr_threshold = class;
+        vmcs_write(VMCS_TPR_THRESHOLD, class);
     }
 }
 

@@ -1,0 +1,150 @@
+/* The PCI host bridge (dev/pci.h). Configuration space is served byte by byte: an
+ * access of 1, 2 or 4 bytes is that many consecutive bytes, little-endian (PCI
+ * 3.0, 6.1), so both mechanisms share one path and any alignment gives the same
+ * bytes. A function that does not exist answers all ones, as a master abort does
+ * on configuration reads (PCI 3.0, 6.1; PCIe 4.0, 7.2.2: an Unsupported Request
+ * completes as all ones). */
+#include "dev/pci.h"
+
+#define BYTE_MASK 0xFFu
+#define DWORD     4u
+
+void pci_host_init(struct pci_host *h)
+{
+    *h = (struct pci_host){ 0 };
+}
+
+static bool is_host_bridge(unsigned bus, unsigned dev, unsigned fn)
+{
+    return bus == 0 && dev == 0 && fn == 0;
+}
+
+/* Byte reg of 00:00.0's configuration space. Everything not listed reads 0: no
+ * BARs, no capabilities (status bit 4 clear), no interrupt pin; in the extended
+ * space a zero header at 0x100 ends the (empty) extended capability list (PCIe
+ * 4.0, 7.6.3). */
+static uint8_t host_byte(const struct pci_host *h, unsigned reg)
+{
+    uint32_t class_rev = PCI_CLASS_BRIDGE_HOST << 8;    /* revision 0 */
+    switch (reg) {
+    case PCI_VENDOR_ID: return PCI_HOST_VENDOR_ID & BYTE_MASK;
+    case PCI_VENDOR_ID + 1: return PCI_HOST_VENDOR_ID >> 8;
+    case PCI_DEVICE_ID: return PCI_HOST_DEVICE_ID & BYTE_MASK;
+    case PCI_DEVICE_ID + 1: return PCI_HOST_DEVICE_ID >> 8;
+    case PCI_COMMAND: return h->command & BYTE_MASK;
+    case PCI_COMMAND + 1: return h->command >> 8;
+    case PCI_CLASS_REV:
+    case PCI_CLASS_REV + 1:
+    case PCI_CLASS_REV + 2:
+    case PCI_CLASS_REV + 3: return (uint8_t)(class_rev >> (8 * (reg - PCI_CLASS_REV)));
+    default: return 0;       /* header type 0x00 (type 0, single function) included */
+    }
+}
+
+uint32_t pci_config_read(const struct pci_host *h, unsigned bus, unsigned dev, unsigned fn,
+                         unsigned reg, unsigned size)
+{
+    if (!is_host_bridge(bus, dev, fn))
+        return size >= DWORD ? 0xFFFFFFFFu : (1u << (8 * size)) - 1;
+    uint32_t v = 0;
+    for (unsigned i = 0; i < size; i++)
+        v |= (uint32_t)host_byte(h, reg + i) << (8 * i);
+    return v;
+}
+
+void pci_config_write(struct pci_host *h, unsigned bus, unsigned dev, unsigned fn,
+                      unsigned reg, unsigned size, uint32_t val)
+{
+    if (!is_host_bridge(bus, dev, fn))
+        return;                          /* a master abort: the write goes nowhere */
+    for (unsigned i = 0; i < size; i++) {
+        unsigned r = reg + i, shift;
+        if (r == PCI_COMMAND)
+            shift = 0;
+        else if (r == PCI_COMMAND + 1)
+            shift = 8;
+        else
+            continue;                    /* read-only, or nothing there */
+        uint16_t bits = (uint16_t)(((val >> (8 * i)) & BYTE_MASK) << shift);
+        uint16_t lane = (uint16_t)((BYTE_MASK << shift) & PCI_COMMAND_WRITABLE);
+        h->command = (uint16_t)((h->command & ~lane) | (bits & lane));
+    }
+}
+
+/* The target of CONFIG_ADDRESS, if enabled. */
+static bool config_target(const struct pci_host *h, unsigned *bus, unsigned *dev,
+                          unsigned *fn, unsigned *reg)
+{
+    uint32_t a = h->config_address;
+    *bus = (a >> 16) & 0xFF;
+    *dev = (a >> 11) & 0x1F;
+    *fn = (a >> 8) & 0x7;
+    *reg = a & 0xFC;
+    return a & PCI_CONFIG_ENABLE;
+}
+
+enum pci_io_result pci_io(struct pci_host *h, unsigned off, unsigned size, bool in,
+                          uint32_t *val)
+{
+    const unsigned data = PCI_CONFIG_DATA_PORT - PCI_CONFIG_ADDRESS_PORT;
+    const unsigned rst = PCI_RESET_CONTROL_PORT - PCI_CONFIG_ADDRESS_PORT;
+    /* PCI 3.0, 3.2.2.3.2: the bridge claims only dword accesses to CONFIG_ADDRESS;
+     * other accesses there are ordinary I/O, which on a PC includes RST_CNT. */
+    if (off == 0 && size == DWORD) {
+        if (in)
+            *val = h->config_address;
+        else
+            h->config_address = *val & PCI_CONFIG_ADDRESS_MASK;
+        return PCI_IO_DONE;
+    }
+    if (off == rst && size == 1) {
+        if (in) {
+            *val = h->reset_control;
+            return PCI_IO_DONE;
+        }
+        h->reset_control = (uint8_t)(*val & (PCI_RST_CNT_SYS_RST | PCI_RST_CNT_FULL_RST));
+        return *val & PCI_RST_CNT_RST_CPU ? PCI_IO_RESET : PCI_IO_DONE;
+    }
+    unsigned bus, dev, fn, reg;
+    /* CONFIG_DATA: the dword CONFIG_ADDRESS selects, at the access's byte lanes. */
+    if (off >= data && off - data + size <= DWORD && config_target(h, &bus, &dev, &fn, &reg)) {
+        reg += off - data;
+        if (in)
+            *val = pci_config_read(h, bus, dev, fn, reg, size);
+        else
+            pci_config_write(h, bus, dev, fn, reg, size, *val);
+        return PCI_IO_DONE;
+    }
+    return PCI_IO_UNCLAIMED;             /* incl. CONFIG_DATA while disabled */
+}
+
+/* ECAM offset -> bus, device, function, register (PCIe 4.0, 7.2.2, Table 7-1). */
+static void ecam_decode(uint64_t off, unsigned *bus, unsigned *dev, unsigned *fn,
+                        unsigned *reg)
+{
+    *bus = PCI_ECAM_BUS_FIRST + (unsigned)(off >> PCI_ECAM_BUS_SHIFT);
+    *dev = (off >> 15) & 0x1F;
+    *fn = (off >> 12) & 0x7;
+    *reg = off & (PCI_ECAM_FN_SPACE - 1);
+}
+
+uint64_t pci_ecam_read(const struct pci_host *h, uint64_t off, unsigned size)
+{
+    unsigned bus, dev, fn, reg;
+    if (size > DWORD)
+        return pci_ecam_read(h, off, DWORD) | pci_ecam_read(h, off + DWORD, DWORD) << 32;
+    ecam_decode(off, &bus, &dev, &fn, &reg);
+    return pci_config_read(h, bus, dev, fn, reg, size);
+}
+
+void pci_ecam_write(struct pci_host *h, uint64_t off, unsigned size, uint64_t val)
+{
+    unsigned bus, dev, fn, reg;
+    if (size > DWORD) {
+        pci_ecam_write(h, off, DWORD, val & 0xFFFFFFFFu);
+        pci_ecam_write(h, off + DWORD, DWORD, val >> 32);
+        return;
+    }
+    ecam_decode(off, &bus, &dev, &fn, &reg);
+    pci_config_write(h, bus, dev, fn, reg, size, (uint32_t)val);
+}

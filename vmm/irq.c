@@ -1,0 +1,303 @@
+/* Interrupt delivery (vmm/irq.h): lines to the 8259 pair and the IOAPIC, APIC
+ * messages to the local APICs (dev/lapic.c), and before each entry the choice of
+ * the event to inject, through the backend's can_inject / request_window /
+ * watch_tpr (vmm/vmm_ops.h). Priorities follow SDM Vol. 3A 6.9: an exception
+ * the core queued (or an event an exit cut short) first, then NMI, then the
+ * 8259's ExtINT, then the local APIC's highest presentable vector. */
+#include "dev/lapic.h"
+#include "kernel/timer.h"
+#include "kernel/x86.h"
+#include "vmm/irq.h"
+#include "vmm/platform.h"
+#include "vmm/vm.h"
+#include "vmm/vmm_ops.h"
+
+#define ISA_IRQS        16
+#define ISA_IRQ_TIMER   0
+#define GSI_ISA_TIMER   2              /* the MADT's interrupt source override */
+#define CR8_CLASS_MASK  0xFull         /* CR8 bits 3:0; 63:4 reserved (SDM Vol. 3A 2.5) */
+
+static uint64_t clock_tsc(void) { return rdtsc(); }
+
+/* The local APICs' clock: host time and the guest's TSC, which is the host's
+ * (no TSC offset, RDTSC not intercepted). */
+const struct lapic_clock irq_lapic_clock = { time_ns, clock_tsc, time_tsc_hz };
+
+/* v's local APIC, with its TPR updated from the guest's CR8: MOV to CR8 does not
+ * exit (SVM V_TPR, VMX TPR shadow), and hv86 writes the TPR's class to CR8 at
+ * every change on its side, so a difference is the guest's write (11.8.6). */
+static struct lapic *lapic_of(struct vcpu *v)
+{
+    struct lapic *l = platform_lapic(v);
+    uint8_t cr8 = (uint8_t)vcpu_get(v, REG_CR8);
+    if (cr8 != lapic_get_cr8(l))
+        lapic_set_cr8(l, cr8);
+    return l;
+}
+
+/* --- sources ------------------------------------------------------------------ */
+
+void irq_deliver_lapic(struct vcpu *v, uint8_t vector, bool level)
+{
+    lapic_accept(platform_lapic(v), vector, level);
+}
+
+void irq_nmi(struct vcpu *v)
+{
+    v->nmi_pending = true;
+}
+
+static bool deliver_to(struct vcpu *v, const struct irq_msg *m)
+{
+    switch (m->mode) {
+    case IRQ_DM_FIXED:
+    case IRQ_DM_LOWEST:
+        irq_deliver_lapic(v, m->vector, m->level);
+        return true;
+    case IRQ_DM_NMI:
+        irq_nmi(v);
+        return true;
+    default:                           /* SMI, INIT, STARTUP, ExtINT: not yet */
+        return false;
+    }
+}
+
+bool irq_deliver(struct vm *vm, const struct irq_msg *m)
+{
+    bool any = false;
+    for (unsigned i = 0; i < vm->nvcpus; i++) {
+        struct vcpu *v = &vm->vcpus[i];
+        if (!lapic_match(platform_lapic(v), m->dest, m->logical))
+            continue;
+        any |= deliver_to(v, m);
+        if (m->mode == IRQ_DM_LOWEST)
+            break;                     /* one of them: the first */
+    }
+    return any;
+}
+
+void irq_set_isa(struct vm *vm, unsigned irq, bool high)
+{
+    if (irq >= ISA_IRQS)
+        return;
+    if (vm->irq.pic_set_irq)
+        vm->irq.pic_set_irq(vm, irq, high);
+    if (vm->irq.ioapic_set_irq)
+        vm->irq.ioapic_set_irq(vm, irq == ISA_IRQ_TIMER ? GSI_ISA_TIMER : irq, high);
+}
+
+void irq_set_gsi(struct vm *vm, unsigned gsi, bool high)
+{
+    if (vm->irq.ioapic_set_irq)
+        vm->irq.ioapic_set_irq(vm, gsi, high);
+    if (!vm->irq.pic_set_irq || gsi == 0 || gsi >= ISA_IRQS)
+        return;
+    vm->irq.pic_set_irq(vm, gsi == GSI_ISA_TIMER ? ISA_IRQ_TIMER : gsi, high);
+}
+
+/* --- the local APIC's registers --------------------------------------------- */
+
+/* An ICR write (11.6.1): the destination shorthand, else the destination field
+ * (8 bits in xAPIC mode, 32 in x2APIC mode). An INIT level de-assert does
+ * nothing (11.6.1, "Level"). */
+static void send_ipi(struct vcpu *v, struct lapic *l)
+{
+    uint32_t lo = l->icr_lo;
+    bool x2 = lapic_mode(l) == APIC_MODE_X2APIC;
+    struct irq_msg m = {
+        .dest = x2 ? l->icr_hi : l->icr_hi >> APIC_XAPIC_DEST_SHIFT,
+        .logical = lo & APIC_ICR_LOGICAL,
+        .mode = (uint8_t)((lo & APIC_ICR_DM) >> APIC_ICR_DM_SHIFT),
+        .vector = (uint8_t)(lo & APIC_VECTOR_MASK),
+    };
+    if (m.mode == IRQ_DM_INIT && !(lo & APIC_ICR_ASSERT))
+        return;
+    enum apic_shorthand to = (lo & APIC_ICR_SHORTHAND) >> APIC_ICR_SHORTHAND_SHIFT;
+    switch (to) {
+    case APIC_DEST_NONE:
+        irq_deliver(v->vm, &m);
+        return;
+    case APIC_DEST_SELF:
+        deliver_to(v, &m);
+        return;
+    case APIC_DEST_ALL:
+    case APIC_DEST_OTHERS:
+        for (unsigned i = 0; i < v->vm->nvcpus; i++) {
+            struct vcpu *t = &v->vm->vcpus[i];
+            if (t != v || to == APIC_DEST_ALL)
+                deliver_to(t, &m);
+        }
+    }
+}
+
+/* What an access left for the rest of the machine: an IPI, an EOI broadcast,
+ * and the TPR's class for the guest's CR8. */
+static void after_access(struct vcpu *v, struct lapic *l)
+{
+    if (l->icr_sent) {
+        l->icr_sent = false;
+        send_ipi(v, l);
+    }
+    if (l->eoi_level >= 0) {
+        uint8_t vector = (uint8_t)l->eoi_level;
+        l->eoi_level = -1;
+        if (v->vm->irq.ioapic_eoi)
+            v->vm->irq.ioapic_eoi(v->vm, vector);
+    }
+    vcpu_set(v, REG_CR8, lapic_get_cr8(l));
+}
+
+/* The xAPIC page. While the APIC is disabled or in x2APIC mode it is no device's
+ * (SDM Vol. 3A 11.12.2: as if globally disabled), and an access to it stops the
+ * VM like any other address outside RAM and devices (docs/platform.md). */
+bool irq_lapic_mmio(struct vcpu *v, void *dev, uint64_t gpa, unsigned size, bool write,
+                    uint64_t *val)
+{
+    struct lapic *l = lapic_of(v);
+    uint32_t off = (uint32_t)(gpa - LAPIC_BASE), r = 0;
+    (void)dev;
+    bool ok = write ? lapic_mmio_write(l, off, size, (uint32_t)*val)
+                    : lapic_mmio_read(l, off, size, &r);
+    if (!ok) {
+        vm_stop(v->vm, "%s of the xAPIC page at gpa=%#lx rip=%#lx while the APIC is %s",
+                write ? "write" : "read", gpa, vcpu_get(v, REG_RIP),
+                lapic_mode(l) == APIC_MODE_DISABLED ? "disabled" : "in x2APIC mode");
+        return false;
+    }
+    if (!write)
+        *val = r;
+    after_access(v, l);
+    return true;
+}
+
+bool irq_lapic_msr(struct vcpu *v, void *dev, uint32_t index, bool write, uint64_t *val)
+{
+    struct lapic *l = lapic_of(v);
+    (void)dev;
+    bool ok = write ? lapic_msr_write(l, index, *val) : lapic_msr_read(l, index, val);
+    after_access(v, l);
+    return ok;
+}
+
+bool irq_write_cr8(struct vcpu *v, uint64_t val)
+{
+    if (val & ~CR8_CLASS_MASK)
+        return false;
+    lapic_set_cr8(lapic_of(v), (uint8_t)val);
+    vcpu_set(v, REG_CR8, val);         /* the intercepted write did not reach it */
+    return true;
+}
+
+/* --- choosing what to inject ------------------------------------------------ */
+
+/* The timers of v's VM up to now: the LAPIC timer, and the device timers when
+ * their deadline has come or a guest access changed them. Returns the device
+ * timers' next deadline. */
+static uint64_t poll_timers(struct vcpu *v, struct lapic *l)
+{
+    lapic_timer_poll(l);
+    struct vm *vm = v->vm;
+    if (!vm->irq.timers)
+        return IRQ_NEVER;
+    uint64_t now = time_ns();
+    if (now >= vm->timers_due)
+        vm->timers_due = vm->irq.timers(vm, now);
+    return vm->timers_due;
+}
+
+void irq_timers_changed(struct vm *vm)
+{
+    vm->timers_due = 0;
+}
+
+static bool extint_pending(struct vcpu *v, const struct lapic *l)
+{
+    struct vm *vm = v->vm;
+    return lapic_extint(l) && vm->irq.pic_intr && vm->irq.pic_intr(vm);
+}
+
+static bool intr_pending(struct vcpu *v, const struct lapic *l)
+{
+    return extint_pending(v, l) || lapic_highest(l) >= 0;
+}
+
+bool irq_pending(struct vcpu *v)
+{
+    struct lapic *l = lapic_of(v);
+    poll_timers(v, l);
+    return v->nmi_pending || intr_pending(v, l);
+}
+
+uint64_t irq_next_deadline(struct vcpu *v)
+{
+    struct lapic *l = platform_lapic(v);
+    uint64_t dev = poll_timers(v, l), apic = lapic_timer_next(l);
+    return dev < apic ? dev : apic;
+}
+
+static void inject(struct vcpu *v, enum event_type type, uint8_t vector)
+{
+    v->pending = (struct event){ .type = type, .vector = vector };
+    v->event_pending = true;
+}
+
+/* The TPR class to watch: that of the highest IRR vector if the TPR holds it
+ * back, so that a MOV to CR8 that lets it through exits. (An in-service vector
+ * holding it back ends with an EOI, which always exits.) */
+static uint8_t tpr_watch_class(const struct lapic *l)
+{
+    int irr = lapic_highest_irr(l);
+    if (irr < 0 || lapic_highest(l) >= 0)
+        return 0;
+    unsigned class = APIC_PRIO_CLASS((unsigned)irr);
+    return class > APIC_PRIO_CLASS(l->tpr) ? 0 : (uint8_t)class;
+}
+
+void irq_prepare_entry(struct vcpu *v)
+{
+    struct lapic *l = platform_lapic(v);
+    uint64_t next = poll_timers(v, l);
+    if (l->irr_count)                  /* the TPR matters only for what is in IRR */
+        lapic_of(v);
+    bool intr = intr_pending(v, l);
+    if (!v->event_pending) {
+        if (v->nmi_pending && vmm->can_inject(v, EVENT_NMI)) {
+            inject(v, EVENT_NMI, EXC_NMI);
+            v->nmi_pending = false;
+        } else if (intr && vmm->can_inject(v, EVENT_EXTINT)) {
+            /* The 8259's INTA, else the APIC's: IRR to ISR (11.8.4). */
+            if (extint_pending(v, l)) {
+                inject(v, EVENT_EXTINT, v->vm->irq.pic_intack(v->vm));
+            } else {
+                uint8_t vector = (uint8_t)lapic_highest(l);
+                lapic_ack(l, vector);
+                inject(v, EVENT_EXTINT, vector);
+            }
+            intr = intr_pending(v, l);
+        }
+    }
+    vmm->request_window(v, EVENT_NMI, v->nmi_pending);
+    vmm->request_window(v, EVENT_EXTINT, intr);
+    vmm->watch_tpr(v, intr ? 0 : tpr_watch_class(l));
+    /* The host's timer comes back for the next expiry while the guest runs. */
+    uint64_t apic = lapic_timer_next(l);
+    timer_wake_at(next < apic ? next : apic);
+}
+
+void irq_hlt(struct vcpu *v, uint64_t rip)
+{
+    if (v->nmi_pending)
+        return;                        /* an NMI wakes it at once */
+    if (!(vcpu_get(v, REG_RFLAGS) & RFLAGS_IF)) {
+        /* Only an NMI, INIT or SMI ends this HLT, and none can come. */
+        vm_stop(v->vm, "halted at rip=%#lx with interrupts disabled", rip);
+        return;
+    }
+    if (irq_pending(v))
+        return;
+    if (irq_next_deadline(v) == IRQ_NEVER) {
+        vm_stop(v->vm, "halted at rip=%#lx with no interrupt source armed to wake it", rip);
+        return;
+    }
+    v->halted = true;
+}
