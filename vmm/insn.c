@@ -176,6 +176,38 @@ bool insn_cr_write_value(struct vcpu *v, uint64_t rip, unsigned cr, uint64_t *va
     return false;
 }
 
+#define OP_MOV_FROM_CR 0x20
+#define GROUP7_INVLPG 7
+
+bool insn_cr_read_gpr(struct vcpu *v, uint64_t rip, unsigned *gpr, unsigned *len)
+{
+    struct insn in;
+    if (!insn_fetch_decode(v, rip, &in) || in.map != INSN_MAP_0F || in.op != OP_MOV_FROM_CR) {
+        vm_stop(v->vm, "cannot decode the CR read at rip=%#lx", rip);
+        return false;
+    }
+    *gpr = in.rm;
+    *len = in.len;
+    return true;
+}
+
+bool insn_invlpg_addr(struct vcpu *v, uint64_t rip, uint64_t *linear)
+{
+    struct insn in;
+    if (!insn_fetch_decode(v, rip, &in) || in.map != INSN_MAP_0F || in.op != OP_GROUP7 ||
+        (in.reg & 7) != GROUP7_INVLPG || in.mod == 3)
+        return false;
+    struct segment seg;
+    enum seg_reg s = (enum seg_reg)insn_mem_seg(&in);
+    vcpu_get_seg(v, s, &seg);
+    uint64_t ea = insn_effective_addr(&in, v->gpr, rip + in.len);
+    bool long_mode = vcpu_get(v, REG_EFER) & EFER_LMA;
+    /* In 64-bit mode only the FS and GS bases apply (SDM Vol. 3A 3.4.4). */
+    uint64_t base = long_mode && s != SEG_FS && s != SEG_GS ? 0 : seg.base;
+    *linear = long_mode ? base + ea : (uint32_t)(base + ea);
+    return true;
+}
+
 unsigned insn_length(struct vcpu *v, uint64_t rip)
 {
     struct insn in;

@@ -154,13 +154,13 @@ static void io_exit(struct vm_exit *e, uint64_t q)
  * checked first): done here, so the core's CR handler sees only MOV CR. */
 static void cr0_short_form(struct vcpu *v, struct vm_exit *e, unsigned type, uint64_t q)
 {
-    uint64_t cr0 = vmx_get_reg(v, REG_CR0);
+    uint64_t cr0 = vcpu_get(v, REG_CR0);   /* the guest's view, shadow paging or not */
     if (type == CR_TYPE_CLTS)
         cr0 &= ~(uint64_t)CR0_TS;
     else   /* LMSW loads PE, MP, EM, TS, and can set PE but not clear it */
         cr0 = (cr0 & ~(uint64_t)(CR0_MP | CR0_EM | CR0_TS)) |
               (CR_QUAL_LMSW_DATA(q) & (CR0_PE | CR0_MP | CR0_EM | CR0_TS));
-    vmx_set_reg(v, REG_CR0, cr0);
+    vcpu_set(v, REG_CR0, cr0);
     vmx_set_reg(v, REG_RIP, e->rip + e->insn_len);
 }
 
@@ -221,7 +221,11 @@ bool vmx_translate_exit(struct vcpu *v, struct vm_exit *e)
     case EXIT_REASON_PREEMPT_TIMER: e->kind = EXIT_PREEMPT; break;
     case EXIT_REASON_CPUID: insn_exit(x, e, EXIT_CPUID); break;
     case EXIT_REASON_HLT: insn_exit(x, e, EXIT_HLT); break;
-    case EXIT_REASON_INVLPG: insn_exit(x, e, EXIT_INVLPG); break;
+    case EXIT_REASON_INVLPG:         /* the qualification is the linear address (28.2.1) */
+        insn_exit(x, e, EXIT_INVLPG);
+        e->invlpg.valid = true;
+        e->invlpg.gva = q;
+        break;
     case EXIT_REASON_RDMSR: insn_exit(x, e, EXIT_MSR_READ); e->msr.index = (uint32_t)v->gpr[GPR_RCX]; break;
     case EXIT_REASON_WRMSR: insn_exit(x, e, EXIT_MSR_WRITE); e->msr.index = (uint32_t)v->gpr[GPR_RCX]; break;
     case EXIT_REASON_XSETBV: insn_exit(x, e, EXIT_XSETBV); break;

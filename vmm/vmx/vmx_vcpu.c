@@ -121,15 +121,26 @@ static void write_controls(struct vcpu *v, struct vmx_vcpu *x)
 {
     const struct vmx_controls *c = &vmx_cpu.ctls;
     struct vmx_vm *xvm = v->vm->backend;
+    bool shadow = v->vm->shadow;
+    uint32_t proc = c->proc, proc2 = c->proc2;
+    if (shadow) {
+        /* Shadow paging: no EPT, hence no unrestricted guest (27.2.1.1), and no
+         * VPID so entries and exits flush the TLB (29.4.3.3); CR3 accesses and
+         * INVLPG exit (26.1.3). */
+        proc |= VMX_CTL_ALLOWED1(vmx_cpu.caps.proc) &
+                (PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING | PROC_INVLPG_EXITING);
+        proc2 &= ~(uint32_t)(PROC2_EPT | PROC2_UNRESTRICTED_GUEST | PROC2_VPID);
+    }
     vmcs_write(VMCS_PIN_CONTROLS, c->pin);
-    vmcs_write(VMCS_PROC_CONTROLS, c->proc);
-    if (c->proc & PROC_SECONDARY_CONTROLS)
-        vmcs_write(VMCS_PROC2_CONTROLS, c->proc2);
+    vmcs_write(VMCS_PROC_CONTROLS, proc);
+    if (proc & PROC_SECONDARY_CONTROLS)
+        vmcs_write(VMCS_PROC2_CONTROLS, proc2);
     vmcs_write(VMCS_EXIT_CONTROLS, c->exit);
     vmcs_write(VMCS_ENTRY_CONTROLS, c->entry);
     /* #MC only: a machine check belongs to the host (vmx_exit.c hands it to the
      * host's handler); every other exception goes to the guest's IDT (26.2). */
-    vmcs_write(VMCS_EXCEPTION_BITMAP, 1u << EXC_MC);
+    /* Shadow paging: #PF too, every one (mask = match = 0: 25.6.3). */
+    vmcs_write(VMCS_EXCEPTION_BITMAP, (1u << EXC_MC) | (shadow ? 1u << EXC_PF : 0));
     vmcs_write(VMCS_PF_ERROR_MASK, 0);
     vmcs_write(VMCS_PF_ERROR_MATCH, 0);
     vmcs_write(VMCS_CR3_TARGET_COUNT, 0);
@@ -141,8 +152,9 @@ static void write_controls(struct vcpu *v, struct vmx_vcpu *x)
     vmcs_write(VMCS_IO_BITMAP_B, hpa_of(vmx_cpu.io_bitmaps) + PAGE_SIZE);
     vmcs_write(VMCS_MSR_BITMAP, hpa_of(vmx_cpu.msr_bitmap));
     vmcs_write(VMCS_TSC_OFFSET, 0);
-    vmcs_write(VMCS_EPT_POINTER, xvm->eptp);
-    if (c->proc2 & PROC2_VPID)
+    if (proc2 & PROC2_EPT)
+        vmcs_write(VMCS_EPT_POINTER, xvm->eptp);
+    if (proc2 & PROC2_VPID)
         vmcs_write(VMCS_VPID, x->vpid);
     if (c->proc2 & PROC2_XSAVES)
         vmcs_write(VMCS_XSS_EXITING_BITMAP, 0);
@@ -153,8 +165,8 @@ static void write_controls(struct vcpu *v, struct vmx_vcpu *x)
     }
     /* Bits set in a mask are the host's: the guest reads the shadow, and a write
      * that would change one exits (26.3, 26.6.6). */
-    vmcs_write(VMCS_CR0_MASK, vmx_cpu.cr0_mask);
-    vmcs_write(VMCS_CR4_MASK, vmx_cpu.cr4_mask);
+    vmcs_write(VMCS_CR0_MASK, shadow ? ~0ull : vmx_cpu.cr0_mask);
+    vmcs_write(VMCS_CR4_MASK, shadow ? ~0ull : vmx_cpu.cr4_mask);
     vmcs_write(VMCS_LINK_POINTER, VMCS_LINK_NONE);
 }
 
@@ -212,7 +224,7 @@ int vmx_vcpu_init(struct vcpu *v)
         if (!x->vapic)
             goto fail;
     }
-    if (vmx_cpu.ctls.proc2 & PROC2_VPID) {
+    if ((vmx_cpu.ctls.proc2 & PROC2_VPID) && !v->vm->shadow) {
         x->vpid = vpid_alloc();
         if (!x->vpid) {
             kprintf("hv86: vmx: out of VPIDs\n");
