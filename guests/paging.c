@@ -138,6 +138,14 @@ static void suite(const char *mode)
 	set_pte(0, 1, phys(1) | PG_P);
 	paging_on(0);
 
+	/* SMSW reads CR0's low bits (register and memory forms). */
+	uint32_t msw_reg;
+	uint16_t msw_mem;
+	__asm__ volatile("smsw %0" : "=r"(msw_reg));
+	__asm__ volatile("smsw %0" : "=m"(msw_mem));
+	rt_check((msw_reg & 0xffff) == (read_cr0() & 0xffff) && msw_mem == (uint16_t)read_cr0(),
+		 "%s: SMSW gives CR0's low bits (%x, %x)", mode, msw_reg, msw_mem);
+
 	/* A read sets A, a write sets D (4.8). */
 	rt_check(*virt(0) == 0x1000, "%s: read through a new mapping", mode);
 	rt_check((pte(0, 0) & (PG_A | PG_D)) == PG_A, "%s: A set, D clear after a read", mode);

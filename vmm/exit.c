@@ -191,15 +191,17 @@ static void handle_cr(struct vcpu *v, const struct vm_exit *e)
         return;
     } else {
         uint64_t val = vcpu_get(v, regs[cr]);
-        unsigned gpr = e->cr.gpr, len = e->insn_len;
-        if (gpr == CR_GPR_DECODE && !insn_cr_read_gpr(v, e->rip, &gpr, &len))
-            return;
+        unsigned len = e->insn_len;
         if (!(vcpu_get(v, REG_EFER) & EFER_LMA))
             val = (uint32_t)val;
-        if (gpr == GPR_RSP)
+        if (e->cr.gpr == CR_GPR_DECODE) {       /* SVM without decode assists */
+            if (!insn_cr_read(v, e->rip, cr, val, &len))
+                return;
+        } else if (e->cr.gpr == GPR_RSP) {
             vcpu_set(v, REG_RSP, val);
-        else
-            v->gpr[gpr] = val;
+        } else {
+            v->gpr[e->cr.gpr] = val;
+        }
         struct vm_exit decoded = *e;
         decoded.insn_len = (uint8_t)len;
         skip(v, &decoded);
