@@ -23,6 +23,7 @@ RT_GUEST("paging");
 #define EFER_NXE (1u << 11)
 #define PF_P   0x1u                   /* #PF error code bits (4.7) */
 #define PF_W   0x2u
+#define PF_U   0x4u
 #define PF_I   0x10u
 #define EXC_PF 14
 #define OP_RET 0xC3
@@ -69,16 +70,16 @@ static uint32_t cr3_of(unsigned as) { return pae ? (uint32_t)pdpt[as] : (uint32_
 static void build_tables(void)
 {
 	for (unsigned i = 0; i < ID_PT32 * 1024; i++)
-		id32[i / 1024][i % 1024] = i * PAGE | PG_P | PG_RW;
+		id32[i / 1024][i % 1024] = i * PAGE | PG_P | PG_RW | PG_US;
 	for (unsigned i = 0; i < ID_PT64 * 512; i++)
-		id64[i / 512][i % 512] = (uint64_t)i * PAGE | PG_P | PG_RW;
+		id64[i / 512][i % 512] = (uint64_t)i * PAGE | PG_P | PG_RW | PG_US;
 	for (unsigned as = 0; as < NAS; as++) {
 		for (unsigned i = 0; i < ID_PT32; i++)
-			pd32[as][i] = (uint32_t)id32[i] | PG_P | PG_RW;
-		pd32[as][WIN >> 22] = (uint32_t)win32[as] | PG_P | PG_RW;
+			pd32[as][i] = (uint32_t)id32[i] | PG_P | PG_RW | PG_US;
+		pd32[as][WIN >> 22] = (uint32_t)win32[as] | PG_P | PG_RW | PG_US;
 		for (unsigned i = 0; i < ID_PT64; i++)
-			pd64[as][0][i] = (uint32_t)id64[i] | PG_P | PG_RW;
-		pd64[as][1][0] = (uint32_t)win64[as] | PG_P | PG_RW;   /* WIN = PDPTE 1 */
+			pd64[as][0][i] = (uint32_t)id64[i] | PG_P | PG_RW | PG_US;
+		pd64[as][1][0] = (uint32_t)win64[as] | PG_P | PG_RW | PG_US;   /* WIN = PDPTE 1 */
 		for (unsigned i = 0; i < 4; i++) {
 			pdpt[as][i] = (uint32_t)pd64[as][i] | PG_P;
 			pdpt4[as][i] = (uint32_t)pd64[as][i] | PG_P | PG_RW;
@@ -101,6 +102,71 @@ static void paging_off(void)
 	write_cr4(read_cr4() & ~CR4_PAE);
 }
 
+/* ---- ring 3 (SDM Vol. 3A 6.12.1: a fault in ring 3 switches to the TSS's SS0:ESP0).
+ * The GDT is the runtime's plus user code/data and a TSS. user_read/user_write run
+ * in ring 3 with the address in EAX, do the access, then UD2: #UD (vector 6) back
+ * in ring 0 means the access went through, #PF that it faulted. */
+#define SEL_UCODE (0x30 | 3)
+#define SEL_UDATA (0x38 | 3)
+#define SEL_TSS   0x40
+#define EXC_UD    6
+static uint64_t gdt[9] __attribute__((aligned(8))) = {
+	0, 0x00cf9a000000ffffull, 0x00cf92000000ffffull, 0x00009a000000ffffull,
+	0x000092000000ffffull, 0x00af9a000000ffffull,
+	0x00cffa000000ffffull,          /* 0x30 user code32, DPL 3 */
+	0x00cff2000000ffffull,          /* 0x38 user data32, DPL 3 */
+	0,                              /* 0x40 TSS, filled in */
+};
+static uint32_t tss[26] __attribute__((aligned(8)));
+static uint8_t ring0_stack[4096] __attribute__((aligned(16)));
+static uint8_t user_stack[4096] __attribute__((aligned(16)));
+
+static void ring3_init(void)
+{
+	uint32_t base = (uint32_t)tss, limit = sizeof tss - 1;
+	tss[1] = (uint32_t)(ring0_stack + sizeof ring0_stack);      /* ESP0 */
+	tss[2] = RT_SEL_DATA32;                                     /* SS0 */
+	tss[25] = (uint32_t)sizeof tss << 16;                       /* no I/O bitmap */
+	gdt[SEL_TSS / 8] = (limit & 0xffff) | ((uint64_t)(base & 0xffffff) << 16) |
+			   (0x89ull << 40) | ((uint64_t)(base >> 24) << 56);
+	struct __attribute__((packed)) { uint16_t limit; uint32_t base; } d = { sizeof gdt - 1, (uint32_t)gdt };
+	__asm__ volatile("lgdt %0\n\tltr %w1" : : "m"(d), "r"(SEL_TSS));
+}
+
+void user_read(void);
+void user_write(void);
+__asm__(".text\nuser_read: movl (%eax), %ecx\n ud2\nuser_write: movl %ecx, (%eax)\n ud2\n");
+
+struct user_op { void (*stub)(void); volatile void *addr; };
+
+static void enter_user(void *arg)
+{
+	const struct user_op *op = arg;
+	__asm__ volatile("movw %w0, %%ds\n\tmovw %w0, %%es\n\t"
+			 "pushl %0\n\tpushl %1\n\tpushfl\n\tpushl %2\n\tpushl %3\n\tiret"
+			 : : "r"((uint32_t)SEL_UDATA), "r"((uint32_t)(user_stack + sizeof user_stack)),
+			   "r"((uint32_t)SEL_UCODE), "r"(op->stub), "a"(op->addr), "c"(0x75757575)
+			 : "memory");
+}
+
+/* Run stub in ring 3 on addr: 0 if it got through, else the #PF error code. */
+static int user_access(void (*stub)(void), volatile void *addr, const char *what)
+{
+	struct rt_fault f;
+	struct user_op op = { stub, addr };
+	write_cr2(0);
+	rt_try(enter_user, &op, &f);
+	__asm__ volatile("movw %w0, %%ds\n\tmovw %w0, %%es" : : "r"((uint32_t)RT_SEL_DATA32));
+	if (f.vector == EXC_UD)
+		return 0;
+	if (f.vector != EXC_PF || read_cr2() != (uint32_t)addr) {
+		rt_check(false, "%s: %s at eip %x, cr2 %x", what, rt_vector_name(f.vector), f.eip,
+			 read_cr2());
+		return -1;
+	}
+	return (int)f.error;
+}
+
 static void do_read(void *p) { (void)*(volatile uint32_t *)p; }
 static void do_write(void *p) { *(volatile uint32_t *)p = 0x5a5a5a5a; }
 static void do_call(void *p) { ((void (*)(void))p)(); }
@@ -121,8 +187,10 @@ static void expect_ok(void (*fn)(void *), volatile void *p, const char *what)
 {
 	struct rt_fault f;
 	int r = rt_try(fn, (void *)p, &f);
-	rt_check(r == 0, "%s: no fault (got %s error %x)", what,
-		 r ? rt_vector_name(f.vector) : "-", f.error);
+	if (r)
+		rt_check(false, "%s: %s error %x", what, rt_vector_name(f.vector), f.error);
+	else
+		rt_check(true, "%s: no fault", what);
 }
 
 /* The checks of one mode (32-bit or PAE), on address space 0 and the others. */
@@ -165,6 +233,32 @@ static void suite(const char *mode)
 		 "%s: the CR0.WP=0 write landed and set D", mode);
 	write_cr0(read_cr0() | CR0_WP);
 	expect_pf(do_write, virt(1), PF_P | PF_W, "write to a read-only page with CR0.WP=1 again");
+
+	/* User mode (4.6.1): U/S, and R/W for user writes whatever CR0.WP says. */
+	set_pte(0, 3, phys(3) | PG_P | PG_RW | PG_US);
+	set_pte(0, 4, phys(4) | PG_P | PG_US);
+	set_pte(0, 5, phys(5) | PG_P | PG_RW);
+	rt_check(user_access(user_read, virt(3), "user read") == 0, "%s: user read of a user page", mode);
+	rt_check(user_access(user_write, virt(3), "user write") == 0 && *virt(3) == 0x75757575 &&
+		 (pte(0, 3) & PG_D), "%s: user write to a user page, D set", mode);
+	int e = user_access(user_read, virt(5), "user read");
+	rt_check(e == (int)(PF_P | PF_U), "%s: user read of a supervisor page: #PF %x", mode, e);
+	e = user_access(user_read, virt(6), "user read");
+	rt_check(e == (int)PF_U, "%s: user read of an unmapped page: #PF %x", mode, e);
+	write_cr0(read_cr0() & ~CR0_WP);
+	expect_ok(do_write, virt(4), "supervisor write to a read-only user page with CR0.WP=0");
+	rt_check(user_access(user_read, virt(4), "user read") == 0 && *virt(4) == 0x5a5a5a5a,
+		 "%s: then a user read of it sees the write", mode);
+	e = user_access(user_write, virt(4), "user write");
+	rt_check(e == (int)(PF_P | PF_W | PF_U), "%s: user write to it with CR0.WP=0: #PF %x", mode, e);
+	expect_ok(do_write, virt(4), "and a supervisor write again");
+	write_cr0(read_cr0() | CR0_WP);
+	for (unsigned n = 3; n < 7; n++) {
+		set_pte(0, n, 0);
+		invlpg(virt(n));
+	}
+	for (unsigned n = 3; n < 7; n++)
+		*(volatile uint32_t *)phys(n) = 0x1000 + n;
 
 	/* Unmap and remap live entries, with INVLPG (4.10.4.1). */
 	set_pte(0, 0, 0);
@@ -322,6 +416,7 @@ static void touch(unsigned mib)
 void guest_main(void)
 {
 	build_tables();
+	ring3_init();
 	pae = false;
 	suite("32-bit");
 	pae = true;
