@@ -9,6 +9,7 @@
 #include "vmm/insn.h"
 #include "vmm/mmio.h"
 #include "vmm/shadow.h"
+#include "vmm/shadow_pure.h"
 #include "vmm/vm.h"
 #include "vmm/vmm_ops.h"
 
@@ -23,11 +24,6 @@
 #define PDPTE_FLAGS    PTE_P
 #define WALK_MAX_TABLES 8                       /* PDPT register + 5 levels, with room */
 #define FAULT_REPEAT_MAX 16                     /* same fault fixed this often: a bug */
-
-/* Guest CR4 bits the CPU gets as they are; the paging ones (PSE, PAE, PGE, PCIDE)
- * are the shadow tables' business: they are PAE or 4-level, 4 KiB, never global. */
-#define CR4_PASS (CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_MCE | CR4_PCE | CR4_OSFXSR | \
-                  CR4_OSXMMEXCPT | CR4_UMIP | CR4_FSGSBASE | CR4_OSXSAVE | CR4_SMEP | CR4_SMAP)
 
 bool shadow_owns_reg(enum vcpu_reg r)
 {
@@ -133,14 +129,9 @@ static void *page_get(struct vm *vm, int keep)
 }
 
 /* ---- the root cache, keyed by guest CR3 and paging mode ---------------------- */
-/* Paging-mode bits that change how shadow entries are made: a change picks
- * another root. 0: paging off (one identity root whatever CR3 holds). */
 static uint64_t mode_key(const struct vcpu *v)
 {
-    if (!(v->sh.cr0 & CR0_PG))
-        return 0;
-    return 1 | (v->sh.cr0 & CR0_WP) | (v->sh.cr4 & (CR4_PSE | CR4_PAE | CR4_SMEP | CR4_SMAP)) |
-           (v->sh.efer & (EFER_NXE | EFER_LMA));
+    return shadow_mode_key(v->sh.cr0, v->sh.cr4, v->sh.efer);
 }
 
 static struct shadow_root *build_root(struct vcpu *v, uint64_t cr3, uint64_t mode)
@@ -227,9 +218,7 @@ static void select_root(struct vcpu *v)
     v->sh.root = (int)(r - s->roots);
 }
 
-/* Load the CPU with the shadow root and the guest's other bits: paging and
- * write protection always on (CR0.WP=0 is emulated in the entries, see
- * make_leaf), PAE format, EFER.LME only once the guest's long mode is active. */
+/* Load the CPU with the shadow root and the guest's other bits (shadow_hw_regs). */
 static void sync(struct vcpu *v)
 {
     struct vm *vm = v->vm;
@@ -241,12 +230,8 @@ static void sync(struct vcpu *v)
     select_root(v);
     const struct shadow_root *r = &vm->shadow->roots[v->sh.root];
     struct paging_regs guest = { v->sh.cr0, v->sh.cr3, v->sh.cr4, v->sh.efer };
-    struct paging_regs hw = {
-        .cr0 = v->sh.cr0 | CR0_PG | CR0_WP,
-        .cr3 = hpa_of(r->top),
-        .cr4 = (v->sh.cr4 & CR4_PASS) | CR4_PAE,
-        .efer = (v->sh.efer & EFER_LMA) ? v->sh.efer : v->sh.efer & ~(uint64_t)(EFER_LME | EFER_LMA),
-    };
+    struct shadow_hw h = shadow_hw_regs(v->sh.cr0, v->sh.cr4, v->sh.efer);
+    struct paging_regs hw = { .cr0 = h.cr0, .cr3 = hpa_of(r->top), .cr4 = h.cr4, .efer = h.efer };
     vmm->set_paging(v, &guest, &hw);
 }
 
@@ -348,30 +333,6 @@ static uint64_t *leaf_slot(struct vcpu *v, struct shadow_root *r, uint64_t va, b
     return &t[(va >> LEVEL_SHIFT(1)) & (ENTRIES - 1)];
 }
 
-/* The shadow leaf for a successful guest walk (4.6, 4.8):
- * - writable only once the guest's D bit is set, so the first write faults and
- *   sets D as the CPU would;
- * - CR0.WP=0: a supervisor write to a read-only page succeeds; the CPU runs with
- *   WP=1, so such a page is mapped writable but supervisor-only (a user access
- *   then faults and remaps it read-only, user), as KVM does;
- * - XD as the guest's combined XD (only with EFER.NXE, which the CPU shares). */
-static uint64_t make_leaf(const struct vcpu *v, const struct gpt_xlat *x, bool paging,
-                          unsigned access, uint64_t hpa)
-{
-    if (!paging)
-        return hpa | PTE_P | PTE_W | PTE_U;
-    uint64_t e = hpa | PTE_P | (x->leaf & (PTE_PWT | PTE_PCD));
-    if (x->writable && (x->leaf & PTE_D))
-        e |= PTE_W;
-    if (x->user)
-        e |= PTE_U;
-    if (!x->writable && !(v->sh.cr0 & CR0_WP) && (access & GPT_WRITE) && !(access & GPT_USER))
-        e = (e | PTE_W) & ~(uint64_t)PTE_U;
-    if (x->nx)
-        e |= PTE_NX;
-    return e;
-}
-
 void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, uint32_t err)
 {
     struct vm *vm = v->vm;
@@ -452,7 +413,7 @@ void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, u
             r->large = true;
     }
     bool was_present = *slot & PTE_P;
-    *slot = make_leaf(v, &x, paging, access, hpa_of(host));
+    *slot = shadow_leaf(&x, paging, v->sh.cr0 & CR0_WP, access, hpa_of(host));
     if (was_present)                /* a stale entry may be cached: drop it */
         vmm->flush_tlb(v);
 }
