@@ -35,6 +35,11 @@ RT_GUEST("paging");
 #define WIN    0x40000000u            /* 1 GiB: the test window */
 #define PHYS   0x01000000u            /* 16 MiB: the window's physical pages */
 #define NAS    3                      /* address spaces */
+#define SIZE_2M 0x200000u
+#define SIZE_4M 0x400000u
+#define LARGE_PHYS 0x01400000u        /* 20 MiB: 4 MiB aligned, two large pages */
+#define PG_PS  (1ull << 7)
+#define CR4_PSE (1u << 4)
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -65,6 +70,16 @@ static void set_pte(unsigned as, unsigned n, uint64_t v)
 		win32[as][n] = (uint32_t)v;
 }
 static void invlpg(volatile void *p) { __asm__ volatile("invlpg (%0)" : : "r"(p) : "memory"); }
+/* The directory entry after the window's page table: a large page at pa, or none. */
+static void set_large(uint32_t pa)
+{
+	uint64_t e = pa ? pa | PG_P | PG_RW | PG_PS : 0;
+	if (pae)
+		pd64[0][1][1] = e;
+	else
+		pd32[0][(WIN >> 22) + 1] = (uint32_t)e;
+}
+
 static uint32_t cr3_of(unsigned as) { return pae ? (uint32_t)pdpt[as] : (uint32_t)pd32[as]; }
 
 static void build_tables(void)
@@ -272,6 +287,26 @@ static void suite(const char *mode)
 	rt_check(*virt(0) == 0x1004, "%s: and to a third", mode);
 	set_pte(0, 2, phys(5) | PG_P | PG_RW);      /* not present -> present: no INVLPG needed */
 	rt_check(*virt(2) == 0x1005, "%s: a new mapping without INVLPG", mode);
+
+	/* A large page (32-bit: 4 MiB with CR4.PSE; PAE: 2 MiB) remapped at once:
+	 * INVLPG of any address in it drops all of it (4.10.4.1). */
+	uint32_t big = pae ? SIZE_2M : SIZE_4M, lva = WIN + (pae ? SIZE_2M : SIZE_4M);
+	uint32_t pa1 = LARGE_PHYS, pa2 = LARGE_PHYS + big;
+	*(volatile uint32_t *)(pa1 + PAGE) = 0x6001;
+	*(volatile uint32_t *)(pa2 + PAGE) = 0x6002;
+	if (!pae)
+		write_cr4(read_cr4() | CR4_PSE);
+	set_large(pa1);
+	rt_check(*(volatile uint32_t *)(lva + PAGE) == 0x6001, "%s: read through a large page", mode);
+	set_large(pa2);
+	invlpg((volatile void *)(lva + big - PAGE));    /* another address in the page */
+	rt_check(*(volatile uint32_t *)(lva + PAGE) == 0x6002,
+		 "%s: remapped large page after INVLPG of another address in it", mode);
+	set_large(0);
+	invlpg((volatile void *)lva);
+	expect_pf(do_read, (volatile void *)(lva + PAGE), 0, "read after unmapping a large page");
+	if (!pae)
+		write_cr4(read_cr4() & ~CR4_PSE);
 
 	/* NX (PAE with EFER.NXE only): a fetch from an XD page faults with I/D. */
 	if (pae) {

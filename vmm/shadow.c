@@ -22,6 +22,14 @@
  * its R/W and U/S bits are reserved (4.4.1, Table 4-8). */
 #define TABLE_FLAGS    (PTE_P | PTE_W | PTE_U)
 #define PDPTE_FLAGS    PTE_P
+/* A shadow PDE whose 4 KiB pieces came from a guest large page records the page's
+ * size class in bits 10:9, ignored by the CPU in a non-leaf entry (4.5, Table
+ * 4-17): INVLPG of any address in a large page must drop all of it (4.10.4.1). */
+#define PDE_LARGE_SHIFT 9
+#define PDE_LARGE_MASK  (3ull << PDE_LARGE_SHIFT)
+enum { LARGE_NONE, LARGE_2M, LARGE_4M, LARGE_1G };
+#define SIZE_2M (2ull << 20)
+#define SIZE_4M (4ull << 20)
 #define WALK_MAX_TABLES 8                       /* PDPT register + 5 levels, with room */
 #define FAULT_REPEAT_MAX 16                     /* same fault fixed this often: a bug */
 
@@ -77,7 +85,7 @@ static unsigned clear_root(struct vm *vm, struct shadow_root *r)
     for (unsigned i = 0; i < r->ntrack; i++)
         page_put(vm, r->track[i].copy);
     r->ntrack = 0;
-    r->overflow = r->large = false;
+    r->overflow = false;
     unsigned freed = before - vm->shadow->pages;
     r->pages -= freed;
     return freed;
@@ -333,6 +341,39 @@ static uint64_t *leaf_slot(struct vcpu *v, struct shadow_root *r, uint64_t va, b
     return &t[(va >> LEVEL_SHIFT(1)) & (ENTRIES - 1)];
 }
 
+/* The shadow page directory (level 2) covering va, or NULL if there is none. */
+static uint64_t *pd_of(struct shadow_root *r, uint64_t va)
+{
+    uint64_t *t = r->top;
+    for (unsigned l = r->levels; l > 2; l--) {
+        uint64_t e = t[(va >> LEVEL_SHIFT(l)) & (ENTRIES - 1)];
+        if (!(e & PTE_P))
+            return NULL;
+        t = hva_of(e & PTE_ADDR_MASK);
+    }
+    return t;
+}
+
+static unsigned large_class(const uint64_t *pde) { return (*pde & PDE_LARGE_MASK) >> PDE_LARGE_SHIFT; }
+
+static void mark_large(struct shadow_root *r, uint64_t va, uint64_t page_size)
+{
+    unsigned c = page_size >= (1ull << LEVEL_SHIFT(3)) ? LARGE_1G :
+                 page_size >= SIZE_4M ? LARGE_4M : LARGE_2M;
+    uint64_t *pde = &pd_of(r, va)[(va >> LEVEL_SHIFT(2)) & (ENTRIES - 1)];
+    if (large_class(pde) < c)
+        *pde = (*pde & ~PDE_LARGE_MASK) | ((uint64_t)c << PDE_LARGE_SHIFT);
+}
+
+static void drop_pde(struct vm *vm, struct shadow_root *r, uint64_t *pde)
+{
+    if (!(*pde & PTE_P))
+        return;
+    free_tree(vm, hva_of(*pde & PTE_ADDR_MASK), 1);
+    r->pages--;
+    *pde = 0;
+}
+
 void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, uint32_t err)
 {
     struct vm *vm = v->vm;
@@ -410,7 +451,7 @@ void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, u
         for (unsigned i = 0; i < w.ntables; i++)
             track(v, r, w.tables[i]);
         if (x.page_size > PAGE_SIZE)
-            r->large = true;
+            mark_large(r, va, x.page_size);
     }
     bool was_present = *slot & PTE_P;
     *slot = shadow_leaf(&x, paging, v->sh.cr0 & CR0_WP, access, hpa_of(host));
@@ -425,13 +466,32 @@ void shadow_invlpg(struct vcpu *v, uint64_t gva, bool all)
     if (!(v->sh.cr0 & CR0_PG))      /* identity root: nothing came from guest tables */
         return;
     struct shadow_root *r = &vm->shadow->roots[v->sh.root];
-    /* A guest large page was shadowed as 4 KiB pieces; INVLPG of any address in
-     * it drops the whole page (4.10.4.1): simplest is the whole root. */
-    if (all || r->large) {
+    if (all) {
         clear_root(vm, r);
         vm->stats.sh_resyncs++;
+        vmm->flush_tlb(v);
+        return;
+    }
+    uint64_t va = (v->sh.efer & EFER_LMA) ? gva : (uint32_t)gva;
+    uint64_t *pd = pd_of(r, va);
+    if (!pd)
+        return;                     /* nothing shadowed in this 1 GiB */
+    /* A guest large page was shadowed 4 KiB at a time: drop every piece of the
+     * largest one that can contain va (its class is in the shadow PDEs). */
+    unsigned i = (va >> LEVEL_SHIFT(2)) & (ENTRIES - 1), pair = i & ~1u;
+    bool huge = false;
+    for (unsigned j = 0; j < ENTRIES && !huge; j++)
+        huge = large_class(&pd[j]) == LARGE_1G;
+    if (huge) {
+        for (unsigned j = 0; j < ENTRIES; j++)
+            drop_pde(vm, r, &pd[j]);
+    } else if (large_class(&pd[pair]) == LARGE_4M || large_class(&pd[pair + 1]) == LARGE_4M) {
+        drop_pde(vm, r, &pd[pair]);
+        drop_pde(vm, r, &pd[pair + 1]);
+    } else if (large_class(&pd[i]) == LARGE_2M) {
+        drop_pde(vm, r, &pd[i]);
     } else {
-        uint64_t *slot = leaf_slot(v, r, (v->sh.efer & EFER_LMA) ? gva : (uint32_t)gva, false);
+        uint64_t *slot = leaf_slot(v, r, va, false);
         if (slot)
             *slot = 0;
     }

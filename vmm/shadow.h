@@ -30,7 +30,6 @@ struct shadow_root {
     uint64_t *top;                 /* PML4 or PDPT page */
     unsigned pages;                /* table pages in this tree, top included */
     uint64_t last_use;
-    bool large;                    /* some entry came from a guest 2M/4M/1G page */
     bool overflow;                 /* more guest tables than tracked: always resync */
     unsigned ntrack;
     struct { uint64_t gpa; uint8_t *copy; } track[SHADOW_TRACK_MAX];
