@@ -383,6 +383,16 @@ void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, u
     unsigned access = ((err & GPT_PF_W) ? GPT_WRITE : 0) | ((err & GPT_PF_U) ? GPT_USER : 0) |
                       ((err & GPT_PF_I) ? GPT_EXEC : 0) |
                       ((vcpu_get(v, REG_RFLAGS) & RFLAGS_AC) ? GPT_AC : 0);
+    struct shadow_vm *s = vm->shadow;
+    if (!paging && va - s->hidden_la < (uint64_t)s->hidden_pages * PAGE_SIZE) {
+        uint64_t *slot = leaf_slot(v, &s->roots[v->sh.root], va, true);
+        if (!slot) {
+            vm_stop(vm, "shadow paging: no room for the backend's hidden pages");
+            return;
+        }
+        *slot = (s->hidden_hpa + ((va - s->hidden_la) & ~(uint64_t)OFFSET_4K)) | PTE_P | PTE_W;
+        return;
+    }
     struct gpt_regs regs;
     guest_paging_regs(v, &regs);
     struct walk_ctx w = { .v = v };
@@ -499,6 +509,13 @@ void shadow_invlpg(struct vcpu *v, uint64_t gva, bool all)
 }
 
 /* ---- lifetime ------------------------------------------------------------------ */
+void shadow_map_hidden(struct vm *vm, uint64_t la, uint64_t hpa, unsigned pages)
+{
+    vm->shadow->hidden_la = la;
+    vm->shadow->hidden_hpa = hpa;
+    vm->shadow->hidden_pages = pages;
+}
+
 static unsigned bound_from_cmdline(void)
 {
     char buf[16];

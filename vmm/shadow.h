@@ -37,6 +37,8 @@ struct shadow_root {
 
 struct shadow_vm {
     struct shadow_root roots[SHADOW_ROOTS];
+    uint64_t hidden_la, hidden_hpa;      /* shadow_map_hidden() */
+    unsigned hidden_pages;
     unsigned max_pages, pages;     /* bound and use: tables + snapshots */
     uint64_t clock;
 };
@@ -44,6 +46,12 @@ struct shadow_vm {
 /* Enable shadow paging for vm (before vm_init); -1: out of memory. */
 int shadow_vm_init(struct vm *vm);
 void shadow_vm_fini(struct vm *vm);
+
+/* Map linear [la, la + pages * 4 KiB) to host-physical hpa while the guest's
+ * paging is off, for a structure the backend needs the CPU to reach on the
+ * guest's behalf (VMX's virtual-8086 TSS). la must be out of the guest's reach
+ * in real mode (above 1 MiB + 64 KiB). */
+void shadow_map_hidden(struct vm *vm, uint64_t la, uint64_t hpa, unsigned pages);
 
 /* The guest-visible CR0/CR3/CR4/EFER (vcpu_get/vcpu_set divert here). */
 bool shadow_owns_reg(enum vcpu_reg r);

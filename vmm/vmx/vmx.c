@@ -80,7 +80,7 @@ static int vmx_probe(struct vmm_caps *caps, const char **why)
         .unrestricted = proc2 & PROC2_UNRESTRICTED_GUEST,
         .decode_assists = false,       /* VMX hands over no instruction bytes */
         .tlb_tags = (proc2 & PROC2_VPID) ? VPID_COUNT : 0,
-        .shadow_real_mode = false,     /* needs virtual-8086 emulation: not done yet */
+        .shadow_real_mode = true,      /* as virtual-8086 mode (vmx_v86_update) */
     };
     return 0;
 }
@@ -305,6 +305,7 @@ static void vmx_set_paging(struct vcpu *v, const struct paging_regs *guest,
     vmcs_write(VMCS_GUEST_CR4, (hw->cr4 | c->cr4_fixed0) & c->cr4_fixed1);
     vmcs_write(VMCS_CR4_SHADOW, guest->cr4);
     vmx_set_reg(v, REG_EFER, hw->efer);     /* and the IA-32e entry control */
+    vmx_v86_update(v, !(guest->cr0 & CR0_PE));
 }
 
 /* Without VPIDs every VM entry and exit flushes the guest's translations

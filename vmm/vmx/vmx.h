@@ -21,6 +21,13 @@ struct vmx_vcpu {
     uint64_t lazy_msrs[LAZY_MSR_COUNT];
     void *vapic;                   /* virtual-APIC page: CR8 reads/writes land here */
     uint8_t last_insn_len;         /* of the last exit, for soft-event injection */
+    /* Shadow paging without unrestricted guest: real mode runs in virtual-8086
+     * mode (vmx_vcpu.c), on a TSS of hv86's whose I/O bitmap lets every port
+     * through to the I/O-bitmap exits. */
+    bool v86;                      /* the guest is in real mode, run as virtual-8086 */
+    void *v86_tss;                 /* V86_TSS_PAGES pages */
+    struct segment saved_tr;       /* the guest's TR while hv86's TSS is loaded */
+    uint64_t saved_iopl;           /* the guest's RFLAGS.IOPL (the CPU runs with 3) */
     char msg[128];                 /* text for exit->invalid.rule */
 };
 
@@ -61,6 +68,8 @@ uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r);
 void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val);
 void vmx_get_seg(struct vcpu *v, enum seg_reg s, struct segment *out);
 void vmx_set_seg(struct vcpu *v, enum seg_reg s, const struct segment *in);
+
+void vmx_v86_update(struct vcpu *v, bool real_mode);
 
 /* vmx_exit.c */
 void vmx_inject_pending(struct vcpu *v);

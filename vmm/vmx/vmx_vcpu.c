@@ -4,6 +4,7 @@
 #include "kernel/mm.h"
 #include "kernel/string.h"
 #include "kernel/x86.h"
+#include "vmm/shadow.h"
 #include "vmm/vmx/vmx.h"
 #include "vmm/vmx/vmx_insn.h"
 
@@ -21,6 +22,19 @@
 #define RESET_TR_AR      (VMX_AR_P | SEG_TYPE_TSS_BUSY)
 #define VPID_MAX         0xFFFFu               /* 16-bit field, 0 is the host's (28.3.3.3) */
 #define PDPTE_COUNT      4
+/* Virtual-8086 mode for real mode under shadow paging (SDM Vol. 3A 20.2, 20.2.8.1;
+ * Vol. 3C 27.3.1.2): a 32-bit TSS whose I/O bitmap (all zero: every port allowed,
+ * so the I/O-bitmap exits decide) follows it, ended by a byte of ones, at a linear
+ * address real-mode code cannot reach, mapped by the shadow identity root. */
+#define V86_TSS_LA       0xFFFFC000ull
+#define V86_TSS_SIZE     104u
+#define V86_IOMAP_SIZE   8192u
+#define V86_TSS_PAGES    3
+#define V86_TSS_IOMAP_BASE_OFF 102
+#define V86_SEG_LIMIT    0xFFFFu
+#define REAL_MODE_BASE_MAX 0xFFFF0ull           /* base = selector << 4 */
+#define PM16_CODE_AR     (VMX_AR_P | VMX_AR_S | SEG_TYPE_CODE | SEG_TYPE_WRITABLE_READABLE | SEG_TYPE_ACCESSED)
+#define PM16_DATA_AR     (VMX_AR_P | VMX_AR_S | SEG_TYPE_DATA_RW_ACCESSED)
 #define PAE_CR3_TABLE    0xFFFFFFE0ull          /* 32-byte aligned PDPT (Vol. 3A 4.4.1) */
 
 /* ---- VPIDs: one per vCPU, 1..65535; INVVPID before a VPID is handed out again
@@ -231,6 +245,14 @@ int vmx_vcpu_init(struct vcpu *v)
             goto fail;
         }
     }
+    if (v->vm->shadow) {
+        uint8_t *t = x->v86_tss = frames_alloc(V86_TSS_PAGES, 1);
+        if (!t)
+            goto fail;
+        *(uint16_t *)(t + V86_TSS_IOMAP_BASE_OFF) = V86_TSS_SIZE;
+        t[V86_TSS_SIZE + V86_IOMAP_SIZE] = 0xFF;               /* 20.5.2: the end byte */
+        shadow_map_hidden(v->vm, V86_TSS_LA, hpa_of(t), V86_TSS_PAGES);
+    }
     vmcs_clear(&x->vmcs);           /* launch state clear, contents initialized (25.11.3) */
     vmcs_load(&x->vmcs);
     write_controls(v, x);
@@ -250,6 +272,8 @@ void vmx_vcpu_fini(struct vcpu *v)
     if (vmx_cpu.lazy_owner == v)
         vmx_cpu.lazy_owner = 0;
     vmcs_free(&x->vmcs);
+    if (x->v86_tss)
+        frames_free(x->v86_tss, V86_TSS_PAGES);
     if (x->vapic)
         page_free(x->vapic);
     vpid_free(x->vpid);
@@ -309,7 +333,10 @@ uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r)
     switch (r) {
     case REG_RSP: return vmcs_read(VMCS_GUEST_RSP);
     case REG_RIP: return vmcs_read(VMCS_GUEST_RIP);
-    case REG_RFLAGS: return vmcs_read(VMCS_GUEST_RFLAGS);
+    case REG_RFLAGS: {
+        uint64_t f = vmcs_read(VMCS_GUEST_RFLAGS);
+        return x->v86 ? (f & ~(uint64_t)(RFLAGS_VM | RFLAGS_IOPL)) | x->saved_iopl : f;
+    }
     case REG_CR0: return shadowed(VMCS_GUEST_CR0, VMCS_CR0_SHADOW, vmx_cpu.cr0_mask);
     case REG_CR2: return x->cr2;
     case REG_CR3: return vmcs_read(VMCS_GUEST_CR3);
@@ -339,7 +366,13 @@ void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
         vmcs_write(VMCS_GUEST_RIP, val);
         break;
     }
-    case REG_RFLAGS: vmcs_write(VMCS_GUEST_RFLAGS, val); break;
+    case REG_RFLAGS:
+        if (x->v86) {
+            x->saved_iopl = val & RFLAGS_IOPL;
+            val |= RFLAGS_VM | RFLAGS_IOPL;
+        }
+        vmcs_write(VMCS_GUEST_RFLAGS, val);
+        break;
     case REG_CR0: {
         /* The register gets the bits VMX forces (NE; 24.8), except PE and PG
          * which unrestricted guest leaves to the guest (27.3.1.1). */
@@ -417,4 +450,46 @@ void vmx_set_seg(struct vcpu *v, enum seg_reg s, const struct segment *in)
     vmcs_write(VMCS_GUEST_SEG_BASE(s), in->base);
     vmcs_write(VMCS_GUEST_SEG_LIMIT(s), in->limit);
     vmcs_write(VMCS_GUEST_SEG_AR(s), ar);
+}
+
+/* ---- real mode as virtual-8086 mode (shadow paging without unrestricted guest) ---
+ * Entering (CR0.PE cleared): every segment becomes a real-mode one (base =
+ * selector << 4, limit 64 KiB, AR 0xF3: 27.3.1.2), TR hv86's TSS, RFLAGS.VM and
+ * IOPL 3 (so CLI/STI/PUSHF/POPF run natively), and #GP exits: the instructions
+ * that are privileged in virtual-8086 mode (MOV CR, HLT) are emulated from there
+ * (vmx_exit.c). Leaving (CR0.PE set): the segments keep selector and base with
+ * 64 KiB 16-bit ring-0 attributes until the guest loads its own, as after a real
+ * MOV CR0 (SDM Vol. 3A 9.9.1); TR and IOPL are the guest's again. Like KVM's, not
+ * exact: the guest sees CPL 3 in SS.DPL, PUSHF shows IOPL 3, and a base that is
+ * not selector << 4 (unreal mode) is lost. */
+void vmx_v86_update(struct vcpu *v, bool real_mode)
+{
+    struct vmx_vcpu *x = cur(v);
+    if (real_mode == x->v86)
+        return;
+    uint64_t rflags = vmcs_read(VMCS_GUEST_RFLAGS);
+    uint32_t exc = (uint32_t)vmcs_read(VMCS_EXCEPTION_BITMAP);
+    for (enum seg_reg s = SEG_ES; s <= SEG_GS; s++) {
+        uint64_t base = vmcs_read(VMCS_GUEST_SEG_BASE(s));
+        uint16_t sel = (uint16_t)vmcs_read(VMCS_GUEST_SEG_SEL(s));
+        if (real_mode) {
+            sel = (uint16_t)((base > REAL_MODE_BASE_MAX ? REAL_MODE_BASE_MAX : base) >> 4);
+            write_seg(s, sel, (uint64_t)sel << 4, V86_SEG_LIMIT, VMX_AR_V86);
+        } else {
+            write_seg(s, sel, base, V86_SEG_LIMIT, s == SEG_CS ? PM16_CODE_AR : PM16_DATA_AR);
+        }
+    }
+    if (real_mode) {
+        vmx_get_seg(v, SEG_TR, &x->saved_tr);
+        write_seg(SEG_TR, 0, V86_TSS_LA, V86_TSS_SIZE + V86_IOMAP_SIZE, VMX_AR_P | SEG_TYPE_TSS_BUSY);
+        x->saved_iopl = rflags & RFLAGS_IOPL;
+        vmcs_write(VMCS_GUEST_RFLAGS, rflags | RFLAGS_VM | RFLAGS_IOPL);
+        vmcs_write(VMCS_EXCEPTION_BITMAP, exc | (1u << EXC_GP));
+    } else {
+        x->v86 = false;             /* before set_seg: TR is the guest's again */
+        vmx_set_seg(v, SEG_TR, &x->saved_tr);
+        vmcs_write(VMCS_GUEST_RFLAGS, (rflags & ~(uint64_t)(RFLAGS_VM | RFLAGS_IOPL)) | x->saved_iopl);
+        vmcs_write(VMCS_EXCEPTION_BITMAP, exc & ~(1u << EXC_GP));
+    }
+    x->v86 = real_mode;
 }
