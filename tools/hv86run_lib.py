@@ -36,7 +36,7 @@ HALT_GRACE = 1.0        # seconds the emulator gets to power off by itself after
 BACKENDS = ("svm", "vmx", "auto")
 PAGING_MODES = ("nested", "shadow")
 # Paging modes hv86 implements today. The single place that refuses the others.
-PAGING_IMPLEMENTED = ("nested",)
+PAGING_IMPLEMENTED = ("nested", "shadow")
 
 # QEMU 7.2 TCG offers on EPYC everything hv86 needs (checked by CPUID: SVM with NPT
 # and 16 ASIDs, XSAVE, 1 GiB pages, SMEP, SMAP); the '+' flags state that need.
@@ -50,6 +50,13 @@ QEMU_SVM_CPU = ",".join([
 ])
 
 BOCHS_CPU_MODEL = "corei7_skylake_x"
+# --no-nested-paging: a CPU without EPT/NPT, so hv86 falls back to shadow paging.
+# QEMU: the same EPYC without NPT. Bochs 2.7: no model has VT-x without EPT and
+# with the EFER/PAT load controls hv86 needs (core2_penryn_t9600 lacks those); the
+# Nehalem model has EPT but not unrestricted guest, which hv86's EPT mode requires,
+# so hv86 runs it on shadow tables (banner: vmx=yes ept=no ug=no).
+QEMU_SVM_CPU_NO_NPT = QEMU_SVM_CPU.replace("+npt", "-npt")
+BOCHS_CPU_MODEL_NO_EPT = "corei5_lynnfield_750"
 BOCHS_IPS = 50000000
 
 
@@ -249,7 +256,8 @@ def make_config(name, kernel_name, module_names, cmdline, mem_mib, cpus, paging)
 
 # --- command line -------------------------------------------------------------------
 
-USAGE = """usage: hv86-run [--backend svm|vmx|auto] [--paging nested|shadow] [--host-cpus N]
+USAGE = """usage: hv86-run [--backend svm|vmx|auto] [--paging nested|shadow] [--no-nested-paging]
+                [--host-cpus N]
                 [--timeout SECONDS] [--keep] [--hv86 ELF] [--hv86-append ARGS]
                 (--config FILE | [--mem SIZE] [--smp N] [--append CMDLINE]
                                  [--initrd FILE]... KERNEL)"""
@@ -259,6 +267,7 @@ class Options:
     def __init__(self):
         self.backend = "auto"
         self.paging = "nested"
+        self.no_nested_paging = False   # emulate a CPU without EPT/NPT
         self.host_cpus = 1
         self.timeout = DEFAULT_TIMEOUT
         self.keep = False
@@ -299,6 +308,10 @@ def parse_args(argv):
             key, eq, val = a.partition("=")
             if key == "--keep" and not eq:
                 o.keep = True
+                i += 1
+                continue
+            if key == "--no-nested-paging" and not eq:
+                o.no_nested_paging = True
                 i += 1
                 continue
             if key not in takes_value:
@@ -490,14 +503,15 @@ def qemu_initrd_arg(names):
 
 
 def qemu_command(backend, hv86_elf, module_names, mem_mib, host_cpus,
-                 cmdline="hv86.poweroff=1"):
+                 cmdline="hv86.poweroff=1", no_nested_paging=False):
     """QEMU argv. module_names are paths relative to QEMU's working folder, equal to
     the names: QEMU's multiboot module string is the whole -initrd entry, so a file
     whose path is its name gives hv86 exactly that name (as GRUB's module2 does)."""
     if backend == "kvm":
         accel = ["-accel", "kvm", "-cpu", "host"]
     else:
-        accel = ["-accel", "tcg", "-cpu", QEMU_SVM_CPU]
+        accel = ["-accel", "tcg", "-cpu",
+                 QEMU_SVM_CPU_NO_NPT if no_nested_paging else QEMU_SVM_CPU]
     cmd = ["qemu-system-x86_64"] + accel + [
         "-m", "%d" % mem_mib,
         "-smp", "%d" % host_cpus,
@@ -514,7 +528,7 @@ def qemu_command(backend, hv86_elf, module_names, mem_mib, host_cpus,
     return cmd
 
 
-def bochsrc_text(iso, serial_path, log_path, mem_mib, host_cpus):
+def bochsrc_text(iso, serial_path, log_path, mem_mib, host_cpus, no_nested_paging=False):
     """A bochsrc after shared/emulators/bochsrc.example (Bochs 2.7, VT-x CPU)."""
     return "\n".join([
         "# written by tools/hv86-run",
@@ -524,7 +538,8 @@ def bochsrc_text(iso, serial_path, log_path, mem_mib, host_cpus):
         "romimage: file=/usr/share/bochs/BIOS-bochs-latest",
         "vgaromimage: file=/usr/share/vgabios/vgabios.bin",
         "cpu: model=%s, count=%d, ips=%d, reset_on_triple_fault=0"
-        % (BOCHS_CPU_MODEL, host_cpus, BOCHS_IPS),
+        % (BOCHS_CPU_MODEL_NO_EPT if no_nested_paging else BOCHS_CPU_MODEL, host_cpus,
+           BOCHS_IPS),
         "memory: guest=%d, host=%d" % (mem_mib, mem_mib),
         "clock: sync=none, time0=local",
         # Without a sound card on the host Bochs' default ALSA driver aborts at
@@ -739,7 +754,7 @@ def run(o):
         if backend in ("svm", "kvm"):
             cwd, names = link_modules(os.path.join(tmp, "q"), modules)
             cmd = qemu_command(backend, os.path.abspath(o.hv86), names, mem, o.host_cpus,
-                               hv86_cmdline(o))
+                               hv86_cmdline(o), o.no_nested_paging)
             proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL,
                                     stdout=subprocess.PIPE, stderr=errf,
                                     start_new_session=True, preexec_fn=_pdeathsig)
@@ -764,7 +779,8 @@ def run(o):
             open(serial, "wb").close()
             rc = os.path.join(tmp, "bochsrc")
             with open(rc, "w") as f:
-                f.write(bochsrc_text(iso, serial, bochs_log, mem, o.host_cpus))
+                f.write(bochsrc_text(iso, serial, bochs_log, mem, o.host_cpus,
+                                     o.no_nested_paging))
             dbg = os.path.join(tmp, "dbg.rc")
             with open(dbg, "w") as f:
                 f.write("continue\nquit\n")

@@ -10,6 +10,7 @@
 #include "vmm/irq.h"
 #include "vmm/mmio.h"
 #include "vmm/msr.h"
+#include "vmm/shadow.h"
 #include "vmm/vm.h"
 #include "vmm/vmm_ops.h"
 
@@ -193,12 +194,22 @@ static void handle_cr(struct vcpu *v, const struct vm_exit *e)
         return;
     } else {
         uint64_t val = vcpu_get(v, regs[cr]);
-        if (e->cr.gpr == GPR_RSP)
+        unsigned len = e->insn_len;
+        if (!(vcpu_get(v, REG_EFER) & EFER_LMA))
+            val = (uint32_t)val;
+        if (e->cr.gpr == CR_GPR_DECODE) {       /* SVM without decode assists */
+            if (!insn_cr_read(v, e->rip, cr, val, &len))
+                return;
+        } else if (e->cr.gpr == GPR_RSP) {
             vcpu_set(v, REG_RSP, val);
-        else
+        } else {
             v->gpr[e->cr.gpr] = val;
+        }
+        struct vm_exit decoded = *e;
+        decoded.insn_len = (uint8_t)len;
+        skip(v, &decoded);
+        return;
     }
-    skip(v, e);
 }
 
 /* XSETBV (SDM Vol. 2D XSETBV): #UD without CR4.OSXSAVE; #GP for CPL > 0, ECX != 0,
@@ -249,6 +260,18 @@ static void handle_paging(struct vcpu *v, const struct vm_exit *e)
             e->paging.gpa, e->rip);
 }
 
+/* INVLPG: nothing to do under nested paging (the guest's TLB is the CPU's);
+ * under shadow paging drop the page's shadow entry. */
+static void handle_invlpg(struct vcpu *v, const struct vm_exit *e)
+{
+    if (v->vm->shadow) {
+        uint64_t gva = e->invlpg.gva;
+        bool known = e->invlpg.valid || insn_invlpg_addr(v, e->rip, &gva);
+        shadow_invlpg(v, gva, !known);
+    }
+    skip(v, e);
+}
+
 void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
 {
     struct vm *vm = v->vm;
@@ -266,9 +289,13 @@ void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
     case EXIT_HYPERCALL:           /* no hypercalls are offered: as on bare metal */
     case EXIT_UD: vcpu_inject_exception(v, EXC_UD, -1); break;
     case EXIT_EXCEPTION:           /* intercepted only to be reflected */
+        if (vm->shadow && e->exc.vector == EXC_PF) {
+            shadow_page_fault(v, e, e->exc.cr2, e->exc.error);
+            break;
+        }
         vcpu_inject_exception(v, e->exc.vector, e->exc.has_error ? (int64_t)e->exc.error : -1);
         break;
-    case EXIT_INVLPG: skip(v, e); break;      /* nested paging: nothing to flush */
+    case EXIT_INVLPG: handle_invlpg(v, e); break;
     case EXIT_SHUTDOWN:
         vm_stop(vm, "triple fault (shutdown) at rip=%#lx", e->rip);
         break;

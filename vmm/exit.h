@@ -52,6 +52,7 @@ struct vm_exit {
         struct { uint8_t vector; bool has_error; uint32_t error; uint64_t cr2; } exc;
         struct { const char *field; const char *rule; } invalid;
         struct { uint32_t vector; } sipi;
+        struct { bool valid; uint64_t gva; } invlpg;   /* !valid: the core decodes */
     };
 };
 

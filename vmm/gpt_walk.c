@@ -157,7 +157,9 @@ enum gpt_result gpt_walk(const struct gpt_regs *r, uint64_t gva, unsigned access
         }
         if (!(pdpte & PTE_P))
             goto fault;                     /* not present: P = 0 in the error code */
-        if (pdpte & (bits(63, m) | bits(8, 5) | bits(2, 1))) {
+        /* Bit 5 (A) is let through: QEMU's SVM sets it in PAE PDPTEs while it
+         * walks them, and an Intel CPU refuses such a PDPTE already at MOV CR3. */
+        if (pdpte & (bits(63, m) | bits(8, 6) | bits(2, 1))) {
             err |= GPT_PF_P | GPT_PF_RSVD;
             goto fault;
         }
@@ -208,6 +210,9 @@ enum gpt_result gpt_walk(const struct gpt_regs *r, uint64_t gva, unsigned access
             out->gpa = base | (va & (size - 1));
             out->page_size = size;
             out->leaf = e;
+            out->user = user_ok;
+            out->writable = write_ok;
+            out->nx = xd;
             break;
         }
         table = mode == GPT_MODE_32 ? (e & 0xfffff000ull) : (e & frame);

@@ -81,6 +81,9 @@ struct gpt_xlat {
     uint64_t fault_gpa;     /* GPT_BAD_GPA: the entry whose read (or A/D write) failed */
     uint64_t leaf;          /* GPT_OK with paging on: the leaf entry (PAT, G, ...) */
     unsigned level;         /* the level of the leaf or of the failing entry (1 = PTE) */
+    /* GPT_OK with paging on: the rights accumulated over every level (4.6), for a
+     * shadow MMU that copies them into its own entries. */
+    bool user, writable, nx;
 };
 
 /* CR0.PG=0: none; EFER.LMA=1: 4-level, or 5-level with CR4.LA57; else CR4.PAE picks

@@ -17,6 +17,7 @@
 #include "vmm/hv.h"
 #include "vmm/irq.h"
 #include "vmm/platform.h"
+#include "vmm/shadow.h"
 #include "vmm/vm.h"
 #include "vmm/vmm_ops.h"
 
@@ -151,8 +152,13 @@ static void vm_create(const struct vm_config *c, unsigned id)
         vm_stop(vm, "cpus = %u: only one vCPU per VM is supported so far", c->cpus);
         return;
     }
-    if (c->paging != PAGING_NESTED) {
-        vm_stop(vm, "paging = shadow: shadow paging is not available yet");
+    bool shadow = c->paging == PAGING_SHADOW;
+    if (!shadow && !vmm_caps.nested_paging) {
+        kprintf("hv86: vm %s: no nested paging on this CPU: shadow paging\n", vm->name);
+        shadow = true;
+    }
+    if (shadow && shadow_vm_init(vm) != 0) {
+        vm_stop(vm, "out of hypervisor memory for its shadow page tables");
         return;
     }
     if (vmm->vm_init(vm) != 0) {
@@ -208,6 +214,7 @@ static void vm_destroy(struct vm *vm)
         vmm->vcpu_fini(&vm->vcpus[i]);
     }
     vm_free_ram(vm);
+    shadow_vm_fini(vm);
     if (vm->backend)
         vmm->vm_fini(vm);
     platform_detach(vm);
@@ -295,9 +302,19 @@ static void summary(void)
             if (vm->stats.exits[k])
                 kprintf(" %s=%lu", exit_kind_name(k), vm->stats.exits[k]);
         kprintf(" unclaimed_io=%lu/%lu ended_tick=%lu hv_bytes=%lu switches=%lu"
-                " switch_cycles=%lu\n", vm->stats.io_unclaimed_reads,
+                " switch_cycles=%lu", vm->stats.io_unclaimed_reads,
                 vm->stats.io_unclaimed_writes, vm->ended_tick, vm->hv_bytes, vm->switches,
                 vm->switches ? vm->switch_cycles / vm->switches : 0);
+        const struct vm_stats *st = &vm->stats;
+        if (vm->shadow)
+            kprintf(" paging=shadow sh_roots_built=%lu sh_roots_reused=%lu sh_resyncs=%lu"
+                    " sh_faults=%lu sh_invlpg=%lu sh_reclaimed_pages=%lu sh_peak_bytes=%lu"
+                    " sh_bound_bytes=%lu", st->sh_built, st->sh_reused, st->sh_resyncs,
+                    st->sh_faults, st->sh_invlpg, st->sh_reclaimed, st->sh_peak_bytes,
+                    (uint64_t)vm->shadow->max_pages * PAGE_SIZE);
+        else
+            kprintf(" paging=nested");
+        kprintf("\n");
     }
 }
 

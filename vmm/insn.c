@@ -132,6 +132,16 @@ bool insn_fetch_decode(struct vcpu *v, uint64_t rip, struct insn *in)
     return err == INSN_OK;
 }
 
+/* The effective address of in's memory operand: RSP lives in the VMCB/VMCS, not
+ * in v->gpr, so the address is computed on a copy with the real RSP. */
+static uint64_t memory_operand_ea(struct vcpu *v, const struct insn *in, uint64_t rip)
+{
+    uint64_t gpr[GPR_COUNT];
+    __builtin_memcpy(gpr, v->gpr, sizeof gpr);
+    gpr[GPR_RSP] = vcpu_get(v, REG_RSP);
+    return insn_effective_addr(in, gpr, rip + in->len);
+}
+
 /* CLTS (0F 06), LMSW (0F 01 /6) and MOV to CR (0F 22 /r): SDM Vol. 2 and, for
  * LMSW, "only PE, MP, EM and TS are loaded, and PE cannot be cleared". */
 #define OP_CLTS 0x06
@@ -165,7 +175,7 @@ bool insn_cr_write_value(struct vcpu *v, uint64_t rip, unsigned cr, uint64_t *va
             struct segment seg;
             enum seg_reg s = (enum seg_reg)insn_mem_seg(&in);
             vcpu_get_seg(v, s, &seg);
-            uint64_t ea = insn_effective_addr(&in, v->gpr, rip + in.len);
+            uint64_t ea = memory_operand_ea(v, &in, rip);
             if (!guest_linear_rw(v, seg.base + ea, &src, sizeof src, false))
                 return false;
         }
@@ -174,6 +184,63 @@ bool insn_cr_write_value(struct vcpu *v, uint64_t rip, unsigned cr, uint64_t *va
     }
     vm_stop(v->vm, "unexpected instruction for a CR%u write at rip=%#lx", cr, rip);
     return false;
+}
+
+#define OP_MOV_FROM_CR 0x20
+#define GROUP7_INVLPG 7
+
+#define GROUP7_SMSW 4
+
+/* MOV from CRn (0F 20 /r) and, for CR0, SMSW (0F 01 /4: the low 16 bits to
+ * memory, or CR0 to a register; SDM Vol. 2B SMSW). */
+bool insn_cr_read(struct vcpu *v, uint64_t rip, unsigned cr, uint64_t val, unsigned *len)
+{
+    struct insn in;
+    if (!insn_fetch_decode(v, rip, &in) || in.map != INSN_MAP_0F) {
+        vm_stop(v->vm, "cannot decode the CR%u read at rip=%#lx", cr, rip);
+        return false;
+    }
+    *len = in.len;
+    if (in.op == OP_MOV_FROM_CR || (in.op == OP_GROUP7 && (in.reg & 7) == GROUP7_SMSW &&
+                                    cr == 0 && in.mod == 3)) {
+        if (in.op == OP_GROUP7 && in.opsize == 2)
+            val = (v->gpr[in.rm] & ~0xFFFFull) | (val & 0xFFFF);
+        if (in.rm == GPR_RSP)
+            vcpu_set(v, REG_RSP, val);
+        else
+            v->gpr[in.rm] = val;
+        return true;
+    }
+    if (in.op == OP_GROUP7 && (in.reg & 7) == GROUP7_SMSW && cr == 0) {
+        struct segment seg;
+        enum seg_reg s = (enum seg_reg)insn_mem_seg(&in);
+        vcpu_get_seg(v, s, &seg);
+        uint64_t ea = memory_operand_ea(v, &in, rip);
+        bool long_mode = vcpu_get(v, REG_EFER) & EFER_LMA;
+        uint64_t base = long_mode && s != SEG_FS && s != SEG_GS ? 0 : seg.base;
+        uint16_t msw = (uint16_t)val;
+        return guest_linear_rw(v, long_mode ? base + ea : (uint32_t)(base + ea), &msw,
+                               sizeof msw, true);
+    }
+    vm_stop(v->vm, "unexpected instruction for a CR%u read at rip=%#lx", cr, rip);
+    return false;
+}
+
+bool insn_invlpg_addr(struct vcpu *v, uint64_t rip, uint64_t *linear)
+{
+    struct insn in;
+    if (!insn_fetch_decode(v, rip, &in) || in.map != INSN_MAP_0F || in.op != OP_GROUP7 ||
+        (in.reg & 7) != GROUP7_INVLPG || in.mod == 3)
+        return false;
+    struct segment seg;
+    enum seg_reg s = (enum seg_reg)insn_mem_seg(&in);
+    vcpu_get_seg(v, s, &seg);
+    uint64_t ea = memory_operand_ea(v, &in, rip);
+    bool long_mode = vcpu_get(v, REG_EFER) & EFER_LMA;
+    /* In 64-bit mode only the FS and GS bases apply (SDM Vol. 3A 3.4.4). */
+    uint64_t base = long_mode && s != SEG_FS && s != SEG_GS ? 0 : seg.base;
+    *linear = long_mode ? base + ea : (uint32_t)(base + ea);
+    return true;
 }
 
 unsigned insn_length(struct vcpu *v, uint64_t rip)

@@ -22,6 +22,11 @@ void insn_string_io(struct vcpu *v, const struct vm_exit *e);
 /* The value a CR write at rip stores (MOV to CRn, CLTS, LMSW), decoded from the
  * instruction; false if the VM was stopped or a fault injected. */
 bool insn_cr_write_value(struct vcpu *v, uint64_t rip, unsigned cr, uint64_t *val, unsigned *len);
+/* Complete the CR read at rip (MOV from CRn, or SMSW for CR0) with value val,
+ * giving its length; false if the VM was stopped or a fault injected. */
+bool insn_cr_read(struct vcpu *v, uint64_t rip, unsigned cr, uint64_t val, unsigned *len);
+/* The linear address an INVLPG at rip names (0F 01 /7); false if not decodable. */
+bool insn_invlpg_addr(struct vcpu *v, uint64_t rip, uint64_t *linear);
 /* Copy to/from guest-linear memory through the guest's page tables. On a guest
  * page fault, inject #PF and return false; on an address outside RAM, stop the VM. */
 bool guest_linear_rw(struct vcpu *v, uint64_t linear, void *buf, unsigned len, bool write);

@@ -1,9 +1,27 @@
 /* vCPU register access: the core's view of state the backend keeps. */
+#include "vmm/shadow.h"
 #include "vmm/vcpu.h"
+#include "vmm/vm.h"
 #include "vmm/vmm_ops.h"
 
-uint64_t vcpu_get(struct vcpu *v, enum vcpu_reg r) { return vmm->get_reg(v, r); }
-void vcpu_set(struct vcpu *v, enum vcpu_reg r, uint64_t val) { vmm->set_reg(v, r, val); }
+/* Under shadow paging the guest's paging registers are the core's (vmm/shadow.c). */
+static bool shadowed(struct vcpu *v, enum vcpu_reg r)
+{
+    return v->vm && v->vm->shadow && shadow_owns_reg(r);
+}
+
+uint64_t vcpu_get(struct vcpu *v, enum vcpu_reg r)
+{
+    return shadowed(v, r) ? shadow_get_reg(v, r) : vmm->get_reg(v, r);
+}
+
+void vcpu_set(struct vcpu *v, enum vcpu_reg r, uint64_t val)
+{
+    if (shadowed(v, r))
+        shadow_set_reg(v, r, val);
+    else
+        vmm->set_reg(v, r, val);
+}
 void vcpu_get_seg(struct vcpu *v, enum seg_reg s, struct segment *out) { vmm->get_seg(v, s, out); }
 void vcpu_set_seg(struct vcpu *v, enum seg_reg s, const struct segment *in) { vmm->set_seg(v, s, in); }
 

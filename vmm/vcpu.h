@@ -71,6 +71,13 @@ struct vcpu {
     struct event pending;
     uint64_t exits;            /* total, for statistics */
     uint64_t mtrr_def_type;
+    /* Shadow paging: the guest-visible control registers and the root in use. */
+    struct {
+        uint64_t cr0, cr3, cr4, efer;
+        int root;                  /* index in the VM's root cache */
+        uint64_t fault_addr, fault_rip, fault_exit;   /* the last shadow fault */
+        unsigned repeats;          /* how often it came back at once */
+    } sh;
 };
 
 /* Register access through the backend (vmm/vcpu.c). */

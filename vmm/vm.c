@@ -113,7 +113,7 @@ int vm_alloc_ram(struct vm *vm, uint64_t size)
     vm->ram[0] = (struct ram_region){ .gpa = 0, .size = size, .hpa = hpa_of(p) };
     vm->nram = 1;
     vm->ram_size = size;
-    if (vmm->map(vm, 0, hpa_of(p), size, MAP_RWX) != 0) {
+    if (!vm->shadow && vmm->map(vm, 0, hpa_of(p), size, MAP_RWX) != 0) {
         vm_stop(vm, "out of hypervisor memory for its nested page tables");
         return -1;
     }

@@ -45,6 +45,11 @@ struct msr_handler { uint32_t base, count; msr_handler_fn fn; void *dev; };
 struct vm_stats {
     uint64_t exits[EXIT_KIND_COUNT];
     uint64_t io_unclaimed_reads, io_unclaimed_writes;
+    /* shadow paging (vmm/shadow.c): roots built, reused from the cache, resynced
+     * (guest tables changed), shadow page faults, INVLPGs, pages reclaimed for the
+     * bound, and the peak of shadow memory */
+    uint64_t sh_built, sh_reused, sh_resyncs, sh_faults, sh_invlpg, sh_reclaimed;
+    uint64_t sh_peak_bytes;
 };
 
 struct vm {
@@ -74,6 +79,7 @@ struct vm {
     void *platform;                  /* the device models (vmm/platform.c) */
     struct irq_hooks irq;            /* its IOAPIC, 8259s, device timers (vmm/irq.h) */
     uint64_t timers_due;             /* time_ns() of the next irq.timers call */
+    struct shadow_vm *shadow;        /* non-NULL: shadow paging (vmm/shadow.h) */
 };
 
 /* Host pointer to guest-physical [gpa, gpa+len) if it is all in this VM's RAM,

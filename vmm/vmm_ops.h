@@ -22,7 +22,11 @@ struct vmm_caps {
     bool unrestricted;         /* real mode / paging off without tricks */
     bool decode_assists;       /* the CPU hands over the exiting instruction's bytes */
     unsigned tlb_tags;         /* number of VPIDs / ASIDs */
+    bool shadow_real_mode;     /* shadow paging can run a real-mode guest */
 };
+
+/* Control registers for set_paging: the guest's view, and what the CPU runs with. */
+struct paging_regs { uint64_t cr0, cr3, cr4, efer; };
 
 struct vmm_ops {
     const char *name;                       /* "svm" / "vmx" */
@@ -30,7 +34,9 @@ struct vmm_ops {
     int  (*probe)(struct vmm_caps *caps, const char **why);
     int  (*cpu_init)(void);                 /* VMXON / EFER.SVME + host save area */
     void (*cpu_fini)(void);                 /* VMXOFF / clear SVME */
-    int  (*vm_init)(struct vm *vm);         /* nested page table root */
+    /* Nested page table root; with vm->shadow set, intercepts for shadow paging
+     * instead (vcpu_init reads it too). */
+    int  (*vm_init)(struct vm *vm);
     void (*vm_fini)(struct vm *vm);
     /* Map [gpa, gpa+size) to [hpa, hpa+size) in the VM's nested tables. */
     int  (*map)(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned prot);
@@ -56,6 +62,12 @@ struct vmm_ops {
     /* Exit (EXIT_INTR_WINDOW or EXIT_CR_ACCESS of CR8) when the guest lowers
      * CR8 below class (1-15); 0: never. For an interrupt the TPR holds back. */
     void (*watch_tpr)(struct vcpu *v, uint8_t class);
+    /* Shadow paging only: run the guest with hw's CR0/CR3/CR4/EFER while it reads
+     * guest's (read shadows, or intercepted reads), and drop the guest's TLB tag
+     * (the shadow tables changed). */
+    void (*set_paging)(struct vcpu *v, const struct paging_regs *guest,
+                       const struct paging_regs *hw);
+    void (*flush_tlb)(struct vcpu *v);
 };
 
 extern const struct vmm_ops svm_ops;

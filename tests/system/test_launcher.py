@@ -80,9 +80,7 @@ class StatusMapping(unittest.TestCase):
 
     def test_paging_check_in_one_place(self):
         lib.check_paging("nested")
-        with self.assertRaisesRegex(lib.UsageError,
-                                    r"^--paging shadow: shadow paging is not implemented yet$"):
-            lib.check_paging("shadow")
+        lib.check_paging("shadow")
         with self.assertRaises(lib.UsageError):
             lib.check_paging("flat")
 
@@ -468,10 +466,18 @@ class BadUsage(TempDirCase):
         self.assertUsage(["--hv86", self.fake_hv86, "--config", c, "--mem", "1G"],
                          r"cannot be combined")
 
-    def test_shadow_paging(self):
+    def test_unknown_paging(self):
         k = self.file("k.elf")
-        self.assertUsage(["--hv86", self.fake_hv86, "--paging", "shadow", k],
-                         r"--paging shadow: shadow paging is not implemented yet")
+        self.assertUsage(["--hv86", self.fake_hv86, "--paging", "flat", k],
+                         r"--paging flat: unknown paging mode")
+
+    def test_no_nested_paging_cpu_models(self):
+        o = lib.parse_args(["--no-nested-paging", self.file("k.elf")])
+        self.assertTrue(o.no_nested_paging)
+        cmd = lib.qemu_command("svm", "hv86.elf", ["hv86.cfg"], 64, 1, no_nested_paging=True)
+        self.assertIn("-npt", cmd[cmd.index("-cpu") + 1].split(","))
+        self.assertIn("cpu: model=" + lib.BOCHS_CPU_MODEL_NO_EPT,
+                      lib.bochsrc_text("x.iso", "s", "l", 64, 1, no_nested_paging=True))
 
     def test_bad_values(self):
         k = self.file("k.elf")

@@ -37,6 +37,7 @@ static int svm_probe(struct vmm_caps *caps, const char **why)
         .unrestricted = true,           /* SVM runs real mode and paging off natively */
         .decode_assists = d & SVM_FEATURE_DECODE_ASSIST,
         .tlb_tags = b,
+        .shadow_real_mode = true,       /* paged real mode (APM Vol. 2 15.19) */
     };
     return 0;
 }
@@ -67,10 +68,6 @@ static void msrpm_allow(uint8_t *pm, uint32_t msr)
 
 static int svm_cpu_init(void)
 {
-    if (!(svm_cpu.features & SVM_FEATURE_NPT)) {
-        kprintf("hv86: svm: nested paging (NPT) is required and this CPU lacks it\n");
-        return -1;
-    }
     uint32_t a, b, c, d;
     cpuid(0x80000008u, 0, &a, &b, &c, &d);
     svm_cpu.phys_bits = a & 0xFF;
@@ -184,6 +181,27 @@ static int svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
     return 0;
 }
 
+/* Shadow paging: the VMCB holds what the CPU runs with; the guest's own values
+ * are the core's, since every CR0/CR3/CR4 read and write is intercepted
+ * (APM Vol. 2 15.12, 15.13). The shadow tables changed: flush the guest's TLB.
+ * QEMU's TCG offers no flush-by-ASID, so flush all (15.16.1). */
+static void svm_flush_tlb(struct vcpu *v)
+{
+    ((struct svm_vcpu *)v->backend)->vmcb->ctl.tlb_control = TLB_CONTROL_FLUSH_ALL;
+}
+
+static void svm_set_paging(struct vcpu *v, const struct paging_regs *guest,
+                           const struct paging_regs *hw)
+{
+    struct vmcb_save *st = &((struct svm_vcpu *)v->backend)->vmcb->save;
+    (void)guest;
+    st->cr0 = hw->cr0;
+    st->cr3 = hw->cr3;
+    st->cr4 = hw->cr4;
+    st->efer = hw->efer | EFER_SVME;
+    svm_flush_tlb(v);
+}
+
 const struct vmm_ops svm_ops = {
     .name = "svm",
     .probe = svm_probe,
@@ -202,4 +220,6 @@ const struct vmm_ops svm_ops = {
     .can_inject = svm_can_inject,
     .request_window = svm_request_window,
     .watch_tpr = svm_watch_tpr,
+    .set_paging = svm_set_paging,
+    .flush_tlb = svm_flush_tlb,
 };

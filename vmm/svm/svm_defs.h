@@ -22,6 +22,7 @@
 #define VM_CR_LOCK        (1u << 3)
 
 /* CR intercepts (VMCB offset 000h): reads in bits 0-15, writes in 16-31 */
+#define INTERCEPT_CR_READ(n)  (1u << (n))
 #define INTERCEPT_CR_WRITE(n) (1u << (16 + (n)))
 
 /* Intercept vector 3 (VMCB offset 00Ch), APM Vol. 2 Appendix B Table B-1 */
@@ -33,6 +34,7 @@
 #define INTERCEPT_CPUID     (1u << 18)
 #define INTERCEPT_IRET      (1u << 20)
 #define INTERCEPT_HLT       (1u << 24)
+#define INTERCEPT_INVLPG    (1u << 25)
 #define INTERCEPT_INVLPGA   (1u << 26)
 #define INTERCEPT_IOIO_PROT (1u << 27)
 #define INTERCEPT_MSR_PROT  (1u << 28)

@@ -50,10 +50,12 @@ void svm_translate_exit(struct vcpu *v, struct vm_exit *e)
         e->exc.cr2 = info2;
         return;
     }
-    if (code >= VMEXIT_CR0_WRITE && code < VMEXIT_CR0_WRITE + 16) {
+    /* CR reads are exit codes VMEXIT_CR0_READ (0) + n, writes VMEXIT_CR0_WRITE + n. */
+    if (code < VMEXIT_CR0_WRITE + 16) {
+        bool write = code >= VMEXIT_CR0_WRITE;
         e->kind = EXIT_CR_ACCESS;
-        e->cr.cr = (uint8_t)(code - VMEXIT_CR0_WRITE);
-        e->cr.write = true;
+        e->cr.cr = (uint8_t)(code - (write ? VMEXIT_CR0_WRITE : VMEXIT_CR0_READ));
+        e->cr.write = write;
         bool named = (svm_cpu.features & SVM_FEATURE_DECODE_ASSIST) && (info1 & CR_EXITINFO_MOV);
         e->cr.gpr = named ? (uint8_t)(info1 & CR_EXITINFO_GPR_MASK) : CR_GPR_DECODE;
         return;
@@ -64,7 +66,12 @@ void svm_translate_exit(struct vcpu *v, struct vm_exit *e)
     case VMEXIT_CPUID: e->kind = EXIT_CPUID; break;
     case VMEXIT_HLT: e->kind = EXIT_HLT; break;
     case VMEXIT_XSETBV: e->kind = EXIT_XSETBV; break;
-    case VMEXIT_INVLPG: e->kind = EXIT_INVLPG; break;
+    case VMEXIT_INVLPG:
+        /* With decode assists EXITINFO1 holds the linear address (15.33.2). */
+        e->kind = EXIT_INVLPG;
+        e->invlpg.valid = svm_cpu.features & SVM_FEATURE_DECODE_ASSIST;
+        e->invlpg.gva = info1;
+        break;
     case VMEXIT_VMMCALL: e->kind = EXIT_HYPERCALL; break;
     case VMEXIT_SHUTDOWN: e->kind = EXIT_SHUTDOWN; break;
     case VMEXIT_INIT: e->kind = EXIT_INIT; break;

@@ -57,6 +57,16 @@ int svm_vcpu_init(struct vcpu *v)
     c->nested_ctl = NESTED_CTL_NP_ENABLE;
     c->vintr = V_INTR_MASKING;        /* host interrupts always end the guest's turn */
     c->n_cr3 = hpa_of(svm_vm->npt_root);
+    if (v->vm->shadow) {
+        /* Shadow paging (APM Vol. 2 15.12, 15.13): the guest's paging registers
+         * are the core's, its #PF and INVLPG feed the shadow tables. */
+        c->intercept_cr |= INTERCEPT_CR_READ(0) | INTERCEPT_CR_READ(3) | INTERCEPT_CR_READ(4) |
+                           INTERCEPT_CR_WRITE(3);
+        c->intercept_exceptions = 1u << EXC_PF;
+        c->intercept_misc1 |= INTERCEPT_INVLPG;
+        c->nested_ctl = 0;
+        c->n_cr3 = 0;
+    }
     s->asid_generation = 0;          /* assigned at the first run */
 
     struct vmcb_save *st = &s->vmcb->save;

@@ -72,12 +72,15 @@ static int vmx_probe(struct vmm_caps *caps, const char **why)
     read_caps(&m);
     uint32_t proc2 = VMX_CTL_ALLOWED1(m.proc2);
     *caps = (struct vmm_caps){
-        .nested_paging = proc2 & PROC2_EPT,
+        /* hv86's EPT mode also needs unrestricted guest (real mode, paging off):
+         * a CPU with EPT alone (Nehalem) runs VMs on shadow tables. */
+        .nested_paging = (proc2 & PROC2_EPT) && (proc2 & PROC2_UNRESTRICTED_GUEST),
         .tagged_tlb = proc2 & PROC2_VPID,
         .next_rip = true,              /* VM-exit instruction length (28.2.5) */
         .unrestricted = proc2 & PROC2_UNRESTRICTED_GUEST,
         .decode_assists = false,       /* VMX hands over no instruction bytes */
         .tlb_tags = (proc2 & PROC2_VPID) ? VPID_COUNT : 0,
+        .shadow_real_mode = true,      /* as virtual-8086 mode (vmx_v86_update) */
     };
     return 0;
 }
@@ -195,10 +198,13 @@ static int vmx_cpu_init(void)
     vmx_cpu.on = true;
     compute_cr_masks();
     const struct vmx_controls *k = &vmx_cpu.ctls;
-    kprintf("hv86: vmx: vmxon ok, vmcs revision %#x, ept 4-level wb%s, vpid %s, "
-            "unrestricted guest, tpr shadow %s, true controls %s\n",
-            VMX_BASIC_REVISION(c->basic), (c->ept_vpid & EPT_CAP_2M) ? " 2m" : "",
-            (k->proc2 & PROC2_VPID) ? "on" : "off", (k->proc & PROC_TPR_SHADOW) ? "on" : "off",
+    bool ept = k->proc2 & PROC2_EPT;
+    kprintf("hv86: vmx: vmxon ok, vmcs revision %#x, %s%s, vpid %s, "
+            "%s, tpr shadow %s, true controls %s\n", VMX_BASIC_REVISION(c->basic),
+            ept ? "ept 4-level wb" : "no ept: shadow paging",
+            ept && (c->ept_vpid & EPT_CAP_2M) ? " 2m" : "", (k->proc2 & PROC2_VPID) ? "on" : "off",
+            ept ? "unrestricted guest" : "no unrestricted guest",
+            (k->proc & PROC_TPR_SHADOW) ? "on" : "off",
             (c->basic & VMX_BASIC_TRUE_CTLS) ? "yes" : "no");
     return 0;
 }
@@ -285,6 +291,27 @@ static int vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
     return 0;
 }
 
+/* Shadow paging: the CPU runs with hw's registers; the guest reads its own CR0
+ * and CR4 from the read shadows (every bit is host-owned: 25.6.6) and its CR3
+ * through CR3-store exiting. */
+static void vmx_set_paging(struct vcpu *v, const struct paging_regs *guest,
+                           const struct paging_regs *hw)
+{
+    const struct vmx_cap_msrs *c = &vmx_cpu.caps;
+    vmcs_load(&((struct vmx_vcpu *)v->backend)->vmcs);
+    vmcs_write(VMCS_GUEST_CR0, (hw->cr0 | c->cr0_fixed0) & c->cr0_fixed1);
+    vmcs_write(VMCS_CR0_SHADOW, guest->cr0);
+    vmcs_write(VMCS_GUEST_CR3, hw->cr3);
+    vmcs_write(VMCS_GUEST_CR4, (hw->cr4 | c->cr4_fixed0) & c->cr4_fixed1);
+    vmcs_write(VMCS_CR4_SHADOW, guest->cr4);
+    vmx_set_reg(v, REG_EFER, hw->efer);     /* and the IA-32e entry control */
+    vmx_v86_update(v, !(guest->cr0 & CR0_PE));
+}
+
+/* Without VPIDs every VM entry and exit flushes the guest's translations
+ * (29.4.3.3): nothing more to do. */
+static void vmx_flush_tlb(struct vcpu *v) { (void)v; }
+
 const struct vmm_ops vmx_ops = {
     .name = "vmx",
     .probe = vmx_probe,
@@ -303,4 +330,6 @@ const struct vmm_ops vmx_ops = {
     .can_inject = vmx_can_inject,
     .request_window = vmx_request_window,
     .watch_tpr = vmx_watch_tpr,
+    .set_paging = vmx_set_paging,
+    .flush_tlb = vmx_flush_tlb,
 };

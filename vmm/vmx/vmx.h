@@ -23,6 +23,13 @@ struct vmx_vcpu {
     uint32_t proc;                 /* the primary controls as written (windows) */
     uint8_t tpr_threshold;         /* as written */
     uint8_t last_insn_len;         /* of the last exit, for soft-event injection */
+    /* Shadow paging without unrestricted guest: real mode runs in virtual-8086
+     * mode (vmx_vcpu.c), on a TSS of hv86's whose I/O bitmap lets every port
+     * through to the I/O-bitmap exits. */
+    bool v86;                      /* the guest is in real mode, run as virtual-8086 */
+    void *v86_tss;                 /* V86_TSS_PAGES pages */
+    struct segment saved_tr;       /* the guest's TR while hv86's TSS is loaded */
+    uint64_t saved_iopl;           /* the guest's RFLAGS.IOPL (the CPU runs with 3) */
     char msg[128];                 /* text for exit->invalid.rule */
 };
 
@@ -66,6 +73,8 @@ void vmx_set_seg(struct vcpu *v, enum seg_reg s, const struct segment *in);
 bool vmx_can_inject(struct vcpu *v, enum event_type t);
 void vmx_request_window(struct vcpu *v, enum event_type t, bool on);
 void vmx_watch_tpr(struct vcpu *v, uint8_t class);
+
+void vmx_v86_update(struct vcpu *v, bool real_mode);
 
 /* vmx_exit.c */
 void vmx_inject_pending(struct vcpu *v);

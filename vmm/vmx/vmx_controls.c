@@ -24,7 +24,8 @@ static const struct ctl pin_ctls[] = {
 /* CR3-load/store, INVLPG, RDTSC and CR8 exiting are left off: with EPT the guest
  * owns its paging (29.3), and the TPR shadow keeps CR8 in the virtual-APIC page,
  * away from the host's APIC (the TPR threshold exits when the guest lowers it
- * enough to let a held-back interrupt through, 26.6.6.1). */
+ * enough to let a held-back interrupt through, 26.6.6.1). A shadow-paging vCPU
+ * adds the CR3 and INVLPG exits (vmx_vcpu.c). */
 static const struct ctl proc_ctls[] = {
     { PROC_HLT_EXITING, "HLT exiting", true },
     { PROC_USE_IO_BITMAPS, "use I/O bitmaps", true },
@@ -45,8 +46,9 @@ static const struct ctl proc_dynamic[] = {
 /* The "enable" controls make instructions the guest's CPUID shows work instead of
  * raising #UD (26.3): the CPUID policy passes those features through. */
 static const struct ctl proc2_ctls[] = {
-    { PROC2_EPT, "enable EPT", true },
-    { PROC2_UNRESTRICTED_GUEST, "unrestricted guest", true },
+    /* Without them hv86 runs every VM on shadow page tables (vmm/shadow.c). */
+    { PROC2_EPT, "enable EPT", false },
+    { PROC2_UNRESTRICTED_GUEST, "unrestricted guest", false },
     { PROC2_VPID, "enable VPID", false },
     { PROC2_RDTSCP, "enable RDTSCP", false },
     { PROC2_INVPCID, "enable INVPCID", false },
@@ -108,17 +110,22 @@ int vmx_controls_init(const struct vmx_cap_msrs *caps, struct vmx_controls *out)
     /* EPT as hv86 builds it (29.3.2, 25.6.11): 4-level walk, write-back tables,
      * and INVEPT to drop stale translations when a mapping changes. */
     uint64_t ev = caps->ept_vpid;
-    if (!(ev & EPT_CAP_WALK4)) {
-        kprintf("hv86: vmx: EPT without a 4-level page walk (IA32_VMX_EPT_VPID_CAP[6])\n");
-        err = -1;
-    }
-    if (!(ev & EPT_CAP_WB)) {
-        kprintf("hv86: vmx: EPT paging structures cannot be write-back (IA32_VMX_EPT_VPID_CAP[14])\n");
-        err = -1;
-    }
-    if (!(ev & EPT_CAP_INVEPT) || !(ev & (EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL))) {
-        kprintf("hv86: vmx: no usable INVEPT (IA32_VMX_EPT_VPID_CAP[20,25,26])\n");
-        err = -1;
+    if (!(out->proc2 & PROC2_EPT) || !(out->proc2 & PROC2_UNRESTRICTED_GUEST)) {
+        /* Shadow paging only; UG needs EPT anyway (27.2.1.1). */
+        out->proc2 &= ~(uint32_t)(PROC2_EPT | PROC2_UNRESTRICTED_GUEST);
+    } else {
+        if (!(ev & EPT_CAP_WALK4)) {
+            kprintf("hv86: vmx: EPT without a 4-level page walk (IA32_VMX_EPT_VPID_CAP[6])\n");
+            err = -1;
+        }
+        if (!(ev & EPT_CAP_WB)) {
+            kprintf("hv86: vmx: EPT paging structures cannot be write-back (IA32_VMX_EPT_VPID_CAP[14])\n");
+            err = -1;
+        }
+        if (!(ev & EPT_CAP_INVEPT) || !(ev & (EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL))) {
+            kprintf("hv86: vmx: no usable INVEPT (IA32_VMX_EPT_VPID_CAP[20,25,26])\n");
+            err = -1;
+        }
     }
     /* A VPID is only safe to reuse if its translations can be flushed (31.3). */
     if ((out->proc2 & PROC2_VPID) &&

@@ -4,6 +4,8 @@
 #include "kernel/console.h"
 #include "kernel/x86.h"
 #include "lib/format.h"
+#include "vmm/emulate/decode.h"
+#include "vmm/insn.h"
 #include "vmm/vmx/vmx.h"
 #include "vmm/vmx/vmx_insn.h"
 
@@ -159,14 +161,46 @@ static void io_exit(struct vm_exit *e, uint64_t q)
  * checked first): done here, so the core's CR handler sees only MOV CR. */
 static void cr0_short_form(struct vcpu *v, struct vm_exit *e, unsigned type, uint64_t q)
 {
-    uint64_t cr0 = vmx_get_reg(v, REG_CR0);
+    uint64_t cr0 = vcpu_get(v, REG_CR0);   /* the guest's view, shadow paging or not */
     if (type == CR_TYPE_CLTS)
         cr0 &= ~(uint64_t)CR0_TS;
     else   /* LMSW loads PE, MP, EM, TS, and can set PE but not clear it */
         cr0 = (cr0 & ~(uint64_t)(CR0_MP | CR0_EM | CR0_TS)) |
               (CR_QUAL_LMSW_DATA(q) & (CR0_PE | CR0_MP | CR0_EM | CR0_TS));
-    vmx_set_reg(v, REG_CR0, cr0);
+    vcpu_set(v, REG_CR0, cr0);
     vmx_set_reg(v, REG_RIP, e->rip + e->insn_len);
+}
+
+/* A #GP in virtual-8086 mode (real mode under shadow paging): MOV to/from CR and
+ * HLT are privileged there but not in real mode (SDM Vol. 3A 20.2.7): hand them to
+ * the core as the exits they would be. Anything else stops the VM by name. */
+#define OP_MOV_FROM_CR 0x20
+#define OP_MOV_TO_CR   0x22
+#define OP_HLT         0xF4
+
+static void v86_privileged(struct vcpu *v, struct vmx_vcpu *x, struct vm_exit *e)
+{
+    struct insn in;
+    if (insn_fetch_decode(v, e->rip, &in)) {
+        e->insn_len = in.len;
+        x->last_insn_len = in.len;
+        if (in.map == INSN_MAP_0F && (in.op == OP_MOV_TO_CR || in.op == OP_MOV_FROM_CR)) {
+            e->kind = EXIT_CR_ACCESS;
+            e->cr.cr = (uint8_t)in.reg;
+            e->cr.gpr = (uint8_t)in.rm;
+            e->cr.write = in.op == OP_MOV_TO_CR;
+            return;
+        }
+        if (in.map == INSN_MAP_1BYTE && in.op == OP_HLT) {
+            e->kind = EXIT_HLT;
+            return;
+        }
+    }
+    e->kind = EXIT_INVALID_STATE;
+    fmt_snprintf(x->msg, sizeof x->msg, "#GP in real mode at rip=%#lx: hv86 runs real mode "
+                 "as virtual-8086 mode and emulates only MOV CR and HLT there", e->rip);
+    e->invalid.field = "virtual-8086 mode";
+    e->invalid.rule = x->msg;
 }
 
 bool vmx_translate_exit(struct vcpu *v, struct vm_exit *e)
@@ -209,6 +243,8 @@ bool vmx_translate_exit(struct vcpu *v, struct vm_exit *e)
         e->exc.has_error = info & INTR_INFO_ERROR_VALID;
         e->exc.error = e->exc.has_error ? (uint32_t)vmcs_read(VMCS_EXIT_INTR_ERROR) : 0;
         e->exc.cr2 = e->exc.vector == EXC_PF ? q : 0;   /* #PF: the faulting address (28.2.1) */
+        if (e->exc.vector == EXC_GP && x->v86)
+            v86_privileged(v, x, e);
         break;
     }
     case EXIT_REASON_EXTERNAL_INTR:
@@ -230,7 +266,11 @@ bool vmx_translate_exit(struct vcpu *v, struct vm_exit *e)
     case EXIT_REASON_PREEMPT_TIMER: e->kind = EXIT_PREEMPT; break;
     case EXIT_REASON_CPUID: insn_exit(x, e, EXIT_CPUID); break;
     case EXIT_REASON_HLT: insn_exit(x, e, EXIT_HLT); break;
-    case EXIT_REASON_INVLPG: insn_exit(x, e, EXIT_INVLPG); break;
+    case EXIT_REASON_INVLPG:         /* the qualification is the linear address (28.2.1) */
+        insn_exit(x, e, EXIT_INVLPG);
+        e->invlpg.valid = true;
+        e->invlpg.gva = q;
+        break;
     case EXIT_REASON_RDMSR: insn_exit(x, e, EXIT_MSR_READ); e->msr.index = (uint32_t)v->gpr[GPR_RCX]; break;
     case EXIT_REASON_WRMSR: insn_exit(x, e, EXIT_MSR_WRITE); e->msr.index = (uint32_t)v->gpr[GPR_RCX]; break;
     case EXIT_REASON_XSETBV: insn_exit(x, e, EXIT_XSETBV); break;

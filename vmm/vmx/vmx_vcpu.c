@@ -4,6 +4,7 @@
 #include "kernel/mm.h"
 #include "kernel/string.h"
 #include "kernel/x86.h"
+#include "vmm/shadow.h"
 #include "vmm/vmx/vmx.h"
 #include "vmm/vmx/vmx_insn.h"
 
@@ -21,6 +22,19 @@
 #define RESET_TR_AR      (VMX_AR_P | SEG_TYPE_TSS_BUSY)
 #define VPID_MAX         0xFFFFu               /* 16-bit field, 0 is the host's (28.3.3.3) */
 #define PDPTE_COUNT      4
+/* Virtual-8086 mode for real mode under shadow paging (SDM Vol. 3A 20.2, 20.2.8.1;
+ * Vol. 3C 27.3.1.2): a 32-bit TSS whose I/O bitmap (all zero: every port allowed,
+ * so the I/O-bitmap exits decide) follows it, ended by a byte of ones, at a linear
+ * address real-mode code cannot reach, mapped by the shadow identity root. */
+#define V86_TSS_LA       0xFFFFC000ull
+#define V86_TSS_SIZE     104u
+#define V86_IOMAP_SIZE   8192u
+#define V86_TSS_PAGES    3
+#define V86_TSS_IOMAP_BASE_OFF 102
+#define V86_SEG_LIMIT    0xFFFFu
+#define REAL_MODE_BASE_MAX 0xFFFF0ull           /* base = selector << 4 */
+#define PM16_CODE_AR     (VMX_AR_P | VMX_AR_S | SEG_TYPE_CODE | SEG_TYPE_WRITABLE_READABLE | SEG_TYPE_ACCESSED)
+#define PM16_DATA_AR     (VMX_AR_P | VMX_AR_S | SEG_TYPE_DATA_RW_ACCESSED)
 #define PAE_CR3_TABLE    0xFFFFFFE0ull          /* 32-byte aligned PDPT (Vol. 3A 4.4.1) */
 
 /* ---- VPIDs: one per vCPU, 1..65535; INVVPID before a VPID is handed out again
@@ -121,15 +135,26 @@ static void write_controls(struct vcpu *v, struct vmx_vcpu *x)
 {
     const struct vmx_controls *c = &vmx_cpu.ctls;
     struct vmx_vm *xvm = v->vm->backend;
+    bool shadow = v->vm->shadow;
+    uint32_t proc = c->proc, proc2 = c->proc2;
+    if (shadow) {
+        /* Shadow paging: no EPT, hence no unrestricted guest (27.2.1.1), and no
+         * VPID so entries and exits flush the TLB (29.4.3.3); CR3 accesses and
+         * INVLPG exit (26.1.3). */
+        proc |= VMX_CTL_ALLOWED1(vmx_cpu.caps.proc) &
+                (PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING | PROC_INVLPG_EXITING);
+        proc2 &= ~(uint32_t)(PROC2_EPT | PROC2_UNRESTRICTED_GUEST | PROC2_VPID);
+    }
     vmcs_write(VMCS_PIN_CONTROLS, c->pin);
-    vmcs_write(VMCS_PROC_CONTROLS, c->proc);
-    if (c->proc & PROC_SECONDARY_CONTROLS)
-        vmcs_write(VMCS_PROC2_CONTROLS, c->proc2);
+    vmcs_write(VMCS_PROC_CONTROLS, proc);
+    if (proc & PROC_SECONDARY_CONTROLS)
+        vmcs_write(VMCS_PROC2_CONTROLS, proc2);
     vmcs_write(VMCS_EXIT_CONTROLS, c->exit);
     vmcs_write(VMCS_ENTRY_CONTROLS, c->entry);
     /* #MC only: a machine check belongs to the host (vmx_exit.c hands it to the
      * host's handler); every other exception goes to the guest's IDT (26.2). */
-    vmcs_write(VMCS_EXCEPTION_BITMAP, 1u << EXC_MC);
+    /* Shadow paging: #PF too, every one (mask = match = 0: 25.6.3). */
+    vmcs_write(VMCS_EXCEPTION_BITMAP, (1u << EXC_MC) | (shadow ? 1u << EXC_PF : 0));
     vmcs_write(VMCS_PF_ERROR_MASK, 0);
     vmcs_write(VMCS_PF_ERROR_MATCH, 0);
     vmcs_write(VMCS_CR3_TARGET_COUNT, 0);
@@ -141,8 +166,9 @@ static void write_controls(struct vcpu *v, struct vmx_vcpu *x)
     vmcs_write(VMCS_IO_BITMAP_B, hpa_of(vmx_cpu.io_bitmaps) + PAGE_SIZE);
     vmcs_write(VMCS_MSR_BITMAP, hpa_of(vmx_cpu.msr_bitmap));
     vmcs_write(VMCS_TSC_OFFSET, 0);
-    vmcs_write(VMCS_EPT_POINTER, xvm->eptp);
-    if (c->proc2 & PROC2_VPID)
+    if (proc2 & PROC2_EPT)
+        vmcs_write(VMCS_EPT_POINTER, xvm->eptp);
+    if (proc2 & PROC2_VPID)
         vmcs_write(VMCS_VPID, x->vpid);
     if (c->proc2 & PROC2_XSAVES)
         vmcs_write(VMCS_XSS_EXITING_BITMAP, 0);
@@ -153,8 +179,8 @@ static void write_controls(struct vcpu *v, struct vmx_vcpu *x)
     x->proc = c->proc;
     /* Bits set in a mask are the host's: the guest reads the shadow, and a write
      * that would change one exits (26.3, 26.6.6). */
-    vmcs_write(VMCS_CR0_MASK, vmx_cpu.cr0_mask);
-    vmcs_write(VMCS_CR4_MASK, vmx_cpu.cr4_mask);
+    vmcs_write(VMCS_CR0_MASK, shadow ? ~0ull : vmx_cpu.cr0_mask);
+    vmcs_write(VMCS_CR4_MASK, shadow ? ~0ull : vmx_cpu.cr4_mask);
     vmcs_write(VMCS_LINK_POINTER, VMCS_LINK_NONE);
 }
 
@@ -210,12 +236,20 @@ int vmx_vcpu_init(struct vcpu *v)
     x->vapic = page_alloc();
     if (!x->vapic)
         goto fail;
-    if (vmx_cpu.ctls.proc2 & PROC2_VPID) {
+    if ((vmx_cpu.ctls.proc2 & PROC2_VPID) && !v->vm->shadow) {
         x->vpid = vpid_alloc();
         if (!x->vpid) {
             kprintf("hv86: vmx: out of VPIDs\n");
             goto fail;
         }
+    }
+    if (v->vm->shadow) {
+        uint8_t *t = x->v86_tss = frames_alloc(V86_TSS_PAGES, 1);
+        if (!t)
+            goto fail;
+        *(uint16_t *)(t + V86_TSS_IOMAP_BASE_OFF) = V86_TSS_SIZE;
+        t[V86_TSS_SIZE + V86_IOMAP_SIZE] = 0xFF;               /* 20.5.2: the end byte */
+        shadow_map_hidden(v->vm, V86_TSS_LA, hpa_of(t), V86_TSS_PAGES);
     }
     vmcs_clear(&x->vmcs);           /* launch state clear, contents initialized (25.11.3) */
     vmcs_load(&x->vmcs);
@@ -236,6 +270,8 @@ void vmx_vcpu_fini(struct vcpu *v)
     if (vmx_cpu.lazy_owner == v)
         vmx_cpu.lazy_owner = 0;
     vmcs_free(&x->vmcs);
+    if (x->v86_tss)
+        frames_free(x->v86_tss, V86_TSS_PAGES);
     if (x->vapic)
         page_free(x->vapic);
     vpid_free(x->vpid);
@@ -296,7 +332,10 @@ uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r)
     case REG_CR8: return ((uint8_t *)x->vapic)[VAPIC_TPR] >> VAPIC_TPR_CLASS_SHIFT;
     case REG_RSP: return vmcs_read(VMCS_GUEST_RSP);
     case REG_RIP: return vmcs_read(VMCS_GUEST_RIP);
-    case REG_RFLAGS: return vmcs_read(VMCS_GUEST_RFLAGS);
+    case REG_RFLAGS: {
+        uint64_t f = vmcs_read(VMCS_GUEST_RFLAGS);
+        return x->v86 ? (f & ~(uint64_t)(RFLAGS_VM | RFLAGS_IOPL)) | x->saved_iopl : f;
+    }
     case REG_CR0: return shadowed(VMCS_GUEST_CR0, VMCS_CR0_SHADOW, vmx_cpu.cr0_mask);
     case REG_CR2: return x->cr2;
     case REG_CR3: return vmcs_read(VMCS_GUEST_CR3);
@@ -326,7 +365,13 @@ void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
         vmcs_write(VMCS_GUEST_RIP, val);
         break;
     }
-    case REG_RFLAGS: vmcs_write(VMCS_GUEST_RFLAGS, val); break;
+    case REG_RFLAGS:
+        if (x->v86) {
+            x->saved_iopl = val & RFLAGS_IOPL;
+            val |= RFLAGS_VM | RFLAGS_IOPL;
+        }
+        vmcs_write(VMCS_GUEST_RFLAGS, val);
+        break;
     case REG_CR0: {
         /* The register gets the bits VMX forces (NE; 24.8), except PE and PG
          * which unrestricted guest leaves to the guest (27.3.1.1). */
@@ -444,4 +489,46 @@ void vmx_set_seg(struct vcpu *v, enum seg_reg s, const struct segment *in)
     vmcs_write(VMCS_GUEST_SEG_BASE(s), in->base);
     vmcs_write(VMCS_GUEST_SEG_LIMIT(s), in->limit);
     vmcs_write(VMCS_GUEST_SEG_AR(s), ar);
+}
+
+/* ---- real mode as virtual-8086 mode (shadow paging without unrestricted guest) ---
+ * Entering (CR0.PE cleared): every segment becomes a real-mode one (base =
+ * selector << 4, limit 64 KiB, AR 0xF3: 27.3.1.2), TR hv86's TSS, RFLAGS.VM and
+ * IOPL 3 (so CLI/STI/PUSHF/POPF run natively), and #GP exits: the instructions
+ * that are privileged in virtual-8086 mode (MOV CR, HLT) are emulated from there
+ * (vmx_exit.c). Leaving (CR0.PE set): the segments keep selector and base with
+ * 64 KiB 16-bit ring-0 attributes until the guest loads its own, as after a real
+ * MOV CR0 (SDM Vol. 3A 9.9.1); TR and IOPL are the guest's again. Like KVM's, not
+ * exact: the guest sees CPL 3 in SS.DPL, PUSHF shows IOPL 3, and a base that is
+ * not selector << 4 (unreal mode) is lost. */
+void vmx_v86_update(struct vcpu *v, bool real_mode)
+{
+    struct vmx_vcpu *x = cur(v);
+    if (real_mode == x->v86)
+        return;
+    uint64_t rflags = vmcs_read(VMCS_GUEST_RFLAGS);
+    uint32_t exc = (uint32_t)vmcs_read(VMCS_EXCEPTION_BITMAP);
+    for (enum seg_reg s = SEG_ES; s <= SEG_GS; s++) {
+        uint64_t base = vmcs_read(VMCS_GUEST_SEG_BASE(s));
+        uint16_t sel = (uint16_t)vmcs_read(VMCS_GUEST_SEG_SEL(s));
+        if (real_mode) {
+            sel = (uint16_t)((base > REAL_MODE_BASE_MAX ? REAL_MODE_BASE_MAX : base) >> 4);
+            write_seg(s, sel, (uint64_t)sel << 4, V86_SEG_LIMIT, VMX_AR_V86);
+        } else {
+            write_seg(s, sel, base, V86_SEG_LIMIT, s == SEG_CS ? PM16_CODE_AR : PM16_DATA_AR);
+        }
+    }
+    if (real_mode) {
+        vmx_get_seg(v, SEG_TR, &x->saved_tr);
+        write_seg(SEG_TR, 0, V86_TSS_LA, V86_TSS_SIZE + V86_IOMAP_SIZE, VMX_AR_P | SEG_TYPE_TSS_BUSY);
+        x->saved_iopl = rflags & RFLAGS_IOPL;
+        vmcs_write(VMCS_GUEST_RFLAGS, rflags | RFLAGS_VM | RFLAGS_IOPL);
+        vmcs_write(VMCS_EXCEPTION_BITMAP, exc | (1u << EXC_GP));
+    } else {
+        x->v86 = false;             /* before set_seg: TR is the guest's again */
+        vmx_set_seg(v, SEG_TR, &x->saved_tr);
+        vmcs_write(VMCS_GUEST_RFLAGS, (rflags & ~(uint64_t)(RFLAGS_VM | RFLAGS_IOPL)) | x->saved_iopl);
+        vmcs_write(VMCS_EXCEPTION_BITMAP, exc & ~(1u << EXC_GP));
+    }
+    x->v86 = real_mode;
 }

@@ -1,0 +1,79 @@
+/* Shadow paging rules: see shadow_pure.h. */
+#include "vmm/shadow_pure.h"
+
+/* Architectural bits, named here because pure code does not include kernel/x86.h. */
+#define CR0_WP   (1ull << 16)
+#define CR0_PG   (1ull << 31)
+#define CR4_VME  (1ull << 0)
+#define CR4_PVI  (1ull << 1)
+#define CR4_TSD  (1ull << 2)
+#define CR4_DE   (1ull << 3)
+#define CR4_PSE  (1ull << 4)
+#define CR4_PAE  (1ull << 5)
+#define CR4_MCE  (1ull << 6)
+#define CR4_PCE  (1ull << 8)
+#define CR4_OSFXSR (1ull << 9)
+#define CR4_OSXMMEXCPT (1ull << 10)
+#define CR4_UMIP (1ull << 11)
+#define CR4_FSGSBASE (1ull << 16)
+#define CR4_OSXSAVE (1ull << 18)
+#define CR4_SMEP (1ull << 20)
+#define CR4_SMAP (1ull << 21)
+#define EFER_LME (1ull << 8)
+#define EFER_LMA (1ull << 10)
+#define EFER_NXE (1ull << 11)
+#define PTE_P    (1ull << 0)
+#define PTE_W    (1ull << 1)
+#define PTE_U    (1ull << 2)
+#define PTE_PWT  (1ull << 3)
+#define PTE_PCD  (1ull << 4)
+#define PTE_D    (1ull << 6)
+#define PTE_NX   (1ull << 63)
+
+/* Guest CR4 bits the CPU gets as they are; the paging ones (PSE, PAE, PGE, PCIDE)
+ * are the shadow tables' business: they are PAE or 4-level, 4 KiB, never global. */
+#define CR4_PASS (CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_MCE | CR4_PCE | CR4_OSFXSR | \
+                  CR4_OSXMMEXCPT | CR4_UMIP | CR4_FSGSBASE | CR4_OSXSAVE | CR4_SMEP | CR4_SMAP)
+
+uint64_t shadow_mode_key(uint64_t cr0, uint64_t cr4, uint64_t efer)
+{
+    if (!(cr0 & CR0_PG))
+        return 0;
+    return 1 | (cr0 & CR0_WP) | (cr4 & (CR4_PSE | CR4_PAE | CR4_SMEP | CR4_SMAP)) |
+           (efer & (EFER_NXE | EFER_LMA));
+}
+
+/* 4.6 and 4.8:
+ * - writable only once the guest's D bit is set, so the first write faults and
+ *   sets D as the CPU would;
+ * - CR0.WP=0: a supervisor write to a read-only page succeeds; the CPU runs with
+ *   WP=1, so such a page is mapped writable but supervisor-only (a user access
+ *   then faults and remaps it read-only, user), as KVM does;
+ * - XD as the guest's combined XD (only with EFER.NXE, which the CPU shares). */
+uint64_t shadow_leaf(const struct gpt_xlat *x, bool paging, bool wp, unsigned access,
+                     uint64_t hpa)
+{
+    if (!paging)
+        return hpa | PTE_P | PTE_W | PTE_U;
+    uint64_t e = hpa | PTE_P | (x->leaf & (PTE_PWT | PTE_PCD));
+    if (x->writable && (x->leaf & PTE_D))
+        e |= PTE_W;
+    if (x->user)
+        e |= PTE_U;
+    if (!x->writable && !wp && (access & GPT_WRITE) && !(access & GPT_USER))
+        e = (e | PTE_W) & ~PTE_U;
+    if (x->nx)
+        e |= PTE_NX;
+    return e;
+}
+
+/* Paging and write protection always on (CR0.WP=0 is emulated in the entries),
+ * PAE format, EFER.LME only once the guest's long mode is active. */
+struct shadow_hw shadow_hw_regs(uint64_t cr0, uint64_t cr4, uint64_t efer)
+{
+    return (struct shadow_hw){
+        .cr0 = cr0 | CR0_PG | CR0_WP,
+        .cr4 = (cr4 & CR4_PASS) | CR4_PAE,
+        .efer = (efer & EFER_LMA) ? efer : efer & ~(EFER_LME | EFER_LMA),
+    };
+}

@@ -1,0 +1,23 @@
+/* Shadow paging rules that need no VM (pure logic, unit-tested): which guest
+ * paging bits select a shadow root, the leaf entry made for a guest translation,
+ * and the control registers the CPU runs a shadow-paged guest with. See
+ * docs/shadow.md; section numbers are Intel SDM Vol. 3A. */
+#ifndef VMM_SHADOW_PURE_H
+#define VMM_SHADOW_PURE_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "vmm/gpt_walk.h"
+
+/* The bits of CR0/CR4/EFER that change how shadow entries are made: a change
+ * selects another root. 0 with paging off (one identity root). */
+uint64_t shadow_mode_key(uint64_t cr0, uint64_t cr4, uint64_t efer);
+
+/* The 4 KiB shadow leaf mapping hpa for a successful walk x of an access
+ * (GPT_* flags) with guest CR0.WP = wp; paging: the guest's CR0.PG. */
+uint64_t shadow_leaf(const struct gpt_xlat *x, bool paging, bool wp, unsigned access,
+                     uint64_t hpa);
+
+/* What the CPU runs with for guest cr0/cr4/efer (the root goes in CR3). */
+struct shadow_hw { uint64_t cr0, cr4, efer; };
+struct shadow_hw shadow_hw_regs(uint64_t cr0, uint64_t cr4, uint64_t efer);
+#endif
