@@ -31,6 +31,7 @@
 #define V86_TSS_SIZE     104u
 #define V86_IOMAP_SIZE   8192u
 #define V86_TSS_PAGES    3
+#define V86_IOMAP_END    0xFF                   /* the byte after the bitmap (20.5.2) */
 #define V86_TSS_IOMAP_BASE_OFF 102
 #define V86_SEG_LIMIT    0xFFFFu
 #define REAL_MODE_BASE_MAX 0xFFFF0ull           /* base = selector << 4 */
@@ -251,7 +252,7 @@ int vmx_vcpu_init(struct vcpu *v)
         if (!t)
             goto fail;
         *(uint16_t *)(t + V86_TSS_IOMAP_BASE_OFF) = V86_TSS_SIZE;
-        t[V86_TSS_SIZE + V86_IOMAP_SIZE] = 0xFF;               /* 20.5.2: the end byte */
+        t[V86_TSS_SIZE + V86_IOMAP_SIZE] = V86_IOMAP_END;
         shadow_map_hidden(v->vm, V86_TSS_LA, hpa_of(t), V86_TSS_PAGES);
     }
     vmcs_clear(&x->vmcs);           /* launch state clear, contents initialized (25.11.3) */
