@@ -8,13 +8,15 @@ RT_GUEST("realmode");
 
 #define RM_BASE   0x7000                /* where the blob runs; stack below it */
 #define RM_RESULT 0x8000                /* linear address of ES:0 in real mode */
+#define RM_VECTOR 0x30                  /* a software interrupt through the IVT */
+#define RM_INT_MARK 0x1234
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
 /* A label's address once the blob is copied to RM_BASE. */
 #define RM(label) "(" STR(RM_BASE) " + " #label " - rm_blob)"
 
-extern char rm_blob[], rm_blob_end[];
+extern char rm_blob[], rm_blob_end[], rm_int[];
 void rm_call(void);
 
 __asm__(
@@ -103,10 +105,15 @@ __asm__(
 	"	divw %bx\n"
 	"	movw %ax, %es:2\n"
 	"	movw %dx, %es:4\n"
+	"	int $" STR(RM_VECTOR) "\n"          /* through the IVT: the handler below */
+	"	movw %bx, %es:8\n"
 	"	movl %cr0, %eax\n"
 	"	orl $" STR(CR0_PE) ", %eax\n"
 	"	movl %eax, %cr0\n"
 	"	ljmpl $" STR(RT_SEL_CODE32) ", $rm_back32\n"
+	"rm_int:\n"                             /* INT RM_VECTOR: mark, and back */
+	"	movw $" STR(RM_INT_MARK) ", %es:6\n"
+	"	iret\n"
 	"rm_msg: .asciz \"real mode ok\\n\"\n"
 	"rm_blob_end:\n"
 	"	.code32\n"
@@ -117,11 +124,19 @@ void guest_main(void)
 	volatile uint16_t *res = (volatile uint16_t *)RM_RESULT;
 
 	memcpy((void *)RM_BASE, rm_blob, (size_t)(rm_blob_end - rm_blob));
-	res[0] = res[1] = res[2] = 0;
+	res[0] = res[1] = res[2] = res[3] = res[4] = 0;
+	/* IVT entry: offset, then segment 0 (SDM Vol. 3A 20.1.4). */
+	uint32_t ivt_addr = RM_VECTOR * 4;
+	__asm__("" : "+r"(ivt_addr));          /* a real address, not an object to GCC */
+	volatile uint16_t *ivt = (volatile uint16_t *)ivt_addr;
+	ivt[0] = (uint16_t)(RM_BASE + (rm_int - rm_blob));
+	ivt[1] = 0;
 	rt_printf("entering real mode\n");
 	rm_call();
 	rt_printf("back in protected mode\n");
 	rt_check(res[0] == 46368, "real mode fib(24) = %u", res[0]);
 	rt_check(res[1] == 21428 && res[2] == 4, "real mode 150000 / 7 = %u rest %u",
 		 res[1], res[2]);
+	rt_check(res[3] == RM_INT_MARK && res[4] == 7, "real mode INT %#x through the IVT and IRET back",
+		 RM_VECTOR);
 }

@@ -28,7 +28,6 @@
 #define PDE_LARGE_SHIFT 9
 #define PDE_LARGE_MASK  (3ull << PDE_LARGE_SHIFT)
 enum { LARGE_NONE, LARGE_2M, LARGE_4M, LARGE_1G };
-#define SIZE_2M (2ull << 20)
 #define SIZE_4M (4ull << 20)
 #define WALK_MAX_TABLES 8                       /* PDPT register + 5 levels, with room */
 #define FAULT_REPEAT_MAX 16                     /* same fault fixed this often: a bug */

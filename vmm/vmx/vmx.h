@@ -30,6 +30,7 @@ struct vmx_vcpu {
     void *v86_tss;                 /* V86_TSS_PAGES pages */
     struct segment saved_tr;       /* the guest's TR while hv86's TSS is loaded */
     uint64_t saved_iopl;           /* the guest's RFLAGS.IOPL (the CPU runs with 3) */
+    uint32_t saved_idt_limit;      /* the guest's IDTR limit (the CPU runs with 0) */
     char msg[128];                 /* text for exit->invalid.rule */
 };
 
@@ -75,6 +76,7 @@ void vmx_request_window(struct vcpu *v, enum event_type t, bool on);
 void vmx_watch_tpr(struct vcpu *v, uint8_t class);
 
 void vmx_v86_update(struct vcpu *v, bool real_mode);
+bool vmx_v86_deliver(struct vcpu *v, uint8_t vector, uint64_t return_ip);
 
 /* vmx_exit.c */
 void vmx_inject_pending(struct vcpu *v);

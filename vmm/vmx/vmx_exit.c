@@ -181,6 +181,24 @@ static void cr0_short_form(struct vcpu *v, struct vm_exit *e, unsigned type, uin
 static void v86_privileged(struct vcpu *v, struct vmx_vcpu *x, struct vm_exit *e)
 {
     struct insn in;
+    /* The IDTR limit is 0 in virtual-8086 mode (vmx_v86_update): an event being
+     * delivered ends here, and goes through the real-mode IVT instead. A software
+     * one returns past its instruction (28.2.5 gives the length), the others to
+     * RIP; a hardware one was requeued by requeue_interrupted_event: it is taken
+     * back. */
+    uint32_t info = (uint32_t)vmcs_read(VMCS_IDT_VECTORING_INFO);
+    if (info & INTR_INFO_VALID) {
+        unsigned type = INTR_INFO_TYPE(info);
+        bool soft = type == INTR_TYPE_SW_INTR || type == INTR_TYPE_SW_EXCEPTION ||
+                    type == INTR_TYPE_PRIV_SW_EXC;
+        uint64_t ret = e->rip + (soft ? vmcs_read(VMCS_EXIT_INSN_LEN) : 0);
+        v->event_pending = false;
+        if (vmx_v86_deliver(v, (uint8_t)INTR_INFO_VECTOR(info), ret))
+            e->kind = EXIT_INTR_WINDOW;           /* done: nothing for the core */
+        else
+            e->kind = EXIT_UNKNOWN;
+        return;
+    }
     if (insn_fetch_decode(v, e->rip, &in)) {
         e->insn_len = in.len;
         x->last_insn_len = in.len;

@@ -4,6 +4,7 @@
 #include "kernel/mm.h"
 #include "kernel/string.h"
 #include "kernel/x86.h"
+#include "vmm/insn.h"
 #include "vmm/shadow.h"
 #include "vmm/vmx/vmx.h"
 #include "vmm/vmx/vmx_insn.h"
@@ -30,6 +31,7 @@
 #define V86_TSS_SIZE     104u
 #define V86_IOMAP_SIZE   8192u
 #define V86_TSS_PAGES    3
+#define V86_IOMAP_END    0xFF                   /* the byte after the bitmap (20.5.2) */
 #define V86_TSS_IOMAP_BASE_OFF 102
 #define V86_SEG_LIMIT    0xFFFFu
 #define REAL_MODE_BASE_MAX 0xFFFF0ull           /* base = selector << 4 */
@@ -248,7 +250,7 @@ int vmx_vcpu_init(struct vcpu *v)
         if (!t)
             goto fail;
         *(uint16_t *)(t + V86_TSS_IOMAP_BASE_OFF) = V86_TSS_SIZE;
-        t[V86_TSS_SIZE + V86_IOMAP_SIZE] = 0xFF;               /* 20.5.2: the end byte */
+        t[V86_TSS_SIZE + V86_IOMAP_SIZE] = V86_IOMAP_END;
         shadow_map_hidden(v->vm, V86_TSS_LA, hpa_of(t), V86_TSS_PAGES);
     }
     vmcs_clear(&x->vmcs);           /* launch state clear, contents initialized (25.11.3) */
@@ -454,13 +456,15 @@ static uint32_t ar_to_attr(uint32_t ar)
 
 void vmx_get_seg(struct vcpu *v, enum seg_reg s, struct segment *out)
 {
-    cur(v);
+    struct vmx_vcpu *x = cur(v);
     if (s == SEG_GDTR || s == SEG_IDTR) {
         bool g = s == SEG_GDTR;
         *out = (struct segment){
             .base = vmcs_read(g ? VMCS_GUEST_GDTR_BASE : VMCS_GUEST_IDTR_BASE),
             .limit = (uint32_t)vmcs_read(g ? VMCS_GUEST_GDTR_LIMIT : VMCS_GUEST_IDTR_LIMIT),
         };
+        if (!g && x->v86)
+            out->limit = x->saved_idt_limit;
         return;
     }
     *out = (struct segment){
@@ -473,11 +477,14 @@ void vmx_get_seg(struct vcpu *v, enum seg_reg s, struct segment *out)
 
 void vmx_set_seg(struct vcpu *v, enum seg_reg s, const struct segment *in)
 {
-    cur(v);
+    struct vmx_vcpu *x = cur(v);
     if (s == SEG_GDTR || s == SEG_IDTR) {
         bool g = s == SEG_GDTR;
         vmcs_write(g ? VMCS_GUEST_GDTR_BASE : VMCS_GUEST_IDTR_BASE, in->base);
-        vmcs_write(g ? VMCS_GUEST_GDTR_LIMIT : VMCS_GUEST_IDTR_LIMIT, in->limit);
+        if (!g && x->v86)
+            x->saved_idt_limit = in->limit;
+        else
+            vmcs_write(g ? VMCS_GUEST_GDTR_LIMIT : VMCS_GUEST_IDTR_LIMIT, in->limit);
         return;
     }
     uint32_t ar = attr_to_ar(in->attr);
@@ -498,9 +505,11 @@ void vmx_set_seg(struct vcpu *v, enum seg_reg s, const struct segment *in)
  * that are privileged in virtual-8086 mode (MOV CR, HLT) are emulated from there
  * (vmx_exit.c). Leaving (CR0.PE set): the segments keep selector and base with
  * 64 KiB 16-bit ring-0 attributes until the guest loads its own, as after a real
- * MOV CR0 (SDM Vol. 3A 9.9.1); TR and IOPL are the guest's again. Like KVM's, not
- * exact: the guest sees CPL 3 in SS.DPL, PUSHF shows IOPL 3, and a base that is
- * not selector << 4 (unreal mode) is lost. */
+ * MOV CR0 (SDM Vol. 3A 9.9.1); TR and IOPL are the guest's again. The IDTR limit
+ * is 0 meanwhile, so that every interrupt and exception ends in a #GP exit and is
+ * delivered through the real-mode IVT by vmx_v86_deliver. Like KVM's, not exact:
+ * the guest sees CPL 3 in SS.DPL, PUSHF shows IOPL 3, SIDT a limit of 0, and a
+ * base that is not selector << 4 (unreal mode) is lost. */
 void vmx_v86_update(struct vcpu *v, bool real_mode)
 {
     struct vmx_vcpu *x = cur(v);
@@ -524,11 +533,44 @@ void vmx_v86_update(struct vcpu *v, bool real_mode)
         x->saved_iopl = rflags & RFLAGS_IOPL;
         vmcs_write(VMCS_GUEST_RFLAGS, rflags | RFLAGS_VM | RFLAGS_IOPL);
         vmcs_write(VMCS_EXCEPTION_BITMAP, exc | (1u << EXC_GP));
+        x->saved_idt_limit = (uint32_t)vmcs_read(VMCS_GUEST_IDTR_LIMIT);
+        vmcs_write(VMCS_GUEST_IDTR_LIMIT, 0);
     } else {
         x->v86 = false;             /* before set_seg: TR is the guest's again */
+        vmcs_write(VMCS_GUEST_IDTR_LIMIT, x->saved_idt_limit);
         vmx_set_seg(v, SEG_TR, &x->saved_tr);
         vmcs_write(VMCS_GUEST_RFLAGS, (rflags & ~(uint64_t)(RFLAGS_VM | RFLAGS_IOPL)) | x->saved_iopl);
         vmcs_write(VMCS_EXCEPTION_BITMAP, exc & ~(1u << EXC_GP));
     }
     x->v86 = real_mode;
+}
+
+/* Real-mode interrupt delivery (SDM Vol. 3A 20.1.4): push FLAGS, CS and the return
+ * IP on SS:SP, clear IF, TF and AC, and continue at the IVT's CS:IP for the vector.
+ * false if the VM was stopped (the vector beyond the IVT, or memory outside RAM). */
+#define IVT_ENTRY_SIZE 4
+#define REAL_MODE_FRAME 6              /* IP, CS, FLAGS: 16 bits each */
+bool vmx_v86_deliver(struct vcpu *v, uint8_t vector, uint64_t return_ip)
+{
+    struct vmx_vcpu *x = cur(v);
+    uint64_t ivt = vmcs_read(VMCS_GUEST_IDTR_BASE) + (uint64_t)vector * IVT_ENTRY_SIZE;
+    uint16_t target[2];                                     /* IP, CS */
+    if ((uint64_t)vector * IVT_ENTRY_SIZE + IVT_ENTRY_SIZE - 1 > x->saved_idt_limit) {
+        vm_stop(v->vm, "real-mode interrupt %u beyond the IVT limit %#x (a shutdown)",
+                vector, x->saved_idt_limit);
+        return false;
+    }
+    if (!guest_linear_rw(v, ivt, target, sizeof target, false))
+        return false;
+    uint64_t flags = vmx_get_reg(v, REG_RFLAGS), rsp = vmcs_read(VMCS_GUEST_RSP);
+    uint16_t sp = (uint16_t)(rsp - REAL_MODE_FRAME);
+    uint16_t frame[3] = { (uint16_t)return_ip, (uint16_t)vmcs_read(VMCS_GUEST_SEG_SEL(SEG_CS)),
+                          (uint16_t)flags };
+    if (!guest_linear_rw(v, vmcs_read(VMCS_GUEST_SEG_BASE(SEG_SS)) + sp, frame, sizeof frame, true))
+        return false;
+    vmcs_write(VMCS_GUEST_RSP, (rsp & ~0xFFFFull) | sp);
+    vmx_set_reg(v, REG_RFLAGS, flags & ~(uint64_t)(RFLAGS_IF | RFLAGS_TF | RFLAGS_AC));
+    write_seg(SEG_CS, target[1], (uint64_t)target[1] << 4, V86_SEG_LIMIT, VMX_AR_V86);
+    vmx_set_reg(v, REG_RIP, target[0]);
+    return true;
 }
