@@ -51,6 +51,8 @@ static unsigned rank(const struct pic8259 *p, unsigned ir)
 /* The in-service or requested IR with the highest priority, or -1. */
 static int highest(const struct pic8259 *p, uint8_t bits)
 {
+    if (!bits)                      /* the common case, polled before every entry */
+        return -1;
     for (unsigned i = 1; i <= IRS; i++) {
         unsigned ir = (p->lowest + i) & (IRS - 1);
         if (bits & (1u << ir))

@@ -9,7 +9,8 @@
 #define NS_PER_S        1000000000ull
 #define DIV_HZ          32768u    /* the time base; one update per 32768 cycles */
 #define DV_NORMAL       (2u << RTC_A_DV_SHIFT)   /* others (11x: reset) stop it */
-#define UIP_CYCLES      8         /* UIP rises 244 us (8 cycles) before an update */
+#define UIP_BEFORE_CYCLES 8       /* tBUC = 244 us: UIP rises before an update */
+#define UPDATE_CYCLES   65        /* tUC = 1984 us: the update cycle, UIP still up */
 #define ALARM_DONT_CARE 0xC0      /* both top bits set: matches any value */
 #define SECS_PER_DAY    86400u
 #define DAYS_PER_WEEK   7u
@@ -201,6 +202,19 @@ static void catch_up(struct rtc *r, uint64_t now)
 
 /* --- registers ------------------------------------------------------------ */
 
+/* UIP (data sheet, "Update Cycle", 32.768 kHz times): up from tBUC before an
+ * update to the end of the update cycle, tUC after it began; never while SET
+ * inhibits updates. During the cycle the registers here already show the new
+ * second (the chip's would not be readable). */
+static bool uip(const struct rtc *r, uint64_t now)
+{
+    if (!running(r) || (r->ram[RTC_REG_B] & RTC_B_SET))
+        return false;
+    uint64_t c = cycles_at(r, now), in_second = c % DIV_HZ;
+    bool updating = in_second < UPDATE_CYCLES && c - in_second > r->div_phase;
+    return in_second >= DIV_HZ - UIP_BEFORE_CYCLES || updating;
+}
+
 static uint8_t reg_read(struct rtc *r, unsigned i, uint64_t now)
 {
     uint8_t v;
@@ -213,12 +227,8 @@ static uint8_t reg_read(struct rtc *r, unsigned i, uint64_t now)
     case RTC_MONTH: return encode(r, r->now.month);
     case RTC_YEAR: return encode(r, r->now.year % 100);
     case RTC_CENTURY: return encode(r, r->now.year / 100);
-    case RTC_REG_A: {
-        /* UIP: 244 us before each update, unless updates are inhibited. */
-        bool uip = running(r) && !(r->ram[RTC_REG_B] & RTC_B_SET) &&
-                   cycles_at(r, now) % DIV_HZ >= DIV_HZ - UIP_CYCLES;
-        return r->ram[RTC_REG_A] | (uip ? RTC_A_UIP : 0);
-    }
+    case RTC_REG_A:
+        return r->ram[RTC_REG_A] | (uip(r, now) ? RTC_A_UIP : 0);
     case RTC_REG_C:                          /* reading clears the flags */
         v = r->ram[RTC_REG_C];
         r->ram[RTC_REG_C] = 0;

@@ -31,8 +31,8 @@ RT_GUEST("rtc");
 #define D_VRT 0x80
 #define SPURIOUS_VECTOR 0xFF
 #define LVT_EXTINT (7u << 8)            /* SDM Vol. 3A Figure 11-8 */
-#define UPDATE_WAIT_MS 2500             /* an update comes within a second */
-#define UIP_MISSES 5                    /* seconds a busy host may make it miss */
+#define UIP_MISSES 5                    /* UIPs a busy host may make us miss */
+#define UPDATE_WAIT_MS (UIP_MISSES * 1000) /* an update comes every second */
 #define READ_TRIES 5
 #define CMOS_BASE_MEM 0x15              /* KiB below 1 MiB */
 #define CMOS_EXT_MEM 0x17               /* KiB above 1 MiB */

@@ -256,8 +256,8 @@ static void run_all(void)
                 continue;
             any = true;
             if (v->halted) {
+                uint64_t d = irq_next_deadline(v);   /* before: see irq_hlt */
                 if (!irq_pending(v)) {
-                    uint64_t d = irq_next_deadline(v);
                     wake = d < wake ? d : wake;
                     continue;
                 }

@@ -293,9 +293,12 @@ void irq_hlt(struct vcpu *v, uint64_t rip)
         vm_stop(v->vm, "halted at rip=%#lx with interrupts disabled", rip);
         return;
     }
+    /* The deadline first: a timer that expires between the two calls is then
+     * pending, not forgotten. */
+    uint64_t next = irq_next_deadline(v);
     if (irq_pending(v))
         return;
-    if (irq_next_deadline(v) == IRQ_NEVER) {
+    if (next == IRQ_NEVER) {
         vm_stop(v->vm, "halted at rip=%#lx with no interrupt source armed to wake it", rip);
         return;
     }

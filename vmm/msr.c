@@ -44,9 +44,12 @@ static void log_once(struct vcpu *v, uint32_t index, bool write)
     for (unsigned i = 0; i < vm->nmsr_logged; i++)
         if (vm->msr_logged[i] == index)
             return;
-    if (vm->nmsr_logged < VM_MSR_LOG_MAX)
-        vm->msr_logged[vm->nmsr_logged++] = index;
-    kprintf("hv86: vm %s: %s of unknown MSR %#x: #GP\n", vm->name, write ? "wrmsr" : "rdmsr", index);
+    /* Bounded: a guest probing every index must not flood the console. */
+    if (vm->nmsr_logged == VM_MSR_LOG_MAX)
+        return;
+    vm->msr_logged[vm->nmsr_logged++] = index;
+    kprintf("hv86: vm %s: %s of unknown MSR %#x: #GP%s\n", vm->name, write ? "wrmsr" : "rdmsr",
+            index, vm->nmsr_logged == VM_MSR_LOG_MAX ? " (further ones not logged)" : "");
 }
 
 /* A device model's MSR range (e.g. the x2APIC registers), if one claims index. */

@@ -111,9 +111,13 @@ static void test_uip_and_divider(void **state)
 {
     (void)state;
     rtc_init(&r, &start, 64 << 20, T0);
+    /* Not in the first ms: no update happened at power-up. */
+    assert_int_equal(rd(RTC_REG_A, T0 + MS) & RTC_A_UIP, 0);
+    /* From 244 us before an update to the end of its 1984 us cycle. */
     assert_int_equal(rd(RTC_REG_A, T0 + S - 300000) & RTC_A_UIP, 0);
     assert_int_equal(rd(RTC_REG_A, T0 + S - 200000) & RTC_A_UIP, RTC_A_UIP);
-    assert_int_equal(rd(RTC_REG_A, T0 + S) & RTC_A_UIP, 0);
+    assert_int_equal(rd(RTC_REG_A, T0 + S + 1900000) & RTC_A_UIP, RTC_A_UIP);
+    assert_int_equal(rd(RTC_REG_A, T0 + S + 2000000) & RTC_A_UIP, 0);
     /* UIP is read-only; DV = 111 holds the divider in reset: time stands
      * still. Out of reset, the next update comes half a second later. */
     wr(RTC_REG_A, 0xFF, T0 + S + S / 4);
