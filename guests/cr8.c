@@ -23,7 +23,7 @@ static volatile unsigned hits;
 /* out[0] TPR after CR8 = 5, out[1] CR8 after TPR = 0x30, out[2] PPR with CR8 = 5
  * and 0x45 pending, out[3] IRR[2] then, out[4] PPR after CR8 = 0, out[5] CR8. */
 uint32_t cr8_out[NREAD];
-void cr8_call(uint32_t cr3);
+extern const char cr8_body[];      /* 64-bit code, below */
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -31,28 +31,8 @@ void cr8_call(uint32_t cr3);
 
 __asm__(
 	"	.text\n"
-	"	.code32\n"
-	"cr8_call:\n"
-	"	pushl %ebp\n"
-	"	pushl %ebx\n"
-	"	pushl %esi\n"
-	"	pushl %edi\n"
-	"	movl 20(%esp), %eax\n"
-	"	movl %eax, %cr3\n"
-	"	movl %cr4, %eax\n"
-	"	orl $" STR(CR4_PAE) ", %eax\n"
-	"	movl %eax, %cr4\n"
-	"	movl $" STR(MSR_EFER) ", %ecx\n"
-	"	rdmsr\n"
-	"	orl $" STR(EFER_LME) ", %eax\n"
-	"	wrmsr\n"
-	"	movl %cr0, %eax\n"
-	"	orl $" STR(CR0_PG) ", %eax\n"
-	"	movl %eax, %cr0\n"
-	"	ljmp $" STR(RT_SEL_CODE64) ", $cr8_64\n"
 	"	.code64\n"
-	"cr8_64:\n"
-	"	movl %esp, %esp\n"
+	"cr8_body:\n"
 	"	movl $cr8_out, %edi\n"
 	"	movl $0xFEE00000, %ebx\n"              /* RT_APIC_PAGE */
 	"	movq $5, %rax\n"
@@ -75,26 +55,8 @@ __asm__(
 	"	movl %eax, 16(%rdi)\n"
 	"	movq %cr8, %rax\n"
 	"	movl %eax, 20(%rdi)\n"
-	"	pushq $" STR(RT_SEL_CODE32) "\n"
-	"	movl $4f, %eax\n"
-	"	pushq %rax\n"
-	"	lretq\n"
-	"	.code32\n"
-	"4:	movl %cr0, %eax\n"
-	"	andl $~" STR(CR0_PG) ", %eax\n"
-	"	movl %eax, %cr0\n"
-	"	movl $" STR(MSR_EFER) ", %ecx\n"
-	"	rdmsr\n"
-	"	andl $~" STR(EFER_LME) ", %eax\n"
-	"	wrmsr\n"
-	"	movl %cr4, %eax\n"
-	"	andl $~" STR(CR4_PAE) ", %eax\n"
-	"	movl %eax, %cr4\n"
-	"	popl %edi\n"
-	"	popl %esi\n"
-	"	popl %ebx\n"
-	"	popl %ebp\n"
-	"	ret\n");
+	"	ret\n"
+	"	.code32\n");
 
 static void on_held(uint32_t v)
 {
@@ -124,7 +86,7 @@ void guest_main(void)
 	pml4[0] = (uint32_t)pdpt | PTE_P | PTE_RW;
 	rt_set_irq_handler(VEC_HELD, on_held);
 	rt_apic_enable(false, VEC_SPURIOUS);
-	cr8_call((uint32_t)pml4);
+	rt_call64((uint32_t)pml4, cr8_body, 0);
 	rt_check(cr8_out[0] == 0x50, "mov cr8, 5: TPR reads %02x", cr8_out[0]);
 	rt_check(cr8_out[1] == 3, "TPR = 0x30: CR8 reads %u", cr8_out[1]);
 	rt_check(cr8_out[2] == 0x50 && (cr8_out[3] & (1u << (VEC_HELD % 32))),

@@ -20,35 +20,15 @@ static uint64_t pd[4][512] __attribute__((aligned(4096)));
 
 /* Written by the 64-bit code: EFER as it read it, then MUL_A * MUL_B (low 64). */
 uint64_t lm_result[2];
-void long64_call(uint32_t cr3);
+extern const char long64_body[];   /* 64-bit code, below */
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
 __asm__(
 	"	.text\n"
-	"	.code32\n"
-	"long64_call:\n"
-	"	pushl %ebp\n"
-	"	pushl %ebx\n"
-	"	pushl %esi\n"
-	"	pushl %edi\n"
-	"	movl 20(%esp), %eax\n"
-	"	movl %eax, %cr3\n"
-	"	movl %cr4, %eax\n"
-	"	orl $" STR(CR4_PAE) ", %eax\n"
-	"	movl %eax, %cr4\n"
-	"	movl $" STR(MSR_EFER) ", %ecx\n"
-	"	rdmsr\n"
-	"	orl $" STR(EFER_LME) ", %eax\n"
-	"	wrmsr\n"
-	"	movl %cr0, %eax\n"
-	"	orl $" STR(CR0_PG) ", %eax\n"
-	"	movl %eax, %cr0\n"                /* IA-32e mode, compatibility */
-	"	ljmp $" STR(RT_SEL_CODE64) ", $lm64\n"
 	"	.code64\n"
-	"lm64:\n"                                  /* 64-bit mode */
-	"	movl %esp, %esp\n"                 /* RSP[63:32] = 0 */
+	"long64_body:\n"
 	"	movl $lm_msg, %esi\n"
 	"1:	lodsb\n"
 	"	testb %al, %al\n"
@@ -72,26 +52,8 @@ __asm__(
 	"	movabsq $" STR(MUL_B) ", %r15\n"
 	"	imulq %r8, %r15\n"
 	"	movq %r15, 8(%rdi)\n"
-	"	pushq $" STR(RT_SEL_CODE32) "\n"   /* far return to compatibility mode */
-	"	movl $4f, %eax\n"
-	"	pushq %rax\n"
-	"	lretq\n"
-	"	.code32\n"
-	"4:	movl %cr0, %eax\n"                 /* paging off: leaves IA-32e mode */
-	"	andl $~" STR(CR0_PG) ", %eax\n"
-	"	movl %eax, %cr0\n"
-	"	movl $" STR(MSR_EFER) ", %ecx\n"
-	"	rdmsr\n"
-	"	andl $~" STR(EFER_LME) ", %eax\n"
-	"	wrmsr\n"
-	"	movl %cr4, %eax\n"
-	"	andl $~" STR(CR4_PAE) ", %eax\n"
-	"	movl %eax, %cr4\n"
-	"	popl %edi\n"
-	"	popl %esi\n"
-	"	popl %ebx\n"
-	"	popl %ebp\n"
 	"	ret\n"
+	"	.code32\n"
 	"	.section .rodata\n"
 	"lm_msg: .asciz \"long mode ok\\n\"\n"
 	"	.text\n");
@@ -106,7 +68,7 @@ void guest_main(void)
 	pml4[0] = (uint32_t)pdpt | PTE_P | PTE_RW;
 
 	rt_printf("entering long mode\n");
-	long64_call((uint32_t)pml4);
+	rt_call64((uint32_t)pml4, long64_body, 0);
 	rt_printf("back in protected mode\n");
 	rt_check(lm_result[0] & EFER_LMA, "EFER.LMA set in 64-bit mode");
 	rt_check(lm_result[1] == MUL_A * MUL_B, "64-bit imul: %016llx", lm_result[1]);

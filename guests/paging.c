@@ -351,28 +351,11 @@ static void suite(const char *mode)
  * switches to b and reads page 7 into lm_out[1], comes back to a and leaves long
  * mode with paging off. No faults here: the runtime's IDT is 32-bit. */
 uint32_t lm_out[2];
-void lm_run(uint32_t cr3a, uint32_t cr3b);
+extern const char lm_body[];   /* 64-bit code: RBX = the second address space */
 __asm__(
 	"	.text\n"
-	"	.code32\n"
-	"lm_run:\n"
-	"	pushl %ebx\n"
-	"	movl 8(%esp), %eax\n"
-	"	movl 12(%esp), %ebx\n"
-	"	movl %eax, %cr3\n"
-	"	movl %cr4, %ecx\n"
-	"	orl $" STR(CR4_PAE) ", %ecx\n"
-	"	movl %ecx, %cr4\n"
-	"	movl $" STR(MSR_EFER) ", %ecx\n"
-	"	rdmsr\n"
-	"	orl $" STR(EFER_LME) ", %eax\n"
-	"	wrmsr\n"
-	"	movl %cr0, %eax\n"
-	"	orl $" STR(CR0_PG) ", %eax\n"
-	"	movl %eax, %cr0\n"
-	"	ljmp $" STR(RT_SEL_CODE64) ", $1f\n"
 	"	.code64\n"
-	"1:	movl %ebx, %ebx\n"                /* upper halves are undefined after the switch */
+	"lm_body:\n"
 	"	movl $" STR(WIN) ", %eax\n"
 	"	movl (%rax), %ecx\n"
 	"	movl %ecx, lm_out(%rip)\n"
@@ -382,23 +365,13 @@ __asm__(
 	"	movl " STR(WIN) "+7*4096, %ecx\n"
 	"	movl %ecx, lm_out+4(%rip)\n"
 	"	movq %rdx, %cr3\n"
-	"	pushq $" STR(RT_SEL_CODE32) "\n"
-	"	movl $2f, %eax\n"
-	"	pushq %rax\n"
-	"	lretq\n"
-	"	.code32\n"
-	"2:	movl %cr0, %eax\n"
-	"	andl $~" STR(CR0_PG) ", %eax\n"
-	"	movl %eax, %cr0\n"
-	"	movl $" STR(MSR_EFER) ", %ecx\n"
-	"	rdmsr\n"
-	"	andl $~" STR(EFER_LME) ", %eax\n"
-	"	wrmsr\n"
-	"	movl %cr4, %eax\n"
-	"	andl $~" STR(CR4_PAE) ", %eax\n"
-	"	movl %eax, %cr4\n"
-	"	popl %ebx\n"
-	"	ret\n");
+	"	ret\n"
+	"	.code32\n");
+
+static void lm_run(uint32_t cr3a, uint32_t cr3b)
+{
+	rt_call64(cr3a, lm_body, cr3b);
+}
 
 static void long_mode(void)
 {

@@ -25,11 +25,7 @@ void guest_main(void);
 #define RT_EXIT_BOOT  0x31   /* status 99: not entered by a multiboot v1 loader */
 
 /* --- GDT selectors (guests/rt/entry.S) ------------------------------------ */
-#define RT_SEL_CODE32 0x08
-#define RT_SEL_DATA32 0x10
-#define RT_SEL_CODE16 0x18   /* base 0, limit 64 KiB: for the way to real mode */
-#define RT_SEL_DATA16 0x20
-#define RT_SEL_CODE64 0x28   /* L=1: long mode */
+#include "guests/rt/rt_defs.h"   /* RT_SEL_CODE32 ... RT_SEL_CODE64 */
 
 /* --- output and exit ------------------------------------------------------ */
 void rt_putc(char c);
@@ -179,6 +175,12 @@ void rt_apic_write(uint32_t reg, uint32_t val);
 void rt_apic_eoi(void);
 /* An IPI: ICR low word icr_lo, destination APIC ID dest. */
 void rt_apic_ipi(uint32_t dest, uint32_t icr_lo);
+
+/* --- 64-bit code ------------------------------------------------------------ */
+/* Enter long mode with CR3 = cr3 (which must map this code and stack 1:1), call
+ * the 64-bit code at fn64 (ending in ret) with arg in RBX, leave long mode again
+ * (guests/rt/call64.S). fn64 may clobber every register. */
+void rt_call64(uint32_t cr3, const void *fn64, uint32_t arg);
 
 /* --- small libc ----------------------------------------------------------- */
 void *memset(void *d, int c, size_t n);
