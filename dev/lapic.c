@@ -251,6 +251,13 @@ void lapic_timer_poll(struct lapic *l)
     uint64_t now = now_ns(l);
     if (now < l->timer_next)
         return;
+    if (timer_mode(l) == APIC_TIMER_TSC_DEADLINE && l->tsc_deadline && l->clock &&
+        l->clock->tsc() < l->tsc_deadline) {
+        /* ns rounding must never fire it early: the TSC decides (SDM Vol. 3A
+         * 11.5.4.1, "when the TSC reaches the deadline"). */
+        l->timer_next = now + tsc_delta_ns(l, l->tsc_deadline) + 1;
+        return;
+    }
     if (!(l->lvt[LVT_TIMER] & APIC_LVT_MASKED))
         lapic_accept(l, l->lvt[LVT_TIMER] & APIC_VECTOR_MASK, false);
     if (timer_mode(l) == APIC_TIMER_PERIODIC && l->timer_period) {
