@@ -3,6 +3,7 @@
  * ECX[24] offers it), a masked LVT entry that must not interrupt, and the current
  * count going down. Argument x2apic=1 runs it all through the x2APIC MSRs. The
  * output does not depend on timing: every check waits for its event. */
+#include "guests/rt/pc.h"
 #include "guests/rt/rt.h"
 
 RT_GUEST("apictimer");
@@ -129,19 +130,11 @@ static void tsc_deadline(void)
 	rt_check(hits[VEC_DEADLINE] == 2, "tsc-deadline: fired twice in all");
 }
 
-/* Firmware may leave the 8259s unmasked with the PIT running (SeaBIOS does, under
- * QEMU alone): mask them, so only the local APIC interrupts. */
-#define PIC_MASTER_IMR 0x21            /* OCW1 (8259A data sheet) */
-#define PIC_SLAVE_IMR  0xA1
-static void mask_8259s(void)
-{
-	outb(PIC_MASTER_IMR, 0xFF);
-	outb(PIC_SLAVE_IMR, 0xFF);
-}
-
 void guest_main(void)
 {
-	mask_8259s();
+	/* Firmware may leave the 8259s unmasked with the PIT running (SeaBIOS does,
+	 * under QEMU alone): mask them, so only the local APIC interrupts. */
+	pc_pic_unmask(0);
 	bool x2 = rt_arg_uint("x2apic=", 0);
 	for (unsigned v = VEC_ONESHOT; v <= VEC_MASKED; v += 0x10)
 		rt_set_irq_handler((uint8_t)v, on_timer);

@@ -5,6 +5,7 @@
  * the running guest for each tick). The guest's TSC rate comes first from a
  * 50 ms one-shot. It prints the ticks it took and the rate they came at; the
  * benchmark divides hv86's exit counts by them. */
+#include "guests/rt/pc.h"
 #include "guests/rt/rt.h"
 
 RT_GUEST("bench_apictimer");
@@ -13,8 +14,6 @@ RT_GUEST("bench_apictimer");
 #define VEC_SPURIOUS 0xFF
 #define BUS_HZ       1000000000u    /* hv86's and QEMU's APIC bus: 1 count = 1 ns */
 #define CAL_MS       50
-#define PIC_MASTER_IMR 0x21
-#define PIC_SLAVE_IMR  0xA1
 
 static volatile unsigned ticks;
 static volatile uint64_t first_tsc, last_tsc;
@@ -53,8 +52,7 @@ void guest_main(void)
 	bool busy = m && strncmp(m, "busy", 4) == 0;
 	if (n < 2)
 		n = 2;
-	outb(PIC_MASTER_IMR, 0xFF);
-	outb(PIC_SLAVE_IMR, 0xFF);
+	pc_pic_unmask(0);                   /* only the local APIC interrupts */
 	rt_set_irq_handler(VEC_TIMER, on_timer);
 	rt_apic_enable(false, VEC_SPURIOUS);
 	rt_apic_write(RT_APIC_TIMER_DCR, RT_APIC_DCR_DIV1);

@@ -4,6 +4,7 @@
  * held-back interrupt's class lets it through. The 64-bit part runs with
  * interrupts off (the runtime's IDT has 32-bit gates only) and records what it
  * reads; the 32-bit part checks it and takes the interrupt. Paging as in long64. */
+#include "guests/rt/pc.h"
 #include "guests/rt/rt.h"
 
 RT_GUEST("cr8");
@@ -65,19 +66,11 @@ static void on_held(uint32_t v)
 	rt_apic_eoi();
 }
 
-/* Firmware may leave the 8259s unmasked with the PIT running (SeaBIOS does, under
- * QEMU alone): mask them, so only the local APIC interrupts. */
-#define PIC_MASTER_IMR 0x21            /* OCW1 (8259A data sheet) */
-#define PIC_SLAVE_IMR  0xA1
-static void mask_8259s(void)
-{
-	outb(PIC_MASTER_IMR, 0xFF);
-	outb(PIC_SLAVE_IMR, 0xFF);
-}
-
 void guest_main(void)
 {
-	mask_8259s();
+	/* Firmware may leave the 8259s unmasked with the PIT running (SeaBIOS does,
+	 * under QEMU alone): mask them, so only the local APIC interrupts. */
+	pc_pic_unmask(0);
 	for (uint32_t i = 0; i < 4; i++) {
 		pdpt[i] = (uint32_t)pd[i] | PTE_P | PTE_RW;
 		for (uint32_t j = 0; j < 512; j++)

@@ -4,6 +4,7 @@
  * back, and a run of HLTs woken by a periodic timer. Argument "cli": HLT with
  * interrupts off and the timer armed, which nothing can end, so hv86 stops the
  * VM. Argument "idle": STI;HLT with nothing armed, which hv86 stops too. */
+#include "guests/rt/pc.h"
 #include "guests/rt/rt.h"
 
 RT_GUEST("hltwake");
@@ -82,19 +83,11 @@ static void many(void)
 	rt_check(n <= WAKES, "%u periodic ticks woke %u HLTs (never a HLT without a tick)", WAKES, n);
 }
 
-/* Firmware may leave the 8259s unmasked with the PIT running (SeaBIOS does, under
- * QEMU alone): mask them, so only the local APIC interrupts. */
-#define PIC_MASTER_IMR 0x21            /* OCW1 (8259A data sheet) */
-#define PIC_SLAVE_IMR  0xA1
-static void mask_8259s(void)
-{
-	outb(PIC_MASTER_IMR, 0xFF);
-	outb(PIC_SLAVE_IMR, 0xFF);
-}
-
 void guest_main(void)
 {
-	mask_8259s();
+	/* Firmware may leave the 8259s unmasked with the PIT running (SeaBIOS does,
+	 * under QEMU alone): mask them, so only the local APIC interrupts. */
+	pc_pic_unmask(0);
 	rt_set_irq_handler(VEC_TIMER, on_irq);
 	rt_set_irq_handler(VEC_IPI, on_irq);
 	rt_set_irq_handler(VEC_HIGHER, on_irq);

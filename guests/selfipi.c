@@ -4,6 +4,7 @@
  * EOI, the destination shorthands and a physical destination, an illegal vector
  * in the ESR, the error interrupt, an NMI to itself, and in x2APIC mode (argument
  * x2apic=1) the SELF IPI register. */
+#include "guests/rt/pc.h"
 #include "guests/rt/rt.h"
 
 RT_GUEST("selfipi");
@@ -213,19 +214,11 @@ static void x2apic_self(void)
 	print_order("x2APIC SELF IPI register", want, 2);
 }
 
-/* Firmware may leave the 8259s unmasked with the PIT running (SeaBIOS does, under
- * QEMU alone): mask them, so only the local APIC interrupts. */
-#define PIC_MASTER_IMR 0x21            /* OCW1 (8259A data sheet) */
-#define PIC_SLAVE_IMR  0xA1
-static void mask_8259s(void)
-{
-	outb(PIC_MASTER_IMR, 0xFF);
-	outb(PIC_SLAVE_IMR, 0xFF);
-}
-
 void guest_main(void)
 {
-	mask_8259s();
+	/* Firmware may leave the 8259s unmasked with the PIT running (SeaBIOS does,
+	 * under QEMU alone): mask them, so only the local APIC interrupts. */
+	pc_pic_unmask(0);
 	bool x2 = rt_arg_uint("x2apic=", 0);
 	if (!rt_apic_enable(x2, VEC_SPURIOUS)) {
 		rt_printf("x2apic: not offered (CPUID.1:ECX[21] clear), skipped\n");

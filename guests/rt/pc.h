@@ -14,7 +14,8 @@
 /* Initialize both (edge, cascade on IR2, 8086 mode) at the vectors above, all
  * IRQs masked. */
 void pc_pic_init(void);
-/* Unmask exactly the IRQs of mask (bit n = IRQ n); a slave IRQ unmasks IRQ 2. */
+/* Unmask exactly the IRQs of mask (bit n = IRQ n); a slave IRQ unmasks IRQ 2.
+ * pc_pic_unmask(0) masks them all. */
 void pc_pic_unmask(uint16_t mask);
 /* The non-specific EOI for irq: to the slave and the master for IRQs 8-15. */
 void pc_pic_eoi(unsigned irq);
