@@ -80,7 +80,10 @@ static void many(void)
 		n++;
 	}
 	rt_apic_write(RT_APIC_TIMER_ICR, 0);
-	rt_check(n <= WAKES, "%u periodic ticks woke %u HLTs (never a HLT without a tick)", WAKES, n);
+	/* n itself depends on timing (two ticks may end one HLT on a busy host), so it
+	 * is printed only when the check fails: the output stays deterministic. */
+	if (!rt_check(n <= WAKES, "%u periodic ticks, never a HLT without a tick", WAKES))
+		rt_printf("  %u HLTs were woken\n", n);
 }
 
 void guest_main(void)
