@@ -146,6 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_MAIN
+#include "tests/fuzz/fuzz_replay.h"
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "-r") == 0) {
@@ -179,17 +180,6 @@ int main(int argc, char **argv)
         printf("fuzz_emulate: %lu random inputs ok\n", n);
         return 0;
     }
-    for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        if (!f) {
-            perror(argv[i]);
-            return 1;
-        }
-        uint8_t buf[4096];
-        size_t n = fread(buf, 1, sizeof buf, f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, n);
-    }
-    return 0;
+    return fuzz_replay_files(argc, argv);
 }
 #endif
