@@ -47,6 +47,18 @@ $(BUILD)/hv86.iso: $(BUILD)/hv86.elf scripts/mkiso
 # --- test guests (ELF32 multiboot v1, so QEMU -kernel runs them directly too) -----
 include guests/guests.mk
 
+# --- the Linux test guest: Debian's kernel and a busybox initramfs (docs/linux.md) ---
+# Downloaded once (apt-get download, nothing installed); present files are kept.
+LINUX := $(BUILD)/linux
+
+$(LINUX)/vmlinuz $(LINUX)/busybox: scripts/linux-image
+	scripts/linux-image $(LINUX)
+
+$(LINUX)/initramfs.cpio.gz: guests/linux/init $(LINUX)/busybox scripts/mkinitramfs
+	scripts/mkinitramfs guests/linux/init $(LINUX)/busybox $@
+
+linux: $(LINUX)/vmlinuz $(LINUX)/initramfs.cpio.gz
+
 # --- host unit tests (cmocka) ---------------------------------------------------
 include tests/unit/unit.mk
 
@@ -60,7 +72,7 @@ deps:
 	@scripts/deps
 
 build-all: deps
-	@$(MAKE) --no-print-directory all unit-build
+	@$(MAKE) --no-print-directory all unit-build linux
 
 # The demo VMs' own statuses are not make's business: the console shows them.
 run: build-all
@@ -80,5 +92,5 @@ bench: build-all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps build-all run check test bench clean guests unit-build
+.PHONY: all deps build-all run check test bench clean guests unit-build linux
 -include $(HV_OBJ:.o=.d)
