@@ -11,6 +11,7 @@
 #include "kernel/x86.h"
 #include "lib/config.h"
 #include "lib/format.h"
+#include "loader/linux_boot.h"
 #include "loader/multiboot_guest.h"
 #include "vmm/exit.h"
 #include "vmm/fpu.h"
@@ -117,6 +118,42 @@ static void set_multiboot_entry(struct vcpu *v, uint32_t entry, uint32_t info)
     v->gpr[GPR_RBX] = info;
 }
 
+/* The entry state of the 64-bit Linux boot protocol (boot.rst "64-bit BOOT
+ * PROTOCOL"): long mode with the loader's identity map, a GDT with flat __BOOT_CS
+ * and __BOOT_DS, CS = __BOOT_CS, DS = ES = SS = __BOOT_DS, interrupts off, RSI =
+ * boot_params. */
+static void set_linux_entry(struct vcpu *v, const struct lb_result *r)
+{
+    const uint32_t flat = SEG_ATTR_S | SEG_ATTR_P | SEG_ATTR_G;
+    struct segment code = { .sel = LB_BOOT_CS, .attr = flat | SEG_ATTR_L | SEG_ATTR_TYPE(0xB),
+                            .limit = 0xFFFFFFFF };
+    struct segment data = { .sel = LB_BOOT_DS, .attr = flat | SEG_ATTR_DB | SEG_ATTR_TYPE(0x3),
+                            .limit = 0xFFFFFFFF };
+    struct segment tr = { .attr = SEG_ATTR_P | SEG_ATTR_TYPE(0xB), .limit = 0x67 };
+    struct segment ldtr = { .attr = SEG_ATTR_P | SEG_ATTR_TYPE(0x2), .limit = 0xFFFF };
+    struct segment gdtr = { .base = r->gdt_base, .limit = r->gdt_limit };
+    struct segment idtr = { .limit = 0xFFFF };
+    vcpu_set_seg(v, SEG_CS, &code);
+    vcpu_set_seg(v, SEG_SS, &data);
+    vcpu_set_seg(v, SEG_DS, &data);
+    vcpu_set_seg(v, SEG_ES, &data);
+    vcpu_set_seg(v, SEG_FS, &data);
+    vcpu_set_seg(v, SEG_GS, &data);
+    vcpu_set_seg(v, SEG_TR, &tr);
+    vcpu_set_seg(v, SEG_LDTR, &ldtr);
+    vcpu_set_seg(v, SEG_GDTR, &gdtr);
+    vcpu_set_seg(v, SEG_IDTR, &idtr);
+    vcpu_set(v, REG_CR3, r->cr3);
+    vcpu_set(v, REG_CR4, CR4_PAE);
+    vcpu_set(v, REG_EFER, EFER_LME | EFER_LMA);
+    vcpu_set(v, REG_CR0, CR0_PE | CR0_ET | CR0_PG);
+    vcpu_set(v, REG_RFLAGS, RFLAGS_FIXED);
+    vcpu_set(v, REG_RIP, r->entry);
+    vcpu_set(v, REG_RSP, 0);
+    memset(v->gpr, 0, sizeof v->gpr);
+    v->gpr[GPR_RSI] = r->boot_params;
+}
+
 /* Test only (hv86.test=bad-entry): long mode without PAE, a state both vendors
  * refuse (SDM Vol. 3C 27.3.1.1, APM Vol. 2 15.5.1). hv86's checker names it, and
  * the entry is tried anyway so the CPU's own verdict shows in the log. */
@@ -179,8 +216,22 @@ static void vm_create(const struct vm_config *c, unsigned id)
     for (unsigned i = 0; i < c->nmodules; i++)
         if (!find_module(vm, "module", c->modules[i], &in.modules[in.nmodules++]))
             return;
+    /* A bzImage (0xAA55 boot flag) boots through the Linux boot protocol, with
+     * the modules as its initrd and the command line as given; anything else is
+     * a multiboot image. */
+    bool is_linux = lb_is_boot_image(in.kernel.data, in.kernel.size);
     struct mbg_result res;
-    if (mbg_load(&in, guest_write, vm, &res) != 0) {
+    static struct lb_result lres;
+    if (is_linux) {
+        struct lb_input li = { .kernel = in.kernel, .cmdline = c->cmdline,
+                               .initrds = in.modules, .ninitrds = in.nmodules,
+                               .ram_size = in.ram_size, .reserved = in.reserved,
+                               .nreserved = in.nreserved };
+        if (lb_load(&li, guest_write, vm, &lres) != 0) {
+            vm_stop(vm, "kernel '%s': %s", c->kernel, lres.error);
+            return;
+        }
+    } else if (mbg_load(&in, guest_write, vm, &res) != 0) {
         vm_stop(vm, "kernel '%s': %s", c->kernel, res.error);
         return;
     }
@@ -200,7 +251,10 @@ static void vm_create(const struct vm_config *c, unsigned id)
         return;
     }
     vm->nvcpus = 1;
-    set_multiboot_entry(v, res.entry, res.info_gpa);
+    if (is_linux)
+        set_linux_entry(v, &lres);
+    else
+        set_multiboot_entry(v, res.entry, res.info_gpa);
     if (test_bad_entry)
         corrupt_entry_state(v);
     vm->state = VM_RUNNING;
