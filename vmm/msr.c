@@ -12,6 +12,7 @@
 #define MSR_MTRR_DEF_TYPE 0x000002FF
 #define MSR_MISC_ENABLE   0x000001A0
 #define MISC_ENABLE_FAST_STRINGS 1ull
+#define MSR_AMD64_NB_CFG  0xC001001F   /* AMD northbridge configuration (BKDG fam 10h+) */
 #define MTRR_DEF_TYPE_VALID (0xFFull | (3ull << 10))   /* type, FE, E */
 
 /* EFER bits a guest may set: those the (virtual) CPU reports (SDM Vol. 3A 2.2.1). */
@@ -77,6 +78,7 @@ bool msr_guest_read(struct vcpu *v, uint32_t index, uint64_t *val)
     case MSR_MTRRCAP: *val = 0; return true;               /* no MTRRs offered */
     case MSR_MTRR_DEF_TYPE: *val = v->mtrr_def_type; return true;
     case MSR_MISC_ENABLE: *val = MISC_ENABLE_FAST_STRINGS; return true;
+    case MSR_AMD64_NB_CFG: *val = 0; return true;          /* no northbridge options */
     }
     log_once(v, index, false);
     return false;
@@ -113,6 +115,11 @@ bool msr_guest_write(struct vcpu *v, uint32_t index, uint64_t val)
         return true;
     case MSR_MISC_ENABLE:
         return val == MISC_ENABLE_FAST_STRINGS;
+    case MSR_AMD64_NB_CFG:
+        /* Linux on AMD family 10h+ sets EnableCf8ExtCfg (bit 46) with a plain
+         * WRMSR; the extended CF8 config access it enables is not offered (the
+         * ECAM window is), so the write is accepted and has no effect, as KVM does. */
+        return true;
     case MSR_TSC:
     case MSR_MTRRCAP:
         break;
