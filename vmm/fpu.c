@@ -97,6 +97,16 @@ void fpu_enter_guest(struct vcpu *v)
 
 void fpu_leave_guest(struct vcpu *v)
 {
-    if (has_xsave && v->xcr0 != xcr0_all)
+    if (!has_xsave)
+        return;
+    /* The XSETBV intercept (APM Vol. 2 15.9, SDM Vol. 3C 25.1.3) means the guest
+     * never writes XCR0 itself, so this reads back v->xcr0 on hardware. QEMU's TCG
+     * SVM does not implement that intercept: there the guest's XSETBV reaches
+     * XCR0 directly (with the CPU's own checks), and its value has to be kept,
+     * or the next entry would put the old one back under the guest's feet. */
+    uint64_t now = xgetbv(0);
+    if (now != v->xcr0)
+        v->xcr0 = now;
+    if (v->xcr0 != xcr0_all)
         xsetbv(0, xcr0_all);
 }
