@@ -1,6 +1,8 @@
 /* Guest COM1 (PC16550D data sheet, register map table 2). The transmitter is always
  * ready (LSR.THRE|TEMT), so a polling driver never waits; bytes are collected into
- * lines for the sink. */
+ * lines for the sink. An interrupt-driven driver (Linux's 8250) gets the THRE
+ * interrupt: pending while IER.ETBEI is set and the (always empty) holding
+ * register has not been refilled since the last IIR read that reported it. */
 #include <stdbool.h>
 #include "dev/uart16550.h"
 
@@ -8,6 +10,9 @@ enum { REG_DATA, REG_IER, REG_IIR_FCR, REG_LCR, REG_MCR, REG_LSR, REG_MSR, REG_S
 #define LCR_DLAB      0x80
 #define LSR_THRE_TEMT 0x60
 #define IIR_NO_INT    0x01
+#define IIR_THRE      0x02   /* source: transmitter holding register empty */
+#define IER_ETBEI     0x02   /* enable THRE interrupt */
+#define MCR_OUT2      0x08   /* on the PC, gates the UART's interrupt onto its IRQ line */
 #define IIR_FIFO_ON   0xC0
 #define FCR_FIFO_EN   0x01
 #define MCR_LOOP      0x10
@@ -48,8 +53,28 @@ void uart16550_write(struct uart16550 *u, unsigned reg, uint8_t b)
 {
     bool dlab = u->lcr & LCR_DLAB;
     switch (reg & 7) {
-    case REG_DATA: if (dlab) u->dll = b; else put_byte(u, b); break;
-    case REG_IER: if (dlab) u->dlm = b; else u->ier = b & 0x0F; break;
+    case REG_DATA:
+        if (dlab) {
+            u->dll = b;
+        } else {
+            put_byte(u, b);
+            /* Sent at once: the holding register is empty again, which is a new
+             * THRE interrupt (data sheet: cleared by writing THR, set when THR
+             * empties). */
+            u->thre_pending = true;
+        }
+        break;
+    case REG_IER:
+        if (dlab) {
+            u->dlm = b;
+        } else {
+            /* Enabling ETBEI while THR is empty raises THRE at once (data sheet
+             * 8.5; Linux's 8250 probes exactly this at startup). */
+            if ((b & IER_ETBEI) && !(u->ier & IER_ETBEI))
+                u->thre_pending = true;
+            u->ier = b & 0x0F;
+        }
+        break;
     case REG_IIR_FCR: u->fcr = b; break;
     case REG_LCR: u->lcr = b; break;
     case REG_MCR: u->mcr = b & 0x1F; break;
@@ -58,13 +83,25 @@ void uart16550_write(struct uart16550 *u, unsigned reg, uint8_t b)
     }
 }
 
+bool uart16550_irq(const struct uart16550 *u)
+{
+    return (u->mcr & MCR_OUT2) && (u->ier & IER_ETBEI) && u->thre_pending;
+}
+
 uint8_t uart16550_read(struct uart16550 *u, unsigned reg)
 {
     bool dlab = u->lcr & LCR_DLAB;
     switch (reg & 7) {
     case REG_DATA: return dlab ? u->dll : 0;
     case REG_IER: return dlab ? u->dlm : u->ier;
-    case REG_IIR_FCR: return IIR_NO_INT | ((u->fcr & FCR_FIFO_EN) ? IIR_FIFO_ON : 0);
+    case REG_IIR_FCR: {
+        uint8_t fifo = (u->fcr & FCR_FIFO_EN) ? IIR_FIFO_ON : 0;
+        if ((u->ier & IER_ETBEI) && u->thre_pending) {
+            u->thre_pending = false;    /* reading IIR with THRE as source clears it */
+            return IIR_THRE | fifo;
+        }
+        return IIR_NO_INT | fifo;
+    }
     case REG_LCR: return u->lcr;
     case REG_MCR: return u->mcr;
     case REG_LSR: return LSR_THRE_TEMT;

@@ -45,6 +45,7 @@ struct platform {
     struct pit pit;
     struct rtc rtc;
     bool rtc_irq;                    /* IRQ 8 as last driven */
+    bool uart_irq;                   /* IRQ 4 as last driven */
     struct lapic lapic[VM_MAX_VCPUS];
     struct acpi_pm pm;
     struct pci_host pci;
@@ -73,6 +74,11 @@ static bool uart_io(struct vcpu *v, void *dev, uint16_t port, unsigned size, boo
         *val = uart16550_read(&p->uart, port - COM1_BASE);
     else
         uart16550_write(&p->uart, port - COM1_BASE, (uint8_t)*val);
+    bool level = uart16550_irq(&p->uart);
+    if (level != p->uart_irq) {
+        p->uart_irq = level;
+        irq_set_isa(p->vm, UART_COM1_IRQ, level);
+    }
     return true;
 }
 
