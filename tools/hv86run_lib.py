@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -290,6 +291,54 @@ def _need_readable(path, what):
         raise UsageError("%s %s: not readable" % (what, path))
 
 
+# The image kinds hv86 boots (docs/linux.md, docs/config.md): ELF or an a.out-kludge
+# multiboot image, or a Linux bzImage with a 64-bit entry. vmm/hv.c makes the same
+# choice (0xAA55 boot flag -> loader/linux_boot.c, else loader/multiboot_guest.c)
+# and the same bzImage checks, so a bad image fails here before anything boots.
+ELF_MAGIC = b"\x7fELF"
+MB1_MAGIC = 0x1BADB002
+MB1_SEARCH = 8192
+BZ_MIN_VERSION = 0x020C       # xloadflags (2.12): the only sign of a 64-bit entry
+BZ_HEADER_END = 0x264         # through init_size
+
+
+def kernel_image_problem(data):
+    """Why hv86 cannot boot this KERNEL image (bytes), or None if it can."""
+    if len(data) >= 0x200 and data[0x1FE:0x200] == b"\x55\xaa":
+        if len(data) < BZ_HEADER_END:
+            return "truncated bzImage: smaller than its setup header"
+        if data[0x202:0x206] != b"HdrS":
+            return "no 'HdrS' signature at 0x202: not a bzImage"
+        version, = struct.unpack_from("<H", data, 0x206)
+        if version < BZ_MIN_VERSION:
+            return ("bzImage boot protocol %d.%02d is older than 2.12 (no 64-bit entry "
+                    "flag)" % (version >> 8, version & 0xFF))
+        if not data[0x211] & 0x01:
+            return "loadflags LOADED_HIGH clear: a zImage, not a bzImage"
+        xloadflags, = struct.unpack_from("<H", data, 0x236)
+        if not xloadflags & 0x1:
+            return "bzImage has no 64-bit entry point (xloadflags XLF_KERNEL_64 clear)"
+        sects = data[0x1F1] or 4
+        if (sects + 1) * 512 >= len(data):
+            return "bzImage setup_sects puts the kernel past the end of the file"
+        return None
+    if data[:4] == ELF_MAGIC:
+        return None
+    for off in range(0, min(len(data), MB1_SEARCH) - 11, 4):
+        magic, flags, check = struct.unpack_from("<III", data, off)
+        if magic == MB1_MAGIC and (magic + flags + check) & 0xFFFFFFFF == 0:
+            return None
+    return "neither an ELF or multiboot image nor a Linux bzImage"
+
+
+def check_kernel_image(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    why = kernel_image_problem(data)
+    if why:
+        raise UsageError("KERNEL %s: %s" % (path, why))
+
+
 def parse_args(argv):
     """argv (without the program name) -> Options; UsageError on bad usage."""
     o = Options()
@@ -384,6 +433,7 @@ def parse_args(argv):
                              % " ".join(positional))
         o.kernel = positional[0]
         _need_readable(o.kernel, "KERNEL")
+        check_kernel_image(o.kernel)
         for f in o.initrd:
             _need_readable(f, "--initrd")
     if not os.path.isfile(o.hv86):

@@ -35,7 +35,7 @@ class TempDirCase(unittest.TestCase):
     def tearDown(self):
         self._td.cleanup()
 
-    def file(self, rel, data=b"x"):
+    def file(self, rel, data=b"\x7fELF"):
         p = os.path.join(self.dir, rel)
         os.makedirs(os.path.dirname(p), exist_ok=True)
         with open(p, "wb") as f:
@@ -284,6 +284,59 @@ class ConfigScanning(TempDirCase):
         o = lib.parse_args(["--hv86", self.fake_hv86, "--initrd", i, k])
         with self.assertRaises(lib.UsageError):
             lib.plan_from_options(o)
+
+
+def bzimage(**over):
+    """A minimal bzImage header (protocol 2.15, 64-bit entry) as bytes."""
+    import struct
+    img = bytearray(0x1000)
+    img[0x1F1] = 1
+    img[0x1FE:0x200] = b"\x55\xaa"
+    img[0x202:0x206] = b"HdrS"
+    struct.pack_into("<H", img, 0x206, over.get("version", 0x020F))
+    img[0x211] = over.get("loadflags", 1)
+    struct.pack_into("<H", img, 0x236, over.get("xloadflags", 1))
+    if "setup_sects" in over:
+        img[0x1F1] = over["setup_sects"]
+    return bytes(img[:over.get("size", len(img))])
+
+
+class KernelImage(TempDirCase):
+    def test_accepted_kinds(self):
+        self.assertIsNone(lib.kernel_image_problem(b"\x7fELF" + bytes(60)))
+        mb = bytearray(64)
+        mb[8:20] = (0x1BADB002).to_bytes(4, "little") + (0x10000).to_bytes(4, "little") + \
+            ((-(0x1BADB002 + 0x10000)) & 0xFFFFFFFF).to_bytes(4, "little")
+        self.assertIsNone(lib.kernel_image_problem(bytes(mb)))
+        self.assertIsNone(lib.kernel_image_problem(bzimage()))
+
+    def test_refused_with_the_reason(self):
+        cases = [
+            (b"just text\n", "neither an ELF"),
+            (bzimage(size=0x240), "truncated"),
+            (bzimage()[:0x202] + b"HdrZ" + bzimage()[0x206:], "HdrS"),
+            (bzimage(version=0x020B), "older than 2.12"),
+            (bzimage(loadflags=0), "LOADED_HIGH"),
+            (bzimage(xloadflags=0), "XLF_KERNEL_64"),
+            (bzimage(setup_sects=200), "setup_sects"),
+        ]
+        for data, why in cases:
+            self.assertIn(why, lib.kernel_image_problem(data))
+
+    def test_bad_kernel_is_a_usage_error_naming_the_file(self):
+        k = self.file("notes.txt", b"not a kernel")
+        with self.assertRaises(lib.UsageError) as cm:
+            lib.parse_args(["--hv86", self.fake_hv86, k])
+        self.assertIn("KERNEL %s: neither" % k, str(cm.exception))
+
+    def test_bzimage_initrd_is_a_module(self):
+        k = self.file("vmlinuz", bzimage())
+        i = self.file("initramfs.cpio.gz")
+        o = lib.parse_args(["--hv86", self.fake_hv86, "--append", "quiet", "--initrd", i, k])
+        plan = lib.plan_from_options(o)
+        self.assertEqual(plan.modules, [(k, "vmlinuz"), (i, "initramfs.cpio.gz")])
+        vm = lib.parse_config(plan.cfg_text)[0]
+        self.assertEqual(vm["modules"], ["initramfs.cpio.gz"])
 
 
 class Names(unittest.TestCase):
