@@ -20,11 +20,6 @@ enum { EAX, EBX, ECX, EDX };
 #define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 #define X2APIC_TOPOLOGY_LEAF 0xBu
 #define V2_TOPOLOGY_LEAF 0x1Fu
-/* Machine-check architecture: hv86 models no MCG_* MSRs or error-reporting banks
- * (a guest reading MCG_STATUS would get #GP), so the guest is told there is none
- * and leaves them alone; AMD mirrors both bits in 0x80000001 EDX (APM Vol. 3 E.4.2). */
-#define CPUID_EDX_MCE (1u << 7)
-#define CPUID_EDX_MCA (1u << 14)
 /* RDTSCP and RDPID read IA32_TSC_AUX, which hv86 does not switch per vCPU (VMX
  * runs the guest without "enable RDTSCP", so they #UD there): not offered. */
 #define CPUID_80000001_EDX_RDTSCP (1u << 27)
@@ -32,9 +27,8 @@ enum { EAX, EBX, ECX, EDX };
 static const struct cpuid_mask hidden[] = {
     { 7, ECX, CPUID_7_ECX_RDPID },
     { 1, ECX, CPUID_1_ECX_VMX | CPUID_1_ECX_MONITOR | CPUID_1_ECX_OSXSAVE },
-    { 1, EDX, CPUID_EDX_MCE | CPUID_EDX_MCA },
     { 0x80000001u, ECX, CPUID_80000001_ECX_SVM },
-    { 0x80000001u, EDX, CPUID_EDX_MCE | CPUID_EDX_MCA | CPUID_80000001_EDX_RDTSCP },
+    { 0x80000001u, EDX, CPUID_80000001_EDX_RDTSCP },
 };
 
 void cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t out[4])
