@@ -52,7 +52,7 @@ class TestSpec:
         self.name = name
         self.backends = backends        # [] for "-": run once, args as written
         self.tier = tier
-        self.timeout = timeout
+        self.timeouts = timeout         # {backend or None: seconds}
         self.status = status
         self.expect = expect            # [(backend or None, compiled regex)]
         self.reject = reject
@@ -61,8 +61,34 @@ class TestSpec:
         self.lineno = lineno
 
 
+    def timeout_for(self, backend):
+        return self.timeouts.get(backend, self.timeouts.get(None))
+
+    @property
+    def timeout(self):
+        """The longest of the timeouts (for listings)."""
+        return max(self.timeouts.values())
+
+
 class ListError(Exception):
     pass
+
+
+def parse_timeout(word, backends):
+    """TIMEOUT: seconds for every backend ("60"), or per backend ("svm=60,vmx=420",
+    one for each backend the line names) -> {backend: seconds} (None: any)."""
+    if "=" not in word:
+        return {None: float(word)}
+    out = {}
+    for part in word.split(","):
+        b, _, secs = part.partition("=")
+        if b not in backends:
+            raise ValueError("timeout for %s, which the line does not run on" % b)
+        out[b] = float(secs)
+    missing = [b for b in backends if b not in out]
+    if missing:
+        raise ValueError("no timeout for %s" % ",".join(missing))
+    return out
 
 
 def parse_list(text, path="tests.list"):
@@ -107,10 +133,11 @@ def parse_list(text, path="tests.list"):
         if tier not in ("fast", "slow"):
             raise ListError("%s: tier must be fast or slow" % where)
         try:
-            timeout = float(timeout)
+            timeout = parse_timeout(timeout, blist)
             status = int(status)
-        except ValueError:
-            raise ListError("%s: TIMEOUT and STATUS must be numbers" % where)
+        except ValueError as e:
+            raise ListError("%s: TIMEOUT and STATUS must be numbers%s"
+                            % (where, ": %s" % e if str(e) else ""))
         expect, reject, ignore = [], [], []
         for p in head[6:]:
             m = re.match(r"^(expect|reject|ignore)(?:\.([a-z]+))?=(.*)$", p, re.S)
@@ -240,7 +267,7 @@ def kill_all():
 def hv86_cmd(spec, backend):
     cmd = [sys.executable, HV86_RUN]
     if backend is not None:
-        cmd += ["--backend", backend, "--timeout", "%g" % spec.timeout]
+        cmd += ["--backend", backend, "--timeout", "%g" % spec.timeout_for(backend)]
     return cmd + spec.args
 
 
@@ -267,10 +294,10 @@ def run_test(spec, backend):
 
 
 def _run_test(spec, backend):
-    rc, out, secs = run_cmd(hv86_cmd(spec, backend), spec.timeout + HARD_MARGIN)
+    limit = spec.timeout_for(backend) + HARD_MARGIN
+    rc, out, secs = run_cmd(hv86_cmd(spec, backend), limit)
     if rc is None:
-        return False, secs, "hv86-run itself hung (killed after %gs)" % (
-            spec.timeout + HARD_MARGIN), out
+        return False, secs, "hv86-run itself hung (killed after %gs)" % limit, out
     if rc != spec.status:
         return False, secs, "status %d, want %d" % (rc, spec.status), out
     why = check_patterns(spec, backend, out)
@@ -302,13 +329,13 @@ def compare(spec, backend, hv_out, hv_secs):
                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x4"]
         if names:
             cmd += ["-initrd", lib.qemu_initrd_arg(names)]
-        rc, q_out, q_secs = run_cmd(cmd, spec.timeout, cwd=cwd)
+        rc, q_out, q_secs = run_cmd(cmd, spec.timeout_for(backend), cwd=cwd)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     secs = hv_secs + q_secs
     if rc is None:
         return False, secs, "compare: the guest alone under QEMU did not end " \
-            "within %gs" % spec.timeout, hv_out
+            "within %gs" % spec.timeout_for(backend), hv_out
     hv_status = spec.status
     if rc != hv_status:
         return False, secs, "compare: status %d under hv86, %d under QEMU alone" % (
@@ -440,7 +467,7 @@ def main(argv=None):
         if launcher:
             print("unit/test_launcher")
         for tid, s, b in system:
-            print("%-28s %-4s %5gs  status %d" % (tid, s.tier, s.timeout, s.status))
+            print("%-28s %-4s %5gs  status %d" % (tid, s.tier, s.timeout_for(b), s.status))
         return 0
 
     counts = {"passed": 0, "failed": 0, "skipped": 0}

@@ -599,6 +599,18 @@ class RunnerParsing(unittest.TestCase):
         self.assertEqual(ids, ["t[svm]", "t[vmx]", "c[svm]"])
         self.assertEqual([i for i, _, _ in runner.expand(specs, "fast")], ["c[svm]"])
 
+    def test_timeout_per_backend(self):
+        t = runner.parse_list("run t svm,vmx slow svm=60,vmx=420 11 -- k.elf\n")[0]
+        self.assertEqual((t.timeout_for("svm"), t.timeout_for("vmx"), t.timeout),
+                         (60.0, 420.0, 420.0))
+        self.assertIn("--timeout", runner.hv86_cmd(t, "vmx"))
+        self.assertEqual(runner.hv86_cmd(t, "vmx")[-3:], ["--timeout", "420", "k.elf"])
+        for bad in ("run t svm,vmx slow svm=60 11 -- k",          # vmx has none
+                    "run t svm slow svm=60,vmx=9 11 -- k",        # vmx not run
+                    "run t svm slow svm=sixty 11 -- k"):
+            with self.assertRaises(runner.ListError, msg=bad):
+                runner.parse_list(bad)
+
     def test_bad_lines(self):
         for bad in ("run t svm fast 60 0 k.elf",            # no --
                     "walk t svm fast 60 0 -- k",             # kind
