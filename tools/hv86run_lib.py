@@ -18,6 +18,7 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GUESTS_DIR = os.path.join(REPO, "build", "guests")
+LINUX_DIR = os.path.join(REPO, "build", "linux")
 HV86_ELF = os.path.join(REPO, "build", "hv86.elf")
 MKISO = os.path.join(REPO, "scripts", "mkiso")
 
@@ -213,12 +214,13 @@ def config_files(vms):
     return seen
 
 
-def resolve_config_file(name, config_dir, guests_dir=GUESTS_DIR):
+def resolve_config_file(name, config_dir, guests_dir=GUESTS_DIR, linux_dir=LINUX_DIR):
     """A file named in a config: absolute as is; else relative to the config's folder,
-    then to build/guests/. -> path or None."""
+    then to build/guests/, then to build/linux/ (the Linux test kernel and
+    initramfs, docs/linux.md). -> path or None."""
     if os.path.isabs(name):
         return name if os.path.isfile(name) else None
-    for base in (config_dir, guests_dir):
+    for base in (config_dir, guests_dir, linux_dir):
         p = os.path.join(base, name)
         if os.path.isfile(p):
             return p

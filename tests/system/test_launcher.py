@@ -233,6 +233,10 @@ class ConfigScanning(TempDirCase):
         self.assertEqual(lib.resolve_config_file("exit.elf", cdir, gdir), guest)
         self.assertIsNone(lib.resolve_config_file("nope.bin", cdir, gdir))
         self.assertEqual(lib.resolve_config_file(guest, cdir, "/nonexistent"), guest)
+        ldir = os.path.dirname(self.file("linux/vmlinuz"))
+        self.assertEqual(lib.resolve_config_file("vmlinuz", cdir, gdir, ldir),
+                         os.path.join(ldir, "vmlinuz"))
+        self.assertIsNone(lib.resolve_config_file("vmlinuz", cdir, gdir, "/nonexistent"))
 
     def test_missing_file_in_config_is_not_a_usage_error(self):
         self.file("cfg/hello.elf")
