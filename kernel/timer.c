@@ -39,6 +39,7 @@ static uint32_t apic_per_ms;     /* LAPIC timer counts (divide 16) per ms */
 static uint64_t next_tick;       /* time_ns() of the next scheduling tick */
 static uint64_t wake_at = NS_NEVER;   /* a guest timer's expiry, if earlier */
 static uint64_t armed_at = NS_NEVER;  /* when the one-shot fires */
+static bool tick_on = true;           /* the scheduling tick is wanted */
 
 static uint32_t lapic_read(uint32_t off)
 {
@@ -64,21 +65,47 @@ static void arm(uint64_t at)
     lapic_write(LAPIC_TIMER_INIT, count > 0xFFFFFFFFu ? 0xFFFFFFFFu : count ? (uint32_t)count : 1);
 }
 
-/* A tick when its time has come (missed ticks are not made up), and the next
- * one-shot for whichever comes first, the tick or a requested wake-up. */
+/* The next one-shot: whichever comes first, the tick (if wanted) or a requested
+ * wake-up; none if neither. */
+static void arm_next(void)
+{
+    uint64_t at = tick_on && next_tick < wake_at ? next_tick : wake_at;
+    if (at == NS_NEVER) {
+        armed_at = NS_NEVER;
+        lapic_write(LAPIC_TIMER_INIT, 0);       /* stops the one-shot (11.5.4) */
+    } else {
+        arm(at);
+    }
+}
+
+/* A tick when its time has come (missed ticks are not made up, but timer_ticks
+ * keeps counting time while the tick is off), and the next one-shot. */
 void timer_interrupt(void)
 {
     uint64_t now = time_ns();
     if (now >= next_tick) {
-        timer_ticks++;
-        next_tick += TICK_NS;
-        if (next_tick <= now)
-            next_tick = now + TICK_NS;
+        uint64_t missed = (now - next_tick) / TICK_NS;
+        timer_ticks += tick_on ? 1 : missed + 1;
+        next_tick += (missed + 1) * TICK_NS;
     }
     if (now >= wake_at)
         wake_at = NS_NEVER;
-    arm(wake_at < next_tick ? wake_at : next_tick);
+    arm_next();
     lapic_write(LAPIC_EOI, 0);
+}
+
+void timer_tick_enable(bool on)
+{
+    if (!apic_per_ms || on == tick_on)
+        return;
+    tick_on = on;
+    if (on && next_tick < armed_at)
+        arm(next_tick > time_ns() ? next_tick : time_ns());
+}
+
+uint64_t timer_next_interrupt(void)
+{
+    return armed_at;
 }
 
 void timer_wake_at(uint64_t at)

@@ -6,6 +6,7 @@
  * does with its own IF. */
 #ifndef KERNEL_TIMER_H
 #define KERNEL_TIMER_H
+#include <stdbool.h>
 #include <stdint.h>
 
 #define TIMER_VECTOR 0x20
@@ -29,4 +30,10 @@ void timer_take_pending(void);
 void timer_wake_at(uint64_t at);
 /* Nothing to run: wait for the next host interrupt (sti; hlt; cli). */
 void timer_idle(void);
+/* The scheduling tick on or off. Off when a single vCPU runs: nobody else needs
+ * the CPU, so a tick would only cost the guest an exit; wake-ups for guest timers
+ * (timer_wake_at) still come. timer_ticks keeps counting time either way. */
+void timer_tick_enable(bool on);
+/* time_ns() of the next host timer interrupt, UINT64_MAX if none is armed. */
+uint64_t timer_next_interrupt(void);
 #endif

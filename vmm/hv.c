@@ -303,6 +303,13 @@ static void run_all(void)
         any = false;
         bool ran = false;
         uint64_t wake = IRQ_NEVER;
+        /* The tick only shares the CPU: with a single vCPU it is switched off,
+         * which saves that vCPU an exit every tick (docs/linux.md). */
+        unsigned vcpus = 0;
+        for (unsigned i = 0; i < nvms; i++)
+            if (vms[i]->state == VM_RUNNING)
+                vcpus += vms[i]->nvcpus;
+        timer_tick_enable(vcpus > 1);
         for (unsigned i = 0; i < nvms; i++) {
             struct vm *vm = vms[i];
             struct vcpu *v = &vm->vcpus[0];

@@ -8,6 +8,8 @@
 #include "vmm/vmx/vmx.h"
 #include "vmm/vmx/vmx_insn.h"
 
+#define PREEMPT_MAX_NS 1000000000000ull   /* 1000 s: beyond, the field saturates anyway */
+
 struct vmx_cpu vmx_cpu;
 
 #define VPID_COUNT      0xFFFFu      /* 16-bit VPIDs, 0 reserved for the host (28.3.3.3) */
@@ -273,8 +275,16 @@ static int vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
         x->checked = true;
     }
     if (vmx_cpu.ctls.pin & PIN_PREEMPT_TIMER) {
-        /* One host tick's worth of TSC, in the timer's units (IA32_VMX_MISC[4:0]). */
-        uint64_t quantum = (time_tsc_hz() / TIMER_HZ) >> VMX_MISC_PREEMPT_RATE(vmx_cpu.caps.misc);
+        /* Up to the host's next timer interrupt (the tick, or a guest timer's
+         * wake-up), in the timer's units (IA32_VMX_MISC[4:0]); no interrupt
+         * armed (a single vCPU with no timer): as long as the field allows. */
+        uint64_t at = timer_next_interrupt(), now = time_ns(), quantum = 0xFFFFFFFFu;
+        if (at != UINT64_MAX) {
+            uint64_t ns = at > now ? at - now : 0;
+            if (ns > PREEMPT_MAX_NS)         /* keeps the product below 2^64 */
+                ns = PREEMPT_MAX_NS;
+            quantum = (ns * (time_tsc_hz() / 1000) / 1000000u) >> VMX_MISC_PREEMPT_RATE(vmx_cpu.caps.misc);
+        }
         vmcs_write(VMCS_GUEST_PREEMPT_TIMER, quantum > 0xFFFFFFFFu ? 0xFFFFFFFFu : quantum);
     }
     do {
