@@ -186,8 +186,9 @@ static const char *fill_e820(const struct lb_input *in, uint8_t *bp)
  * __BOOT_DS flat). All of the first 4 GiB is mapped, which covers everything. */
 static const char *write_entry_tables(mbg_write_fn write, void *ctx, struct lb_result *res)
 {
-    static uint8_t pd[PAGE];
-    uint8_t table[PAGE] = { 0 };
+    static uint8_t pd[PAGE], table[PAGE];   /* one load at a time; large for a stack */
+    for (unsigned i = 0; i < PAGE; i++)
+        table[i] = 0;
     wr64(table, LB_PDPT_GPA | PTE_P | PTE_RW);
     if (!write(ctx, LB_PML4_GPA, table, PAGE))
         return "no room for the page tables in the VM's memory";

@@ -221,7 +221,7 @@ static void vm_create(const struct vm_config *c, unsigned id)
      * a multiboot image. */
     bool is_linux = lb_is_boot_image(in.kernel.data, in.kernel.size);
     struct mbg_result res;
-    static struct lb_result lres;
+    struct lb_result lres;
     if (is_linux) {
         struct lb_input li = { .kernel = in.kernel, .cmdline = c->cmdline,
                                .initrds = in.modules, .ninitrds = in.nmodules,
