@@ -9,6 +9,7 @@
 #include "kernel/x86.h"
 #include "vmm/irq.h"
 #include "vmm/platform.h"
+#include "vmm/startup.h"
 #include "vmm/vm.h"
 #include "vmm/vmm_ops.h"
 
@@ -57,23 +58,44 @@ static bool deliver_to(struct vcpu *v, const struct irq_msg *m)
     case IRQ_DM_NMI:
         irq_nmi(v);
         return true;
-    default:                           /* SMI, INIT, STARTUP, ExtINT: not yet */
+    case IRQ_DM_INIT:
+        startup_init(v);
+        return true;
+    case IRQ_DM_STARTUP:
+        return startup_sipi(v, m->vector);
+    default:                           /* SMI, ExtINT: no SMM, the 8259 is polled */
         return false;
     }
 }
 
+/* The targets are vCPUs of this VM only: a message never leaves its VM. */
+static bool deliver_targets(struct vm *vm, const bool *target, const struct irq_msg *m)
+{
+    if (m->mode == IRQ_DM_LOWEST) {
+        const struct lapic *cand[VM_MAX_VCPUS];
+        struct vcpu *who[VM_MAX_VCPUS];
+        unsigned n = 0;
+        for (unsigned i = 0; i < vm->nvcpus; i++)
+            if (target[i]) {
+                cand[n] = platform_lapic(&vm->vcpus[i]);
+                who[n++] = &vm->vcpus[i];
+            }
+        int k = lapic_lowest_priority(cand, n);
+        return k >= 0 && deliver_to(who[k], m);
+    }
+    bool any = false;
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        if (target[i])
+            any |= deliver_to(&vm->vcpus[i], m);
+    return any;
+}
+
 bool irq_deliver(struct vm *vm, const struct irq_msg *m)
 {
-    bool any = false;
-    for (unsigned i = 0; i < vm->nvcpus; i++) {
-        struct vcpu *v = &vm->vcpus[i];
-        if (!lapic_match(platform_lapic(v), m->dest, m->logical))
-            continue;
-        any |= deliver_to(v, m);
-        if (m->mode == IRQ_DM_LOWEST)
-            break;                     /* one of them: the first */
-    }
-    return any;
+    bool target[VM_MAX_VCPUS];
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        target[i] = lapic_match(platform_lapic(&vm->vcpus[i]), m->dest, m->logical);
+    return deliver_targets(vm, target, m);
 }
 
 void irq_set_isa(struct vm *vm, unsigned irq, bool high)
@@ -97,37 +119,24 @@ void irq_set_gsi(struct vm *vm, unsigned gsi, bool high)
 
 /* --- the local APIC's registers --------------------------------------------- */
 
-/* An ICR write (11.6.1): the destination shorthand, else the destination field
- * (8 bits in xAPIC mode, 32 in x2APIC mode). An INIT level de-assert does
- * nothing (11.6.1, "Level"). */
+/* An ICR write (11.6.1): to the vCPUs of the sender's VM the ICR names
+ * (lapic_ipi_reaches). An INIT level de-assert does nothing (11.6.1, "Level"):
+ * only its assert resets the target. Delivery is immediate, so the delivery
+ * status bit always reads idle. */
 static void send_ipi(struct vcpu *v, struct lapic *l)
 {
     uint32_t lo = l->icr_lo;
-    bool x2 = lapic_mode(l) == APIC_MODE_X2APIC;
     struct irq_msg m = {
-        .dest = x2 ? l->icr_hi : l->icr_hi >> APIC_XAPIC_DEST_SHIFT,
-        .logical = lo & APIC_ICR_LOGICAL,
         .mode = (uint8_t)((lo & APIC_ICR_DM) >> APIC_ICR_DM_SHIFT),
         .vector = (uint8_t)(lo & APIC_VECTOR_MASK),
     };
     if (m.mode == IRQ_DM_INIT && !(lo & APIC_ICR_ASSERT))
         return;
-    enum apic_shorthand to = (lo & APIC_ICR_SHORTHAND) >> APIC_ICR_SHORTHAND_SHIFT;
-    switch (to) {
-    case APIC_DEST_NONE:
-        irq_deliver(v->vm, &m);
-        return;
-    case APIC_DEST_SELF:
-        deliver_to(v, &m);
-        return;
-    case APIC_DEST_ALL:
-    case APIC_DEST_OTHERS:
-        for (unsigned i = 0; i < v->vm->nvcpus; i++) {
-            struct vcpu *t = &v->vm->vcpus[i];
-            if (t != v || to == APIC_DEST_ALL)
-                deliver_to(t, &m);
-        }
-    }
+    struct vm *vm = v->vm;
+    bool target[VM_MAX_VCPUS];
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        target[i] = lapic_ipi_reaches(l, platform_lapic(&vm->vcpus[i]));
+    deliver_targets(vm, target, &m);
 }
 
 /* What an access left for the rest of the machine: an IPI, an EOI broadcast,
@@ -288,8 +297,15 @@ void irq_hlt(struct vcpu *v, uint64_t rip)
 {
     if (v->nmi_pending)
         return;                        /* an NMI wakes it at once */
-    if (!(vcpu_get(v, REG_RFLAGS) & RFLAGS_IF)) {
-        /* Only an NMI, INIT or SMI ends this HLT, and none can come. */
+    bool smp = v->vm->nvcpus > 1;
+    v->halted_if = vcpu_get(v, REG_RFLAGS) & RFLAGS_IF;
+    if (!v->halted_if) {
+        /* Only an NMI, INIT or SMI ends this HLT: with one vCPU none can come;
+         * with several, another vCPU may send one (an AP parked by "cli; hlt"). */
+        if (smp) {
+            v->halted = true;
+            return;
+        }
         vm_stop(v->vm, "halted at rip=%#lx with interrupts disabled", rip);
         return;
     }
@@ -298,9 +314,18 @@ void irq_hlt(struct vcpu *v, uint64_t rip)
     uint64_t next = irq_next_deadline(v);
     if (irq_pending(v))
         return;
-    if (next == IRQ_NEVER) {
+    if (next == IRQ_NEVER && !smp) {
         vm_stop(v->vm, "halted at rip=%#lx with no interrupt source armed to wake it", rip);
         return;
     }
     v->halted = true;
+}
+
+bool irq_wakes(struct vcpu *v)
+{
+    if (v->nmi_pending || v->init_pending)
+        return true;
+    if (!v->halted_if)
+        return false;
+    return irq_pending(v);
 }
