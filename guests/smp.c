@@ -172,7 +172,7 @@ void ap_main(uint32_t id)
 	rt_apic_write(APIC_LDR, (1u << id) << 24);
 	reported_id[id] = me();
 	__sync_synchronize();
-	started[id] = 1;
+	started[id]++;
 	for (;;)
 		rt_hlt();
 }
@@ -294,6 +294,9 @@ void guest_main(void)
 			 "AP %u started by INIT + one SIPI, reports APIC ID %u",
 			 (unsigned)ids[i], (unsigned)reported_id[ids[i]]);
 	}
+	/* A SIPI to a running AP is ignored (9.4.4.1: only wait-for-SIPI takes it). */
+	for (unsigned i = 1; i < n; i++)
+		ipi(ids[i], ICR_STARTUP | TRAMP_VECTOR);
 	/* Fixed IPIs, physical destination: to each AP, which answers. One at a
 	 * time: answers sent together on one vector may merge in the BSP's IRR
 	 * (one bit per vector, 11.8.4). */
@@ -332,5 +335,15 @@ void guest_main(void)
 	rt_check(sum(lowests, MAX_CPUS) == 1 && lowests[bsp] == 0,
 		 "lowest priority to all APs: exactly one took it");
 	shootdown(ids, n);
+	bool once = true;
+	for (unsigned i = 1; i < n; i++)
+		once &= started[ids[i]] == 1;
+	rt_check(once, "the second SIPIs to running APs were ignored");
+	/* INIT puts a running AP back into wait-for-SIPI; a SIPI restarts it. */
+	ipi(ids[1], ICR_INIT | ICR_LEVEL);
+	rt_apic_ipi(ids[1], ICR_INIT | ICR_LEVEL);
+	ipi(ids[1], ICR_STARTUP | TRAMP_VECTOR);
+	rt_check(wait_until(&started[ids[1]], 2), "AP %u restarted by INIT + SIPI",
+		 (unsigned)ids[1]);
 	rt_cli();
 }
