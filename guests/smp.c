@@ -7,6 +7,7 @@
  * the BSP remaps a page every CPU has used, and the APs, on its IPI, INVLPG and
  * see the new mapping (4.10.5). Only the BSP prints. */
 #include "guests/rt/acpi.h"
+#include "guests/rt/pc.h"
 #include "guests/rt/rt.h"
 
 RT_GUEST("smp");
@@ -268,6 +269,7 @@ void guest_main(void)
 	if (!rt_check(n == want && n >= 2, "MADT: %u enabled local APICs", n))
 		return;
 	sidt(&idt_desc);
+	pc_pic_unmask(0);               /* only APIC interrupts (a BIOS leaves the PIT on) */
 	rt_apic_enable(false, VEC_SPURIOUS);
 	rt_apic_write(APIC_DFR, DFR_FLAT);
 	rt_apic_write(APIC_LDR, 1u << 24);
