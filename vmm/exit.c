@@ -277,6 +277,7 @@ void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
     struct vm *vm = v->vm;
     vm->stats.exits[e->kind < EXIT_KIND_COUNT ? e->kind : EXIT_UNKNOWN]++;
     v->exits++;
+    irq_note_exit(v, e->kind);
     switch (e->kind) {
     case EXIT_IO: handle_io(v, e); break;
     case EXIT_CPUID: handle_cpuid(v, e); break;

@@ -279,6 +279,7 @@ static void run_turn(struct vcpu *v, struct vcpu **last)
         *last = v;
     }
     uint64_t turn = timer_ticks;
+    irq_forget(v);              /* the others' entries re-armed the host timer */
     do {
         irq_prepare_entry(v);
         shadow_prepare_entry(v);

@@ -38,14 +38,23 @@ static struct lapic *lapic_of(struct vcpu *v)
 
 /* --- sources ------------------------------------------------------------------ */
 
+/* Something reached the VM's interrupt controllers: every vCPU's next entry
+ * looks again (irq_prepare_entry's fast path). */
+static void irq_event(struct vm *vm)
+{
+    vm->irq_events++;
+}
+
 void irq_deliver_lapic(struct vcpu *v, uint8_t vector, bool level)
 {
     lapic_accept(platform_lapic(v), vector, level);
+    irq_event(v->vm);
 }
 
 void irq_nmi(struct vcpu *v)
 {
     v->nmi_pending = true;
+    irq_event(v->vm);
 }
 
 static bool deliver_to(struct vcpu *v, const struct irq_msg *m)
@@ -60,6 +69,7 @@ static bool deliver_to(struct vcpu *v, const struct irq_msg *m)
         return true;
     case IRQ_DM_INIT:
         startup_init(v);
+        irq_event(v->vm);
         return true;
     case IRQ_DM_STARTUP:
         return startup_sipi(v, m->vector);
@@ -102,6 +112,7 @@ void irq_set_isa(struct vm *vm, unsigned irq, bool high)
 {
     if (irq >= ISA_IRQS)
         return;
+    irq_event(vm);
     if (vm->irq.pic_set_irq)
         vm->irq.pic_set_irq(vm, irq, high);
     if (vm->irq.ioapic_set_irq)
@@ -110,6 +121,7 @@ void irq_set_isa(struct vm *vm, unsigned irq, bool high)
 
 void irq_set_gsi(struct vm *vm, unsigned gsi, bool high)
 {
+    irq_event(vm);
     if (vm->irq.ioapic_set_irq)
         vm->irq.ioapic_set_irq(vm, gsi, high);
     if (!vm->irq.pic_set_irq || gsi == 0 || gsi >= ISA_IRQS)
@@ -262,8 +274,27 @@ static uint8_t tpr_watch_class(const struct lapic *l)
     return class > APIC_PRIO_CLASS(l->tpr) ? 0 : (uint8_t)class;
 }
 
+void irq_forget(struct vcpu *v)
+{
+    v->irq_quiet = false;
+}
+
+void irq_note_exit(struct vcpu *v, enum exit_kind kind)
+{
+    if (kind != EXIT_CPUID)
+        v->irq_quiet = false;
+}
+
+/* The fast path: when the last full pass found nothing to inject, no window to
+ * ask for and no TPR to watch, and since then v exited only for CPUID and no
+ * interrupt line or message reached its VM, the result would be the same: the
+ * backend's window and TPR settings and the host timer (armed for the earliest
+ * guest timer, whose expiry is an exit) still hold. */
 void irq_prepare_entry(struct vcpu *v)
 {
+    if (v->irq_quiet && v->irq_events_seen == v->vm->irq_events && !v->event_pending)
+        return;
+    v->irq_events_seen = v->vm->irq_events;
     struct lapic *l = platform_lapic(v);
     uint64_t next = poll_timers(v, l);
     if (l->irr_count)                  /* the TPR matters only for what is in IRR */
@@ -287,7 +318,9 @@ void irq_prepare_entry(struct vcpu *v)
     }
     vmm->request_window(v, EVENT_NMI, v->nmi_pending);
     vmm->request_window(v, EVENT_EXTINT, intr);
-    vmm->watch_tpr(v, intr ? 0 : tpr_watch_class(l));
+    uint8_t watch = intr ? 0 : tpr_watch_class(l);
+    vmm->watch_tpr(v, watch);
+    v->irq_quiet = !v->event_pending && !v->nmi_pending && !intr && !watch;
     /* The host's timer comes back for the next expiry while the guest runs. */
     uint64_t apic = lapic_timer_next(l);
     timer_wake_at(next < apic ? next : apic);

@@ -22,6 +22,7 @@
 #define VMM_IRQ_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "vmm/exit.h"
 
 struct vm;
 struct vcpu;
@@ -104,6 +105,12 @@ void irq_timers_changed(struct vm *vm);
  * take now (pending exception first, then NMI, then the highest-priority
  * interrupt), and request an interrupt or NMI window for what must wait. */
 void irq_prepare_entry(struct vcpu *v);
+/* The next irq_prepare_entry(v) makes its full pass (another vCPU ran since). */
+void irq_forget(struct vcpu *v);
+/* v exited with kind: every exit but CPUID may change what irq_prepare_entry
+ * decides (a device access, a CR8 write, the host's interrupt at a guest timer's
+ * deadline, a HLT, ...), so the next entry makes its full pass. */
+void irq_note_exit(struct vcpu *v, enum exit_kind kind);
 /* True if v has an NMI or an interrupt its local APIC would present now (HLT
  * wakes up). Brings the timers up to date first. */
 bool irq_pending(struct vcpu *v);

@@ -74,6 +74,10 @@ struct vcpu {
     bool nmi_pending;          /* an NMI waits until the guest can take it */
     bool force_entry;          /* test only: enter even if hv86's checker objects */
     bool event_pending;        /* an exception to inject at the next entry */
+    /* irq_prepare_entry's fast path (vmm/irq.c): its last full pass found
+     * nothing to do, and the VM's interrupt events it had seen then. */
+    bool irq_quiet;
+    uint64_t irq_events_seen;
     struct event pending;
     uint64_t exits;            /* total, for statistics */
     uint64_t mtrr_def_type;
