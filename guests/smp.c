@@ -114,7 +114,21 @@ __asm__(
 	"	.text\n");
 extern const char smp_tramp_start[], smp_tramp_end[];
 
-static uint32_t me(void) { return rt_apic_read(RT_APIC_ID) >> 24; }
+static bool x2apic;                     /* argument x2apic=1: every CPU in x2APIC mode */
+
+/* The APIC ID: bits 31:24 of the xAPIC register, all 32 bits in x2APIC mode. */
+static uint32_t me(void) { return rt_apic_read(RT_APIC_ID) >> (x2apic ? 0 : 24); }
+
+/* Logical destination of the APs: in xAPIC mode the flat model with LDR bit id
+ * (set by each CPU); in x2APIC mode the LDR is derived from the ID (SDM Vol. 3A
+ * 11.12.10.2): cluster id >> 4 in bits 31:16, bit id & 15 below. */
+static void logical_id_init(uint32_t id)
+{
+	if (x2apic)
+		return;
+	rt_apic_write(APIC_DFR, DFR_FLAT);
+	rt_apic_write(APIC_LDR, (1u << id) << 24);
+}
 
 static void ipi(uint32_t dest, uint32_t icr_lo) { rt_apic_ipi(dest, RT_APIC_ICR_ASSERT | icr_lo); }
 
@@ -168,9 +182,8 @@ void ap_main(uint32_t id);
 void ap_main(uint32_t id)
 {
 	lidt(&idt_desc);
-	rt_apic_enable(false, VEC_SPURIOUS);
-	rt_apic_write(APIC_DFR, DFR_FLAT);
-	rt_apic_write(APIC_LDR, (1u << id) << 24);
+	rt_apic_enable(x2apic, VEC_SPURIOUS);
+	logical_id_init(id);
 	reported_id[id] = me();
 	__sync_synchronize();
 	started[id]++;
@@ -263,6 +276,7 @@ static void shootdown(const uint32_t *ids, unsigned n)
 void guest_main(void)
 {
 	unsigned want = rt_arg_uint("cpus=", 1);
+	x2apic = rt_arg_uint("x2apic=", 0);
 	uint32_t ids[MAX_CPUS];
 	rt_check(fw_cfg_cpus() == want, "fw_cfg: %u CPUs", (unsigned)fw_cfg_cpus());
 	unsigned n = madt_cpus(ids);
@@ -270,9 +284,10 @@ void guest_main(void)
 		return;
 	sidt(&idt_desc);
 	pc_pic_unmask(0);               /* only APIC interrupts (a BIOS leaves the PIT on) */
-	rt_apic_enable(false, VEC_SPURIOUS);
-	rt_apic_write(APIC_DFR, DFR_FLAT);
-	rt_apic_write(APIC_LDR, 1u << 24);
+	if (!rt_check(rt_apic_enable(x2apic, VEC_SPURIOUS), "local APIC on, %s mode",
+		      x2apic ? "x2APIC" : "xAPIC"))
+		return;
+	logical_id_init(0);
 	uint32_t bsp = me();
 	rt_check(bsp == ids[0], "BSP: APIC ID %u, the MADT's first", (unsigned)bsp);
 	rt_set_irq_handler(VEC_PING, on_ping);
@@ -328,7 +343,7 @@ void guest_main(void)
 	ok = wait_sum(logicals, MAX_CPUS, n - 1);
 	for (unsigned i = 1; i < n; i++)
 		ok &= logicals[ids[i]] == 1;
-	rt_check(ok && logicals[bsp] == 0, "logical flat destination %#x: those APs once",
+	rt_check(ok && logicals[bsp] == 0, "logical destination %#x: those APs once",
 		 (unsigned)aps);
 	ipi(aps, ICR_LOGICAL | ICR_LOWEST | VEC_LOWEST);
 	wait_sum(lowests, MAX_CPUS, 1);

@@ -286,15 +286,20 @@ void irq_note_exit(struct vcpu *v, enum exit_kind kind)
 }
 
 /* The fast path: when the last full pass found nothing to inject, no window to
- * ask for and no TPR to watch, and since then v exited only for CPUID and no
- * interrupt line or message reached its VM, the result would be the same: the
- * backend's window and TPR settings and the host timer (armed for the earliest
- * guest timer, whose expiry is an exit) still hold. */
+ * ask for and no TPR to watch, and since then v exited only for CPUID, no
+ * interrupt line or message reached its VM and no host timer interrupt came, the
+ * result would be the same: the backend's window and TPR settings hold, and the
+ * host timer is still armed for the earliest guest timer. (A host interrupt may
+ * be taken during any exit, not only an "external interrupt" one: under Bochs it
+ * waits while the guest has IF = 0, and comes in at the next exit, a CPUID say,
+ * having used up the wake-up request of a guest timer now due.) */
 void irq_prepare_entry(struct vcpu *v)
 {
-    if (v->irq_quiet && v->irq_events_seen == v->vm->irq_events && !v->event_pending)
+    if (v->irq_quiet && v->irq_events_seen == v->vm->irq_events &&
+        v->irq_timer_seen == timer_interrupts && !v->event_pending)
         return;
     v->irq_events_seen = v->vm->irq_events;
+    v->irq_timer_seen = timer_interrupts;
     struct lapic *l = platform_lapic(v);
     uint64_t next = poll_timers(v, l);
     if (l->irr_count)                  /* the TPR matters only for what is in IRR */

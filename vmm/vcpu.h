@@ -77,7 +77,7 @@ struct vcpu {
     /* irq_prepare_entry's fast path (vmm/irq.c): its last full pass found
      * nothing to do, and the VM's interrupt events it had seen then. */
     bool irq_quiet;
-    uint64_t irq_events_seen;
+    uint64_t irq_events_seen, irq_timer_seen;
     struct event pending;
     uint64_t exits;            /* total, for statistics */
     uint64_t mtrr_def_type;
