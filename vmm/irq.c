@@ -289,10 +289,10 @@ void irq_note_exit(struct vcpu *v, enum exit_kind kind)
  * ask for and no TPR to watch, and since then v exited only for CPUID, no
  * interrupt line or message reached its VM and no host timer interrupt came, the
  * result would be the same: the backend's window and TPR settings hold, and the
- * host timer is still armed for the earliest guest timer. (A host interrupt may
- * be taken during any exit, not only an "external interrupt" one: under Bochs it
- * waits while the guest has IF = 0, and comes in at the next exit, a CPUID say,
- * having used up the wake-up request of a guest timer now due.) */
+ * host timer is still armed for the earliest guest timer. A host interrupt that
+ * came is an exit of its own (EXIT_EXTINT, which makes a full pass); the
+ * timer_interrupts check keeps that true should one ever be taken inside
+ * another exit's handling, where it would use up a guest timer's wake-up. */
 void irq_prepare_entry(struct vcpu *v)
 {
     if (v->irq_quiet && v->irq_events_seen == v->vm->irq_events &&
