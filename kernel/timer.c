@@ -32,6 +32,7 @@
 #define TICK_NS           (1000 * NS_PER_MS / TIMER_HZ)
 
 volatile uint64_t timer_ticks;
+volatile uint64_t timer_interrupts;
 static int x2apic;
 static uint64_t tsc_per_ms;
 static uint64_t tsc_at_init;
@@ -83,6 +84,7 @@ static void arm_next(void)
 void timer_interrupt(void)
 {
     uint64_t now = time_ns();
+    timer_interrupts++;
     if (now >= next_tick) {
         uint64_t missed = (now - next_tick) / TICK_NS;
         timer_ticks += tick_on ? 1 : missed + 1;

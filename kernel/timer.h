@@ -14,6 +14,8 @@
 #define TIMER_HZ 100
 
 extern volatile uint64_t timer_ticks;
+/* Every host timer interrupt so far, tick or wake-up (timer_wake_at). */
+extern volatile uint64_t timer_interrupts;
 /* Calibrate and start the periodic tick; 0 on success. */
 int timer_init(void);
 /* Host time since timer_init in nanoseconds, from the TSC calibrated against the

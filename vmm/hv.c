@@ -19,6 +19,7 @@
 #include "vmm/irq.h"
 #include "vmm/platform.h"
 #include "vmm/shadow.h"
+#include "vmm/startup.h"
 #include "vmm/vm.h"
 #include "vmm/vmm_ops.h"
 
@@ -185,8 +186,8 @@ static void vm_create(const struct vm_config *c, unsigned id)
         vm_stop(vm, "%s line %d: %s", CONFIG_MODULE, c->err_line, c->err);
         return;
     }
-    if (c->cpus != 1) {
-        vm_stop(vm, "cpus = %u: only one vCPU per VM is supported so far", c->cpus);
+    if (c->cpus < 1 || c->cpus > VM_MAX_VCPUS) {
+        vm_stop(vm, "cpus = %u: a VM has 1 to %u vCPUs", c->cpus, VM_MAX_VCPUS);
         return;
     }
     bool shadow = c->paging == PAGING_SHADOW;
@@ -235,7 +236,7 @@ static void vm_create(const struct vm_config *c, unsigned id)
         vm_stop(vm, "kernel '%s': %s", c->kernel, res.error);
         return;
     }
-    if (platform_attach(vm) != 0) {
+    if (platform_attach(vm, c->cpus) != 0) {
         vm_stop(vm, "out of hypervisor memory for its devices");
         return;
     }
@@ -243,20 +244,28 @@ static void vm_create(const struct vm_config *c, unsigned id)
         vm_stop(vm, "its ACPI tables do not fit in its memory");
         return;
     }
-    struct vcpu *v = &vm->vcpus[0];
-    v->vm = vm;
-    v->id = 0;
-    if (vmm->vcpu_init(v) != 0 || fpu_vcpu_init(v) != 0) {
-        vm_stop(vm, "out of hypervisor memory for its vCPU");
-        return;
+    /* Each vCPU with its backend state, FPU area and local APIC (APIC ID = its
+     * index, platform_attach). The BSP starts at the loader's entry; the APs wait
+     * for a SIPI (SDM Vol. 3A 9.4, APM Vol. 2 16.5), as after power-up. */
+    for (unsigned i = 0; i < c->cpus; i++) {
+        struct vcpu *v = &vm->vcpus[i];
+        v->vm = vm;
+        v->id = i;
+        if (vmm->vcpu_init(v) != 0 || fpu_vcpu_init(v) != 0) {
+            vm->nvcpus = i + 1;        /* vm_destroy frees what was made */
+            vm_stop(vm, "out of hypervisor memory for vCPU %u", i);
+            return;
+        }
+        v->wait_sipi = i != 0;
     }
-    vm->nvcpus = 1;
+    vm->nvcpus = c->cpus;
+    struct vcpu *bsp = &vm->vcpus[0];
     if (is_linux)
-        set_linux_entry(v, &lres);
+        set_linux_entry(bsp, &lres);
     else
-        set_multiboot_entry(v, res.entry, res.info_gpa);
+        set_multiboot_entry(bsp, res.entry, res.info_gpa);
     if (test_bad_entry)
-        corrupt_entry_state(v);
+        corrupt_entry_state(bsp);
     vm->state = VM_RUNNING;
     vm->hv_bytes = mm_used_bytes() - used_before - vm->ram_size;
 }
@@ -290,14 +299,61 @@ static void load_config(void)
         vm_create(&configs[i], (unsigned)i);
 }
 
-/* Round-robin over the running vCPUs: each runs until the host tick ends its
- * turn (or, without a working timer, for one exit), its VM stops or it halts.
- * A halted vCPU is skipped until an interrupt wakes it (vmm/irq.c); when all
- * of them halt, the host sleeps until its next interrupt: the tick, or the
- * earliest guest timer (timer_wake_at). */
+/* Can v run now? It applies a pending INIT or SIPI first; a vCPU waiting for a
+ * SIPI cannot; a halted one can once something wakes it (irq_wakes), else it
+ * lowers *wake to its next timer deadline. */
+static bool vcpu_runnable(struct vcpu *v, uint64_t *wake)
+{
+    if (v->init_pending || v->sipi_pending)
+        startup_apply(v);
+    if (v->wait_sipi)
+        return false;
+    if (v->halted) {
+        uint64_t d = v->halted_if ? irq_next_deadline(v) : IRQ_NEVER;  /* before: see irq_hlt */
+        if (!irq_wakes(v)) {
+            *wake = d < *wake ? d : *wake;
+            return false;
+        }
+        v->halted = false;
+    }
+    return true;
+}
+
+/* One turn of v: it runs until the host tick ends its turn (or, without a
+ * working timer, for one exit), its VM stops or it halts. */
+static void run_turn(struct vcpu *v, struct vcpu **last)
+{
+    struct vm *vm = v->vm;
+    struct vm_exit e;
+    uint64_t t0 = rdtsc();
+    fpu_switch_to(v);
+    if (v != *last) {           /* the backend's own switch (VMPTRLD) is in vcpu_run */
+        vm->switches++;
+        vm->switch_cycles += rdtsc() - t0;
+        *last = v;
+    }
+    uint64_t turn = timer_ticks;
+    irq_forget(v);              /* the others' entries re-armed the host timer */
+    do {
+        irq_prepare_entry(v);
+        shadow_prepare_entry(v);
+        fpu_enter_guest(v);
+        vmm->vcpu_run(v, &e);
+        fpu_leave_guest(v);
+        exit_dispatch(v, &e);
+    } while (vm->state == VM_RUNNING && !v->halted && !v->init_pending &&
+             timer_ticks == turn && timer_running && e.kind != EXIT_PREEMPT);
+}
+
+/* Round-robin over every runnable vCPU of every running VM. A halted vCPU is
+ * skipped until something wakes it (vmm/irq.c), a vCPU in wait-for-SIPI until
+ * a SIPI starts it; when none can run, the host sleeps until its next
+ * interrupt: the tick, or the earliest guest timer (timer_wake_at). A VM whose
+ * vCPUs all sleep with no timer armed can never wake: it is stopped. The end
+ * of a VM (exit port, power-off, stop) ends all its vCPUs, since they run only
+ * while it is VM_RUNNING. */
 static void run_all(void)
 {
-    struct vm_exit e;
     struct vcpu *last = 0;
     for (bool any = true; any;) {
         any = false;
@@ -312,37 +368,24 @@ static void run_all(void)
         timer_tick_enable(vcpus > 1);
         for (unsigned i = 0; i < nvms; i++) {
             struct vm *vm = vms[i];
-            struct vcpu *v = &vm->vcpus[0];
             if (vm->state != VM_RUNNING)
                 continue;
             any = true;
-            if (v->halted) {
-                uint64_t d = irq_next_deadline(v);   /* before: see irq_hlt */
-                if (!irq_pending(v)) {
-                    wake = d < wake ? d : wake;
+            bool live = false;
+            uint64_t vm_wake = IRQ_NEVER;
+            for (unsigned k = 0; k < vm->nvcpus && vm->state == VM_RUNNING; k++) {
+                struct vcpu *v = &vm->vcpus[k];
+                if (!vcpu_runnable(v, &vm_wake))
                     continue;
-                }
-                v->halted = false;
+                ran = live = true;
+                run_turn(v, &last);
             }
-            ran = true;
-            uint64_t t0 = rdtsc();
-            fpu_switch_to(v);
-            if (v != last) {        /* the backend's own switch (VMPTRLD) is in vcpu_run */
-                vm->switches++;
-                vm->switch_cycles += rdtsc() - t0;
-                last = v;
-            }
-            uint64_t turn = timer_ticks;
-            do {
-                irq_prepare_entry(v);
-                fpu_enter_guest(v);
-                vmm->vcpu_run(v, &e);
-                fpu_leave_guest(v);
-                exit_dispatch(v, &e);
-            } while (vm->state == VM_RUNNING && !v->halted && timer_ticks == turn &&
-                     timer_running && e.kind != EXIT_PREEMPT);
+            if (vm->state == VM_RUNNING && !live && vm_wake == IRQ_NEVER)
+                vm_stop(vm, "all %u vCPUs halted or waiting for a SIPI with no interrupt "
+                        "source armed to wake them", vm->nvcpus);
             if (vm->state != VM_RUNNING)
                 vm->ended_tick = timer_ticks;
+            wake = vm_wake < wake ? vm_wake : wake;
         }
         if (any && !ran && timer_running) {
             timer_wake_at(wake);

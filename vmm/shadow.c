@@ -65,6 +65,7 @@ static void free_tree(struct vm *vm, uint64_t *t, unsigned level)
 static unsigned clear_root(struct vm *vm, struct shadow_root *r)
 {
     unsigned before = vm->shadow->pages;
+    vm->shadow->generation++;          /* other vCPUs may cache what goes */
     if (r->levels == 4) {
         for (unsigned i = 0; i < ENTRIES; i++)
             if (r->top[i] & PTE_P) {
@@ -368,6 +369,7 @@ static void drop_pde(struct vm *vm, struct shadow_root *r, uint64_t *pde)
 {
     if (!(*pde & PTE_P))
         return;
+    vm->shadow->generation++;
     free_tree(vm, hva_of(*pde & PTE_ADDR_MASK), 1);
     r->pages--;
     *pde = 0;
@@ -464,8 +466,11 @@ void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, u
     }
     bool was_present = *slot & PTE_P;
     *slot = shadow_leaf(&x, paging, v->sh.cr0 & CR0_WP, access, hpa_of(host));
-    if (was_present)                /* a stale entry may be cached: drop it */
+    if (was_present) {              /* a stale entry may be cached: drop it */
+        vm->shadow->generation++;
         vmm->flush_tlb(v);
+        v->sh.generation = vm->shadow->generation;
+    }
 }
 
 void shadow_invlpg(struct vcpu *v, uint64_t gva, bool all)
@@ -501,9 +506,29 @@ void shadow_invlpg(struct vcpu *v, uint64_t gva, bool all)
         drop_pde(vm, r, &pd[i]);
     } else {
         uint64_t *slot = leaf_slot(v, r, va, false);
-        if (slot)
+        if (slot && (*slot & PTE_P)) {
             *slot = 0;
+            vm->shadow->generation++;
+        }
     }
+    vmm->flush_tlb(v);
+    v->sh.generation = vm->shadow->generation;
+}
+
+/* ---- several vCPUs ------------------------------------------------------------- */
+/* The roots are the VM's, shared by its vCPUs; a vCPU changes them only while
+ * the others are not running (one host CPU), so checking the generation before
+ * each entry is enough to never run on a stale translation or a freed root. */
+void shadow_prepare_entry(struct vcpu *v)
+{
+    struct shadow_vm *s = v->vm->shadow;
+    if (!s || v->sh.generation == s->generation)
+        return;
+    v->sh.generation = s->generation;
+    const struct shadow_root *r = v->sh.root >= 0 ? &s->roots[v->sh.root] : 0;
+    uint64_t mode = mode_key(v), cr3 = mode ? v->sh.cr3 : 0;
+    if (!r || !r->used || r->mode != mode || r->cr3 != cr3)
+        sync(v);                    /* its root was freed (and maybe reused) */
     vmm->flush_tlb(v);
 }
 

@@ -41,6 +41,9 @@ struct shadow_vm {
     unsigned hidden_pages;
     unsigned max_pages, pages;     /* bound and use: tables + snapshots */
     uint64_t clock;
+    /* Several vCPUs share the roots: bumped whenever a shadow entry is removed
+     * or a root freed, which another vCPU's TLB or CR3 may still hold. */
+    uint64_t generation;
 };
 
 /* Enable shadow paging for vm (before vm_init); -1: out of memory. */
@@ -62,4 +65,8 @@ void shadow_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val);
 void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, uint32_t err);
 /* INVLPG of gva by the guest; all: the address is unknown, drop the whole root. */
 void shadow_invlpg(struct vcpu *v, uint64_t gva, bool all);
+/* Before each entry of v: if another vCPU of its VM changed or freed shadow
+ * entries since v last ran (the VM's generation moved), drop v's TLB tag, and
+ * pick its root again if that root was freed or reused. */
+void shadow_prepare_entry(struct vcpu *v);
 #endif

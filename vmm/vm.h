@@ -79,6 +79,7 @@ struct vm {
     void *platform;                  /* the device models (vmm/platform.c) */
     struct irq_hooks irq;            /* its IOAPIC, 8259s, device timers (vmm/irq.h) */
     uint64_t timers_due;             /* time_ns() of the next irq.timers call */
+    uint64_t irq_events;             /* interrupt lines and messages so far (vmm/irq.c) */
     struct shadow_vm *shadow;        /* non-NULL: shadow paging (vmm/shadow.h) */
 };
 
