@@ -77,6 +77,7 @@ struct vcpu {
         int root;                  /* index in the VM's root cache */
         uint64_t fault_addr, fault_rip, fault_exit;   /* the last shadow fault */
         unsigned repeats;          /* how often it came back at once */
+        uint64_t tlb_gen;          /* the VM's shadow tlb_gen at its last flush */
     } sh;
 };
 
