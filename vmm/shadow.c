@@ -42,6 +42,10 @@ enum { LARGE_NONE, LARGE_2M, LARGE_4M, LARGE_1G };
 /* Emulated writes in a row to one guest table, none of its entries used in
  * between, before it is unprotected as reused for data (KVM's threshold: 3). */
 #define FLOOD_WRITES   3
+/* A wmap record: the shadow table (descriptor + 1) and entry of the one writable
+ * leaf made for a guest page, or WMAP_MANY: more than one, find them by a scan. */
+#define WMAP_TABLE_SHIFT 9
+#define WMAP_MANY      (~0u)
 
 bool shadow_owns_reg(enum vcpu_reg r)
 {
@@ -211,57 +215,63 @@ static int next_unvisited(struct vm *vm, uint64_t gpage)
     return NIL;
 }
 
-/* gpage's bit in wmaybe (allocated once guest RAM exists); NULL without one. */
-static uint8_t *wmaybe_byte(struct vm *vm, uint64_t gpage, uint8_t *mask)
+/* gpage's record in wmap (allocated once guest RAM exists); NULL without one. */
+static uint32_t *wmap_of(struct vm *vm, uint64_t gpage)
 {
     struct shadow_vm *s = vm->shadow;
-    if (!s->wmaybe && vm->nram) {
+    if (!s->wmap && vm->nram) {
         uint64_t end = 0;
         for (unsigned i = 0; i < vm->nram; i++)
             if (vm->ram[i].gpa + vm->ram[i].size > end)
                 end = vm->ram[i].gpa + vm->ram[i].size;
-        s->wmaybe = kmalloc(end / PAGE_SIZE / 8 + 1);
-        s->frames = s->wmaybe ? end / PAGE_SIZE : 0;
+        s->wmap = kmalloc(end / PAGE_SIZE * sizeof *s->wmap);
+        s->frames = s->wmap ? end / PAGE_SIZE : 0;
     }
     uint64_t f = gpage / PAGE_SIZE;
-    if (!s->wmaybe || f >= s->frames)
-        return NULL;
-    *mask = (uint8_t)(1u << (f & 7));
-    return &s->wmaybe[f / 8];
+    return s->wmap && f < s->frames ? &s->wmap[f] : NULL;
 }
 
-/* The leaf for guest page gpage: read-only if it is a guest table, else noted as
- * possibly writable (so that making it a table later finds the mappings). */
-static uint64_t protect_leaf(struct vm *vm, uint64_t gpage, uint64_t leaf)
+/* The leaf going into *slot for guest page gpage: read-only if it is a guest
+ * table, else recorded in wmap (so that making the page a table later finds it). */
+static uint64_t protect_leaf(struct vm *vm, uint64_t gpage, uint64_t leaf, const uint64_t *slot)
 {
     if (!(leaf & PTE_W))
         return leaf;
     if (is_table(vm, gpage))
         return leaf & ~(uint64_t)PTE_W;
-    uint8_t mask, *b = wmaybe_byte(vm, gpage, &mask);
-    if (b)
-        *b |= mask;
+    uint32_t *w = wmap_of(vm, gpage);
+    if (w) {
+        const uint64_t *page = (const uint64_t *)((uintptr_t)slot & ~(uintptr_t)OFFSET_4K);
+        uint32_t rec = (uint32_t)(table_of(vm, page) + 1) << WMAP_TABLE_SHIFT |
+                       (uint32_t)(slot - page);
+        *w = *w && *w != rec ? WMAP_MANY : rec;
+    }
     return leaf;
 }
 
-/* gpage has just become a guest table: no shadow leaf may map it writable. Only
- * frames that may have such a leaf (wmaybe) cost a scan of the leaf tables. */
+/* gpage has just become a guest table: no shadow leaf may map it writable. The
+ * one leaf recorded in wmap is checked (it may be stale: then it maps something
+ * else, or its table is free); only a page with several costs a scan of every
+ * leaf table. */
 static void write_protect(struct vm *vm, uint64_t gpage)
 {
     struct shadow_vm *s = vm->shadow;
-    uint8_t mask, *b = wmaybe_byte(vm, gpage, &mask);
-    if (b && !(*b & mask))
-        return;
-    if (b)
-        *b &= (uint8_t)~mask;
+    uint32_t *w = wmap_of(vm, gpage), rec = w ? *w : WMAP_MANY;
+    if (w)
+        *w = 0;
     const void *host = vm_gpa_to_hva(vm, gpage, PAGE_SIZE);
-    if (!host)
+    if (!rec || !host)
         return;
-    for (unsigned i = 0; i < s->max_pages; i++) {
+    unsigned first = 0, end = s->max_pages, j0 = 0, j1 = ENTRIES;
+    if (rec != WMAP_MANY) {
+        first = (rec >> WMAP_TABLE_SHIFT) - 1, end = first + 1;
+        j0 = rec & (ENTRIES - 1), j1 = j0 + 1;
+    }
+    for (unsigned i = first; i < end; i++) {
         struct shadow_table *t = &s->tables[i];
         if (!t->page || t->level != 1)
             continue;
-        for (unsigned j = 0; j < ENTRIES; j++)
+        for (unsigned j = j0; j < j1; j++)
             if ((t->page[j] & (PTE_P | PTE_W)) == (PTE_P | PTE_W) &&
                 (t->page[j] & PTE_ADDR_MASK) == hpa_of(host)) {
                 t->page[j] &= ~(uint64_t)PTE_W;
@@ -636,8 +646,8 @@ static void prefetch(struct vm *vm, const struct gpt_regs *regs, bool wp, uint64
         uint64_t nva = (va & ~((uint64_t)(ENTRIES - 1) << LEVEL_SHIFT(1)) & ~(uint64_t)OFFSET_4K) |
                        ((uint64_t)j << LEVEL_SHIFT(1));
         unsigned gi = (unsigned)(nva >> LEVEL_SHIFT(1)) & (pt->gents - 1u);
-        uint64_t ge = 0;
-        memcpy(&ge, gt + (uint64_t)gi * pt->esize, pt->esize);
+        uint64_t ge = pt->esize == sizeof(uint64_t) ? ((const uint64_t *)gt)[gi] :
+                                                      ((const uint32_t *)gt)[gi];
         if ((ge & (PTE_P | PTE_A)) != (PTE_P | PTE_A))
             continue;
         struct gpt_xlat y;
@@ -647,7 +657,7 @@ static void prefetch(struct vm *vm, const struct gpt_regs *regs, bool wp, uint64
         void *host = vm_gpa_to_hva(vm, gp, PAGE_SIZE);
         if (!host)
             continue;
-        spt[j] = protect_leaf(vm, gp, shadow_leaf(&y, true, wp, 0, hpa_of(host)));
+        spt[j] = protect_leaf(vm, gp, shadow_leaf(&y, true, wp, 0, hpa_of(host)), &spt[j]);
         vm->stats.sh_prefetched++;
     }
 }
@@ -783,7 +793,7 @@ void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, u
         mark_large(vm, r, va, x.page_size);
     bool was_present = *slot & PTE_P;
     *slot = protect_leaf(vm, page, shadow_leaf(&x, paging, v->sh.cr0 & CR0_WP, access,
-                                               hpa_of(host)));
+                                               hpa_of(host)), slot);
     if (was_present)                /* a stale entry may be cached: drop it */
         s->tlb_gen++;
     if (paging && x.page_size == PAGE_SIZE)
@@ -881,7 +891,7 @@ void shadow_vm_fini(struct vm *vm)
         if (s->roots[i].used)
             free_root(vm, &s->roots[i]);
     kfree(s->tables);
-    kfree(s->wmaybe);
+    kfree(s->wmap);
     s->tables = NULL;
-    s->wmaybe = NULL;
+    s->wmap = NULL;
 }

@@ -58,8 +58,8 @@ struct shadow_vm {
     struct shadow_table *tables;   /* max_pages descriptors: one per shadow page */
     int free_table;
     int by_gpage[SHADOW_BUCKETS], by_hpa[SHADOW_BUCKETS];
-    uint8_t *wmaybe;               /* per guest frame: a shadow leaf may map it writable */
-    uint64_t frames;               /* guest RAM frames (bits in wmaybe) */
+    uint32_t *wmap;                /* per guest frame: where a shadow leaf maps it writable */
+    uint64_t frames;               /* guest RAM frames (entries in wmap) */
     uint64_t flood_gpage;          /* guest table written by the last emulated writes */
     unsigned flood_writes;         /* ... how many in a row, none of its entries used */
     uint64_t stamp;
