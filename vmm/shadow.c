@@ -560,9 +560,12 @@ static void guest_tables(const struct vcpu *v, const struct walk_ctx *w,
     bool paging = v->sh.cr0 & CR0_PG;
     unsigned top = lm ? 4 : pae ? 3 : 2;
     for (unsigned l = 0; l < 5; l++) {
-        g[l] = (struct guest_table){ .gpage = SHADOW_NO_GUEST };
-        if (!paging || l < x->level || l > top || top - l >= w->n)
+        if (!paging || l < x->level || l > top || top - l >= w->n) {
+            g[l].gpage = SHADOW_NO_GUEST;
+            g[l].goff = 0;
             continue;
+        }
+        g[l].goff = 0;
         g[l].gpage = w->entries[top - l] & ~(uint64_t)OFFSET_4K;
         g[l].esize = wide ? 8 : 4;
         g[l].gents = wide ? ENTRIES : GUEST32_ENTRIES;
@@ -640,16 +643,15 @@ static void prefetch(struct vm *vm, const struct gpt_regs *regs, bool wp, uint64
     unsigned si = (va >> LEVEL_SHIFT(1)) & (ENTRIES - 1), first = si & ~(PREFETCH_SPAN - 1u);
     uint64_t *spt = slot - si;
     const struct gpt_mem mem = { .read = plain_read, .ctx = vm };
+    /* The guest PTE of shadow entry j: the same 4 KiB page number, so index gi0 + j. */
+    unsigned gi0 = ((unsigned)(va >> LEVEL_SHIFT(1)) & (pt->gents - 1u)) - si;
     for (unsigned j = first; j < first + PREFETCH_SPAN; j++) {
-        if (j == si || (spt[j] & PTE_P))
+        uint64_t ge = pt->esize == sizeof(uint64_t) ? ((const uint64_t *)gt)[gi0 + j] :
+                                                      ((const uint32_t *)gt)[gi0 + j];
+        if ((ge & (PTE_P | PTE_A)) != (PTE_P | PTE_A) || j == si || (spt[j] & PTE_P))
             continue;
         uint64_t nva = (va & ~((uint64_t)(ENTRIES - 1) << LEVEL_SHIFT(1)) & ~(uint64_t)OFFSET_4K) |
                        ((uint64_t)j << LEVEL_SHIFT(1));
-        unsigned gi = (unsigned)(nva >> LEVEL_SHIFT(1)) & (pt->gents - 1u);
-        uint64_t ge = pt->esize == sizeof(uint64_t) ? ((const uint64_t *)gt)[gi] :
-                                                      ((const uint32_t *)gt)[gi];
-        if ((ge & (PTE_P | PTE_A)) != (PTE_P | PTE_A))
-            continue;
         struct gpt_xlat y;
         if (gpt_walk(regs, nva, GPT_AC, &mem, &y) != GPT_OK || y.page_size != PAGE_SIZE)
             continue;
@@ -710,10 +712,12 @@ void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, u
                       ((err & GPT_PF_I) ? GPT_EXEC : 0) |
                       ((vcpu_get(v, REG_RFLAGS) & RFLAGS_AC) ? GPT_AC : 0);
     struct shadow_vm *s = vm->shadow;
-    struct guest_table none[5];
-    for (unsigned l = 0; l < 5; l++)
-        none[l] = (struct guest_table){ .gpage = SHADOW_NO_GUEST };
     if (!paging && va - s->hidden_la < (uint64_t)s->hidden_pages * PAGE_SIZE) {
+        static const struct guest_table none[5] = {
+            { .gpage = SHADOW_NO_GUEST }, { .gpage = SHADOW_NO_GUEST },
+            { .gpage = SHADOW_NO_GUEST }, { .gpage = SHADOW_NO_GUEST },
+            { .gpage = SHADOW_NO_GUEST },
+        };
         uint64_t *slot = fill_path(vm, v->sh.root, va, none);
         if (!slot) {
             vm_stop(vm, "shadow paging: no room for the backend's hidden pages");
