@@ -28,6 +28,7 @@
 #define PDE_LARGE_SHIFT 9
 #define PDE_LARGE_MASK  (3ull << PDE_LARGE_SHIFT)
 enum { LARGE_NONE, LARGE_2M, LARGE_4M, LARGE_1G };
+#define SIZE_2M (2ull << 20)
 #define SIZE_4M (4ull << 20)
 #define WALK_MAX_TABLES 8                       /* PDPT register + 5 levels, with room */
 #define FAULT_REPEAT_MAX 16                     /* same fault fixed this often: a bug */
@@ -157,7 +158,7 @@ static void free_tree(struct vm *vm, int i)
     struct shadow_table *t = &vm->shadow->tables[i];
     if (t->level > 1)
         for (unsigned j = 0; j < ENTRIES; j++)
-            if (t->page[j] & PTE_P)
+            if ((t->page[j] & (PTE_P | PTE_PS)) == PTE_P)    /* a table, not a 2 MiB leaf */
                 free_tree(vm, child_of(vm, t->page[j]));
     table_free(vm, i);
 }
@@ -174,7 +175,7 @@ static void zap_entry(struct vm *vm, int i, unsigned idx)
     if (!(e & PTE_P))
         return;
     s->tlb_gen++;
-    if (t->level == 1) {
+    if (t->level == 1 || (e & PTE_PS)) {     /* a leaf, 4 KiB or 2 MiB */
         t->page[idx] = 0;
         return;
     }
@@ -260,7 +261,21 @@ static void write_protect(struct vm *vm, uint64_t gpage)
     if (w)
         *w = 0;
     const void *host = vm_gpa_to_hva(vm, gpage, PAGE_SIZE);
-    if (!rec || !host)
+    if (!host)
+        return;
+    /* Writable 2 MiB leaves are not in wmap: split the one covering gpage (the
+     * next access maps 4 KiB pieces, this one read-only). */
+    for (unsigned i = 0; s->large_writable && i < s->max_pages; i++) {
+        struct shadow_table *t = &s->tables[i];
+        if (!t->page || t->level != 2)
+            continue;
+        for (unsigned j = 0; j < ENTRIES; j++)
+            if ((t->page[j] & (PTE_P | PTE_W | PTE_PS)) == (PTE_P | PTE_W | PTE_PS) &&
+                (t->page[j] & PTE_ADDR_MASK & ~(uint64_t)(SIZE_2M - 1)) ==
+                    (hpa_of(host) & ~(uint64_t)(SIZE_2M - 1)))
+                zap_entry(vm, (int)i, j);
+    }
+    if (!rec)
         return;
     unsigned first = 0, end = s->max_pages, j0 = 0, j1 = ENTRIES;
     if (rec != WMAP_MANY) {
@@ -579,18 +594,22 @@ static void guest_tables(const struct vcpu *v, const struct walk_ctx *w,
     }
 }
 
-/* The shadow PTE slot for va in root `root`, making the tables on the way, each
- * made to mirror its guest table g[level]; NULL at the bound. */
-static uint64_t *fill_path(struct vm *vm, int root, uint64_t va, const struct guest_table g[5])
+/* The shadow entry for va at level `stop` (1: the PTE, 2: the PDE of a 2 MiB
+ * leaf) in root `root`, making the tables on the way, each made to mirror its
+ * guest table g[level]; a 2 MiB leaf in the way is dropped. NULL at the bound. */
+static uint64_t *fill_path(struct vm *vm, int root, uint64_t va, const struct guest_table g[5],
+                           unsigned stop)
 {
     struct shadow_vm *s = vm->shadow;
     int ti = s->roots[root].top_table;
     for (unsigned l = s->roots[root].levels;; l--) {
         bind(vm, ti, &g[l]);
-        if (l == 1)
+        if (l == stop)
             break;
         struct shadow_table *t = &s->tables[ti];
         unsigned idx = (va >> LEVEL_SHIFT(l)) & (ENTRIES - 1);
+        if (t->page[idx] & PTE_PS)
+            zap_entry(vm, ti, idx);
         if (t->page[idx] & PTE_P) {
             ti = child_of(vm, t->page[idx]);
             continue;
@@ -602,7 +621,7 @@ static uint64_t *fill_path(struct vm *vm, int root, uint64_t va, const struct gu
         t->page[idx] = hpa_of(s->tables[n].page) | TABLE_FLAGS;
         ti = n;
     }
-    return &s->tables[ti].page[(va >> LEVEL_SHIFT(1)) & (ENTRIES - 1)];
+    return &s->tables[ti].page[(va >> LEVEL_SHIFT(stop)) & (ENTRIES - 1)];
 }
 
 /* The shadow table at `level` covering va, or NIL if there is none. */
@@ -611,7 +630,7 @@ static int table_at(struct vm *vm, const struct shadow_root *r, uint64_t va, uns
     int ti = r->top_table;
     for (unsigned l = r->levels; l > level; l--) {
         uint64_t e = vm->shadow->tables[ti].page[(va >> LEVEL_SHIFT(l)) & (ENTRIES - 1)];
-        if (!(e & PTE_P))
+        if (!(e & PTE_P) || (e & PTE_PS))
             return NIL;
         ti = child_of(vm, e);
     }
@@ -662,6 +681,45 @@ static void prefetch(struct vm *vm, const struct gpt_regs *regs, bool wp, uint64
         spt[j] = protect_leaf(vm, gp, shadow_leaf(&y, true, wp, 0, hpa_of(host)), &spt[j]);
         vm->stats.sh_prefetched++;
     }
+}
+
+/* Is a guest table among the 4 KiB pages of [chunk, chunk + 2 MiB)? */
+static bool table_in_2m(struct vm *vm, uint64_t chunk)
+{
+    struct shadow_vm *s = vm->shadow;
+    for (unsigned i = 0; i < s->max_pages; i++)
+        if (s->tables[i].page && s->tables[i].gpage - chunk < SIZE_2M)
+            return true;
+    return false;
+}
+
+/* fill_path, and at the bound the running root cleared and filled again; NULL
+ * (the VM stopped) if even that is too little. */
+static uint64_t *fill_or_reclaim(struct vm *vm, int root, uint64_t va,
+                                 const struct guest_table g[5], unsigned stop)
+{
+    uint64_t *slot = fill_path(vm, root, va, g, stop);
+    if (!slot) {
+        vm->stats.sh_reclaimed += clear_root(vm, &vm->shadow->roots[root]);
+        slot = fill_path(vm, root, va, g, stop);
+        if (!slot)
+            vm_stop(vm, "shadow paging: %u pages are too few for one mapping",
+                    vm->shadow->max_pages);
+    }
+    return slot;
+}
+
+/* A 2 MiB shadow leaf for the 2 MiB of guest large page x around the access, or
+ * 0 if it needs 4 KiB pieces: host memory not one aligned 2 MiB run, or a leaf
+ * that would be writable over a guest table (write protection is per 4 KiB). */
+static uint64_t large_leaf(struct vm *vm, const struct gpt_xlat *x, bool wp, unsigned access)
+{
+    uint64_t chunk = x->gpa & ~(uint64_t)(SIZE_2M - 1);
+    void *host = vm_gpa_to_hva(vm, chunk, SIZE_2M);
+    if (!host || (hpa_of(host) & (SIZE_2M - 1)))
+        return 0;
+    uint64_t leaf = shadow_leaf(x, true, wp, access, hpa_of(host)) | PTE_PS;
+    return (leaf & PTE_W) && table_in_2m(vm, chunk) ? 0 : leaf;
 }
 
 /* A guest write to a page the shadow MMU write-protects (a guest table): emulate
@@ -718,7 +776,7 @@ void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, u
             { .gpage = SHADOW_NO_GUEST }, { .gpage = SHADOW_NO_GUEST },
             { .gpage = SHADOW_NO_GUEST },
         };
-        uint64_t *slot = fill_path(vm, v->sh.root, va, none);
+        uint64_t *slot = fill_path(vm, v->sh.root, va, none, 1);
         if (!slot) {
             vm_stop(vm, "shadow paging: no room for the backend's hidden pages");
             return;
@@ -784,20 +842,37 @@ void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, u
         if ((w.entries[i] & ~(uint64_t)OFFSET_4K) == s->flood_gpage)
             s->flood_writes = 0;
     struct shadow_root *r = &s->roots[v->sh.root];
-    uint64_t *slot = fill_path(vm, v->sh.root, va, g);
-    if (!slot) {                    /* the bound: start this root afresh */
-        vm->stats.sh_reclaimed += clear_root(vm, r);
-        slot = fill_path(vm, v->sh.root, va, g);
-        if (!slot) {
-            vm_stop(vm, "shadow paging: %u pages are too few for one mapping", s->max_pages);
-            return;
-        }
+    uint64_t leaf = 0;
+    unsigned stop = 1;
+    if (paging && x.page_size > PAGE_SIZE)
+        leaf = large_leaf(vm, &x, v->sh.cr0 & CR0_WP, access);
+    if (leaf)
+        stop = 2;
+    uint64_t *slot = fill_or_reclaim(vm, v->sh.root, va, g, stop);
+    /* The walk's own tables became guest tables just now (bind): in the page? */
+    if (slot && (leaf & PTE_W) && table_in_2m(vm, x.gpa & ~(uint64_t)(SIZE_2M - 1))) {
+        leaf = 0;
+        stop = 1;
+        slot = fill_or_reclaim(vm, v->sh.root, va, g, stop);
+    }
+    if (!slot)
+        return;
+    if (stop == 2 && (*slot & (PTE_P | PTE_PS)) == PTE_P) {    /* 4 KiB pieces: drop them */
+        const uint64_t *pd = (const uint64_t *)((uintptr_t)slot & ~(uintptr_t)OFFSET_4K);
+        zap_entry(vm, table_of(vm, pd), (unsigned)(slot - pd));
+    }
+    bool was_present = *slot & PTE_P;
+    if (leaf) {
+        *slot = leaf;
+        vm->stats.sh_large++;
+        if (leaf & PTE_W)
+            s->large_writable++;
+    } else {
+        *slot = protect_leaf(vm, page, shadow_leaf(&x, paging, v->sh.cr0 & CR0_WP, access,
+                                                   hpa_of(host)), slot);
     }
     if (paging && x.page_size > PAGE_SIZE)
         mark_large(vm, r, va, x.page_size);
-    bool was_present = *slot & PTE_P;
-    *slot = protect_leaf(vm, page, shadow_leaf(&x, paging, v->sh.cr0 & CR0_WP, access,
-                                               hpa_of(host)), slot);
     if (was_present)                /* a stale entry may be cached: drop it */
         s->tlb_gen++;
     if (paging && x.page_size == PAGE_SIZE)

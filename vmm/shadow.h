@@ -63,6 +63,7 @@ struct shadow_vm {
     uint64_t flood_gpage;          /* guest table written by the last emulated writes */
     unsigned flood_writes;         /* ... how many in a row, none of its entries used */
     uint64_t stamp;
+    unsigned large_writable;       /* writable 2 MiB leaves made (write_protect looks) */
     /* Bumped whenever a present shadow entry is zapped or loses rights: a vCPU
      * whose tlb_gen differs flushes its TLB before entering (shadow_prepare_entry),
      * so a zap is seen by every vCPU of the VM. */
