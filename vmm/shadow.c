@@ -328,21 +328,14 @@ static void bind(struct vm *vm, int i, const struct guest_table *g)
  * derived from the guest entries there. */
 static void zap_written(struct vm *vm, int i, uint64_t lo, uint64_t hi)
 {
-    struct shadow_table *t = &vm->shadow->tables[i];
-    uint64_t gend = t->goff + (uint64_t)t->gents * t->esize;
-    if (hi <= t->goff || lo >= gend)
-        return;
-    uint64_t g0 = lo < t->goff ? 0 : (lo - t->goff) / t->esize;
-    uint64_t g1 = ((hi < gend ? hi : gend) - 1 - t->goff) / t->esize;
-    uint64_t va0 = t->gbase + (g0 << t->gshift), va1 = t->gbase + ((g1 + 1) << t->gshift);
-    unsigned sh = LEVEL_SHIFT(t->level);
-    uint64_t end = t->va + ((uint64_t)ENTRIES << sh);
-    if (va0 < t->va)
-        va0 = t->va;
-    if (va1 > end)
-        va1 = end;
-    for (uint64_t j = (va0 - t->va) >> sh; va0 < va1 && j < ((va1 - t->va - 1) >> sh) + 1; j++)
-        zap_entry(vm, i, (unsigned)j);
+    const struct shadow_table *t = &vm->shadow->tables[i];
+    const struct shadow_mirror m = { .va = t->va, .level = t->level, .gbase = t->gbase,
+                                     .goff = t->goff, .gents = t->gents, .esize = t->esize,
+                                     .gshift = t->gshift };
+    unsigned first, end;
+    if (shadow_written_entries(&m, lo, hi, &first, &end))
+        for (unsigned j = first; j < end; j++)
+            zap_entry(vm, i, j);
 }
 
 void shadow_gpa_written(struct vm *vm, uint64_t gpa, uint64_t len)
