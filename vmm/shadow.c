@@ -733,6 +733,18 @@ static bool write_to_table(struct vcpu *v, const struct vm_exit *e, uint64_t va,
         vm->stats.sh_unprotects++;
         return true;
     }
+    /* A write made while the CPU delivered an event (the stack of an interrupt
+     * or exception, requeued as pending by the backend) is not the instruction
+     * at RIP's to emulate: let the CPU redo it on the unprotected page. */
+    if (v->event_pending) {
+        if (unprotect(vm, page)) {
+            vm->stats.sh_unprotects++;
+            return true;
+        }
+        vm_stop(vm, "shadow paging: an event delivery writes the guest's top-level page "
+                "table at gpa=%#lx (rip=%#lx)", gpa, e->rip);
+        return false;
+    }
     struct vm_exit m = *e;
     m.kind = EXIT_PAGING;
     m.paging.gpa = gpa;
