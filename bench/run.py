@@ -121,7 +121,9 @@ def paging_section(backends):
                 "wall seconds of the whole boot, exits by reason, and shadow memory "
                 "(peak, and the bound) and the shadow MMU's counters from the summary line; "
                 "the ratio rows are shadow / nested per phase (goals: 3 on the fault phase, "
-                "1.5 on the switch phase).\n")
+                "1.5 on the switch phase). The vmx figures (Bochs instructions) repeat "
+                "exactly from run to run; the svm ones are QEMU TCG's TSC, wall time, and "
+                "vary several-fold with the host's load.\n")
     rows.append("| backend | paging | fault phase | switch phase | wall s | exits | shadow peak / bound bytes | shadow counters |")
     rows.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
     kernel = os.path.join(GUESTS, "bench_paging.elf")
