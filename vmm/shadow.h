@@ -5,10 +5,14 @@
  * tables) that map guest-virtual addresses straight to host-physical ones. They
  * are filled lazily: a #PF in the guest exits, the guest's own tables are walked
  * (vmm/gpt_walk.c, setting A/D as the CPU would) and either the guest gets its
- * #PF (error code and CR2 as the CPU would give them) or one 4 KiB shadow entry
- * is made. Format: 4-level for a long-mode guest, PAE for every other mode (SDM
- * Vol. 3A 4.4, 4.5; paging off runs on identity tables). Vendor-neutral: the
- * backend only loads the registers it is handed (vmm_ops.set_paging). */
+ * #PF (error code and CR2 as the CPU would give them) or a 4 KiB shadow entry
+ * (and its accessed neighbours), or a 2 MiB one for a guest large page, is made.
+ * The guest's page tables are write-protected: its writes to them are emulated
+ * and zap what was derived from the entries written (shadow_gpa_written), so
+ * cached roots need no check at a CR3 load. Format: 4-level for a long-mode
+ * guest, PAE for every other mode (SDM Vol. 3A 4.4, 4.5; paging off runs on
+ * identity tables). Vendor-neutral: the backend only loads the registers it is
+ * handed (vmm_ops.set_paging) and flushes when asked (shadow_prepare_entry). */
 #ifndef VMM_SHADOW_H
 #define VMM_SHADOW_H
 #include <stdbool.h>
