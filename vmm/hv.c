@@ -412,9 +412,11 @@ static void summary(void)
         const struct vm_stats *st = &vm->stats;
         if (vm->shadow)
             kprintf(" paging=shadow sh_roots_built=%lu sh_roots_reused=%lu sh_resyncs=%lu"
-                    " sh_faults=%lu sh_invlpg=%lu sh_reclaimed_pages=%lu sh_peak_bytes=%lu"
+                    " sh_faults=%lu sh_invlpg=%lu sh_pt_writes=%lu sh_unprotects=%lu"
+                    " sh_prefetched=%lu sh_large=%lu sh_reclaimed_pages=%lu sh_peak_bytes=%lu"
                     " sh_bound_bytes=%lu", st->sh_built, st->sh_reused, st->sh_resyncs,
-                    st->sh_faults, st->sh_invlpg, st->sh_reclaimed, st->sh_peak_bytes,
+                    st->sh_faults, st->sh_invlpg, st->sh_pt_writes, st->sh_unprotects,
+                    st->sh_prefetched, st->sh_large, st->sh_reclaimed, st->sh_peak_bytes,
                     (uint64_t)vm->shadow->max_pages * PAGE_SIZE);
         else
             kprintf(" paging=nested");

@@ -7,6 +7,7 @@
 #include "vmm/emulate/decode.h"
 #include "vmm/gpt_walk.h"
 #include "vmm/insn.h"
+#include "vmm/shadow.h"
 #include "vmm/vm.h"
 
 #define STRING_IO_BATCH 4096    /* iterations per exit: a long REP stays preemptible */
@@ -74,9 +75,11 @@ static enum gpt_result linear_copy(struct vcpu *v, uint64_t linear, void *buf, u
             *fault_addr = gpa;
             return GPT_BAD_GPA;
         }
-        if (access & GPT_WRITE)
+        if (access & GPT_WRITE) {
             __builtin_memcpy(h, p, chunk);
-        else
+            if (v->vm->shadow)      /* a guest page table, maybe: keep shadows coherent */
+                shadow_gpa_written(v->vm, gpa, chunk);
+        } else
             __builtin_memcpy(p, h, chunk);
         p += chunk;
         linear += chunk;

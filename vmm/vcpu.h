@@ -85,9 +85,9 @@ struct vcpu {
     struct {
         uint64_t cr0, cr3, cr4, efer;
         int root;                  /* index in the VM's root cache */
-        uint64_t generation;       /* the VM's shadow generation it last saw */
         uint64_t fault_addr, fault_rip, fault_exit;   /* the last shadow fault */
         unsigned repeats;          /* how often it came back at once */
+        uint64_t tlb_gen;          /* the VM's shadow tlb_gen at its last flush */
     } sh;
 };
 

@@ -45,10 +45,13 @@ struct msr_handler { uint32_t base, count; msr_handler_fn fn; void *dev; };
 struct vm_stats {
     uint64_t exits[EXIT_KIND_COUNT];
     uint64_t io_unclaimed_reads, io_unclaimed_writes;
-    /* shadow paging (vmm/shadow.c): roots built, reused from the cache, resynced
-     * (guest tables changed), shadow page faults, INVLPGs, pages reclaimed for the
-     * bound, and the peak of shadow memory */
+    /* shadow paging (vmm/shadow.c): roots built, reused from the cache, cleared
+     * whole (INVLPG of an unknown address), shadow page faults, INVLPGs, guest
+     * table writes emulated, guest tables unprotected, entries prefetched, 2 MiB
+     * leaves made, pages
+     * reclaimed for the bound, and the peak of shadow memory */
     uint64_t sh_built, sh_reused, sh_resyncs, sh_faults, sh_invlpg, sh_reclaimed;
+    uint64_t sh_pt_writes, sh_unprotects, sh_prefetched, sh_large;
     uint64_t sh_peak_bytes;
 };
 
