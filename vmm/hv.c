@@ -1,9 +1,14 @@
 /* The hypervisor's top level: choose the backend by probing (never by vendor
- * name), print the banner, create the VMs of the configuration module, run them
- * until all have ended, print a summary, and leave VMX/SVM operation. */
+ * name), print the banner, start the other CPUs, create the VMs of the
+ * configuration module, run them on the CPUs until all have ended, print a
+ * summary, and leave VMX/SVM operation on every CPU. docs/smp.md has the
+ * placement of VMs on CPUs and the locking. */
 #include "kernel/bootinfo.h"
 #include "kernel/console.h"
+#include "kernel/cpu.h"
 #include "kernel/mm.h"
+#include "kernel/panic.h"
+#include "kernel/smp.h"
 #include "kernel/serial.h"
 #include "kernel/string.h"
 #include "kernel/timer.h"
@@ -35,6 +40,8 @@ static struct vm *vms[MAX_VMS];
 static unsigned nvms;
 static struct vm_config configs[MAX_VMS];
 static bool timer_running;
+static volatile bool sched_go;        /* the VMs exist: the APs may run theirs */
+static volatile unsigned aps_done;    /* APs whose VMs all ended */
 
 static const char *yes(bool b) { return b ? "yes" : "no"; }
 
@@ -236,15 +243,34 @@ static void load_config(void)
         vm_create(&configs[i], (unsigned)i);
 }
 
-/* Round-robin over the running vCPUs: each runs until the host tick ends its
- * turn (or, without a working timer, for one exit), its VM stops or it halts.
- * A halted vCPU is skipped until an interrupt wakes it (vmm/irq.c); when all
- * of them halt, the host sleeps until its next interrupt: the tick, or the
- * earliest guest timer (timer_wake_at). */
-static void run_all(void)
+/* Each VM runs on one CPU, all its vCPUs there: VMs in config order go to the
+ * CPUs in turn. So no VM's state (its vCPUs, devices, memory map, shadow
+ * tables, statistics) is ever touched by two CPUs at once, and a VMCS never
+ * moves once the VM runs (docs/smp.md). */
+static void place_vms(void)
+{
+    for (unsigned i = 0; i < nvms; i++)
+        vms[i]->pcpu = i % ncpus;
+}
+
+/* The CPU that created or ran v is done with it: its FPU state and (VMX) its
+ * VMCS leave this CPU, so the next CPU to run it may load it. */
+static void vcpu_unload(struct vcpu *v)
+{
+    fpu_unload(v);
+    vmm->vcpu_unload(v);
+}
+
+/* Round-robin over this CPU's running vCPUs: each runs until the host tick ends
+ * its turn (or, without a working timer, for one exit), its VM stops or it
+ * halts. A halted vCPU is skipped until an interrupt wakes it (vmm/irq.c); when
+ * all of them halt, the CPU sleeps until its next interrupt: the tick, or the
+ * earliest guest timer (timer_wake_at). At the end the vCPUs leave the CPU. */
+static void run_cpu(void)
 {
     struct vm_exit e;
     struct vcpu *last = 0;
+    unsigned me = this_cpu()->index;
     for (bool any = true; any;) {
         any = false;
         bool ran = false;
@@ -252,7 +278,7 @@ static void run_all(void)
         for (unsigned i = 0; i < nvms; i++) {
             struct vm *vm = vms[i];
             struct vcpu *v = &vm->vcpus[0];
-            if (vm->state != VM_RUNNING)
+            if (vm->pcpu != me || vm->state != VM_RUNNING)
                 continue;
             any = true;
             if (v->halted) {
@@ -264,6 +290,8 @@ static void run_all(void)
                 v->halted = false;
             }
             ran = true;
+            vm->ran_on |= 1u << me;
+            this_cpu()->current = v;
             uint64_t t0 = rdtsc();
             fpu_switch_to(v);
             if (v != last) {        /* the backend's own switch (VMPTRLD) is in vcpu_run */
@@ -271,15 +299,16 @@ static void run_all(void)
                 vm->switch_cycles += rdtsc() - t0;
                 last = v;
             }
-            uint64_t turn = timer_ticks;
+            uint64_t turn = timer_cpu_ticks();
             do {
                 irq_prepare_entry(v);
                 fpu_enter_guest(v);
                 vmm->vcpu_run(v, &e);
                 fpu_leave_guest(v);
                 exit_dispatch(v, &e);
-            } while (vm->state == VM_RUNNING && !v->halted && timer_ticks == turn &&
+            } while (vm->state == VM_RUNNING && !v->halted && timer_cpu_ticks() == turn &&
                      timer_running && e.kind != EXIT_PREEMPT);
+            this_cpu()->current = 0;
             if (vm->state != VM_RUNNING)
                 vm->ended_tick = timer_ticks;
         }
@@ -288,6 +317,55 @@ static void run_all(void)
             timer_idle();
         }
     }
+    for (unsigned i = 0; i < nvms; i++)
+        if (vms[i]->pcpu == me)
+            for (unsigned k = 0; k < vms[i]->nvcpus; k++)
+                vcpu_unload(&vms[i]->vcpus[k]);
+}
+
+/* An AP: virtualization on, as on the BSP. */
+static int ap_init(void)
+{
+    fpu_host_init();
+    return vmm->cpu_init();
+}
+
+/* An AP: run its VMs once they exist, then leave VMX/SVM operation. */
+static void ap_run(void)
+{
+    while (!sched_go)
+        __asm__ volatile("pause");
+    run_cpu();
+    vmm->cpu_fini();
+    __atomic_fetch_add(&aps_done, 1, __ATOMIC_RELEASE);
+}
+
+static const struct smp_hooks ap_hooks = { .init = ap_init, .run = ap_run };
+
+/* All VMs on all CPUs: the BSP created every vCPU, so it unloads them all first. */
+static void run_all(void)
+{
+    for (unsigned i = 0; i < nvms; i++)
+        for (unsigned k = 0; k < vms[i]->nvcpus; k++)
+            vcpu_unload(&vms[i]->vcpus[k]);
+    place_vms();
+    __atomic_store_n(&sched_go, true, __ATOMIC_RELEASE);
+    run_cpu();
+    while (__atomic_load_n(&aps_done, __ATOMIC_ACQUIRE) < ncpus - 1)
+        __asm__ volatile("pause");
+}
+
+/* The CPU bits of a VM's ran_on mask, as "0" or "0,1". */
+static void print_cpus(uint32_t mask)
+{
+    const char *sep = "";
+    for (unsigned i = 0; i < HOST_MAX_CPUS; i++)
+        if (mask & (1u << i)) {
+            kprintf("%s%u", sep, i);
+            sep = ",";
+        }
+    if (!mask)
+        kprintf("-");
 }
 
 static void summary(void)
@@ -297,6 +375,7 @@ static void summary(void)
         uint64_t total = 0;
         for (int k = 0; k < EXIT_KIND_COUNT; k++)
             total += vm->stats.exits[k];
+        console_lock();             /* one line, whatever else prints */
         kprintf("hv86: summary vm=%s status=%d exits=%lu", vm->name, vm->status, total);
         for (int k = 0; k < EXIT_KIND_COUNT; k++)
             if (vm->stats.exits[k])
@@ -314,8 +393,23 @@ static void summary(void)
                     (uint64_t)vm->shadow->max_pages * PAGE_SIZE);
         else
             kprintf(" paging=nested");
+        kprintf(" pcpu=");
+        print_cpus(vm->ran_on);
         kprintf("\n");
+        console_unlock();
     }
+}
+
+/* hv86.cpus=N: at most N CPUs (default: every CPU the MADT lists). */
+static unsigned host_cpus_wanted(void)
+{
+    char buf[8];
+    unsigned n = 0;
+    if (!bootinfo_arg("hv86.cpus", buf, sizeof buf))
+        return HOST_MAX_CPUS;
+    for (const char *p = buf; *p >= '0' && *p <= '9'; p++)
+        n = n * 10 + (unsigned)(*p - '0');
+    return n ? n : 1;
 }
 
 static void cleanup_on_panic(void)
@@ -344,6 +438,9 @@ void hv_main(void)
         panic_cleanup = cleanup_on_panic;
         fpu_host_init();
         timer_running = timer_init() == 0;
+        if (timer_running)          /* the start-up delays need the clock */
+            smp_boot(&ap_hooks, host_cpus_wanted());
+        kprintf("hv86: cpus=%u online\n", ncpus);
         char test[16];
         test_bad_entry = bootinfo_arg("hv86.test", test, sizeof test) && !strcmp(test, "bad-entry");
         load_config();

@@ -80,6 +80,8 @@ struct vm {
     struct irq_hooks irq;            /* its IOAPIC, 8259s, device timers (vmm/irq.h) */
     uint64_t timers_due;             /* time_ns() of the next irq.timers call */
     struct shadow_vm *shadow;        /* non-NULL: shadow paging (vmm/shadow.h) */
+    unsigned pcpu;                   /* the host CPU that runs its vCPUs (hv.c) */
+    uint32_t ran_on;                 /* host CPUs that did run it, one bit each */
 };
 
 /* Host pointer to guest-physical [gpa, gpa+len) if it is all in this VM's RAM,

@@ -90,10 +90,18 @@ static uint64_t system_desc_base(uint64_t gdt_base, uint16_t sel)
     return ((d[0] >> 16) & 0xFFFFFF) | (((d[0] >> 56) & 0xFF) << 24) | (d[1] << 32);
 }
 
+static void write_host_state(struct vmx_vcpu *x);
+
 /* CR0/CR3/CR4 can change under the host (e.g. fpu_host_init sets OSXSAVE): compare
- * against what the VMCS holds before each entry, as VM exit reloads them (28.5.1). */
+ * against what the VMCS holds before each entry, as VM exit reloads them (28.5.1).
+ * On another CPU than last time, all of the host state: each CPU has its own GDT,
+ * TSS and GS base. */
 void vmx_refresh_host_state(struct vmx_vcpu *x)
 {
+    if (x->host_cpu != (int)this_cpu()->index) {
+        write_host_state(x);
+        return;
+    }
     uint64_t cr0 = read_cr0(), cr3 = read_cr3(), cr4 = read_cr4();
     if (cr0 != x->host_cr0)
         vmcs_write(VMCS_HOST_CR0, x->host_cr0 = cr0);
@@ -128,6 +136,7 @@ static void write_host_state(struct vmx_vcpu *x)
     vmcs_write(VMCS_HOST_PAT, rdmsr(MSR_PAT));
     vmcs_write(VMCS_HOST_RIP, (uint64_t)(uintptr_t)vmx_exit_stub);
     /* HOST_RSP is written by vmx_enter itself, once it knows its frame. */
+    x->host_cpu = (int)this_cpu()->index;
     x->host_cr0 = x->host_cr3 = x->host_cr4 = ~0ull;
     vmx_refresh_host_state(x);
 }
@@ -269,8 +278,9 @@ void vmx_vcpu_fini(struct vcpu *v)
     struct vmx_vcpu *x = v->backend;
     if (!x)
         return;
-    if (vmx_cpu.lazy_owner == v)
-        vmx_cpu.lazy_owner = 0;
+    for (unsigned i = 0; i < HOST_MAX_CPUS; i++)   /* unloaded already, see vcpu_unload */
+        if (vmx_cpu.pcpu[i].lazy_owner == v)
+            vmx_cpu.pcpu[i].lazy_owner = 0;
     vmcs_free(&x->vmcs);
     if (x->v86_tss)
         frames_free(x->v86_tss, V86_TSS_PAGES);
