@@ -128,6 +128,9 @@ static void set_multiboot_entry(struct vcpu *v, uint32_t entry, uint32_t info)
  * refuse (SDM Vol. 3C 27.3.1.1, APM Vol. 2 15.5.1). hv86's checker names it, and
  * the entry is tried anyway so the CPU's own verdict shows in the log. */
 static bool test_bad_entry;
+/* Test only (hv86.test=ap-panic): the last AP panics once the VMs run, to show
+ * that a panic on one CPU stops all of them and is reported once. */
+static bool test_ap_panic;
 
 static void corrupt_entry_state(struct vcpu *v)
 {
@@ -335,6 +338,8 @@ static void ap_run(void)
 {
     while (!sched_go)
         __asm__ volatile("pause");
+    if (test_ap_panic && this_cpu()->index == ncpus - 1)
+        panic("hv86.test=ap-panic: cpu %u panics while the VMs run", this_cpu()->index);
     run_cpu();
     vmm->cpu_fini();
     __atomic_fetch_add(&aps_done, 1, __ATOMIC_RELEASE);
@@ -384,6 +389,8 @@ static void summary(void)
                 " switch_cycles=%lu", vm->stats.io_unclaimed_reads,
                 vm->stats.io_unclaimed_writes, vm->ended_tick, vm->hv_bytes, vm->switches,
                 vm->switches ? vm->switch_cycles / vm->switches : 0);
+        kprintf(" pcpu=");          /* the host CPUs that ran it */
+        print_cpus(vm->ran_on);
         const struct vm_stats *st = &vm->stats;
         if (vm->shadow)
             kprintf(" paging=shadow sh_roots_built=%lu sh_roots_reused=%lu sh_resyncs=%lu"
@@ -393,8 +400,6 @@ static void summary(void)
                     (uint64_t)vm->shadow->max_pages * PAGE_SIZE);
         else
             kprintf(" paging=nested");
-        kprintf(" pcpu=");
-        print_cpus(vm->ran_on);
         kprintf("\n");
         console_unlock();
     }
@@ -442,7 +447,9 @@ void hv_main(void)
             smp_boot(&ap_hooks, host_cpus_wanted());
         kprintf("hv86: cpus=%u online\n", ncpus);
         char test[16];
-        test_bad_entry = bootinfo_arg("hv86.test", test, sizeof test) && !strcmp(test, "bad-entry");
+        bool has_test = bootinfo_arg("hv86.test", test, sizeof test);
+        test_bad_entry = has_test && !strcmp(test, "bad-entry");
+        test_ap_panic = has_test && !strcmp(test, "ap-panic");
         load_config();
         run_all();
         for (unsigned i = 0; i < nvms; i++)
