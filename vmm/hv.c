@@ -246,14 +246,15 @@ static void load_config(void)
         vm_create(&configs[i], (unsigned)i);
 }
 
-/* Each VM runs on one CPU, all its vCPUs there: VMs in config order go to the
- * CPUs in turn. So no VM's state (its vCPUs, devices, memory map, shadow
- * tables, statistics) is ever touched by two CPUs at once, and a VMCS never
- * moves once the VM runs (docs/smp.md). */
+/* Each VM is owned by one CPU at a time, which runs all its vCPUs: only the
+ * owner touches the VM's state (its vCPUs, devices, memory map, shadow tables,
+ * statistics), so that needs no lock. VMs start out in config order on the CPUs
+ * in turn; ownership moves only by the owner handing the VM over (give_vm), so
+ * vm->owner is written by the owner alone (docs/smp.md). */
 static void place_vms(void)
 {
     for (unsigned i = 0; i < nvms; i++)
-        vms[i]->pcpu = i % ncpus;
+        vms[i]->owner = (int)(i % ncpus);
 }
 
 /* The CPU that created or ran v is done with it: its FPU state and (VMX) its
@@ -264,16 +265,82 @@ static void vcpu_unload(struct vcpu *v)
     vmm->vcpu_unload(v);
 }
 
-/* Round-robin over this CPU's running vCPUs: each runs until the host tick ends
- * its turn (or, without a working timer, for one exit), its VM stops or it
- * halts. A halted vCPU is skipped until an interrupt wakes it (vmm/irq.c); when
- * all of them halt, the CPU sleeps until its next interrupt: the tick, or the
- * earliest guest timer (timer_wake_at). At the end the vCPUs leave the CPU. */
+static bool vm_running(struct vm *vm)
+{
+    return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_RUNNING;
+}
+
+static bool owns(struct vm *vm, int me)
+{
+    return __atomic_load_n(&vm->owner, __ATOMIC_ACQUIRE) == me;
+}
+
+/* Hand vm to CPU to (VM_NO_CPU: to nobody, it has ended): its vCPUs leave this
+ * CPU first, then the release store publishes everything this CPU wrote to the
+ * VM to the new owner, whose acquire load in owns() sees it. */
+static void give_vm(struct vm *vm, int to)
+{
+    for (unsigned k = 0; k < vm->nvcpus; k++)
+        vcpu_unload(&vm->vcpus[k]);
+    __atomic_store_n(&vm->owner, to, __ATOMIC_RELEASE);
+}
+
+/* An idle CPU other than me (it ran nothing in its last pass), or VM_NO_CPU. */
+static int idle_cpu(int me)
+{
+    for (unsigned i = 0; i < ncpus; i++)
+        if ((int)i != me && __atomic_load_n(&cpus[i].idle, __ATOMIC_ACQUIRE))
+            return (int)i;
+    return VM_NO_CPU;
+}
+
+static unsigned running_vms_owned(int me)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < nvms; i++)
+        n += vm_running(vms[i]) && owns(vms[i], me);
+    return n;
+}
+
+/* One turn of v: until the host tick ends it (or, without a working timer, for
+ * one exit), its VM stops or it halts. */
+static void run_turn(struct vcpu *v, struct vcpu **last)
+{
+    struct vm *vm = v->vm;
+    struct vm_exit e;
+    vm->ran_on |= 1u << this_cpu()->index;
+    this_cpu()->current = v;
+    uint64_t t0 = rdtsc();
+    fpu_switch_to(v);
+    if (v != *last) {           /* the backend's own switch (VMPTRLD) is in vcpu_run */
+        vm->switches++;
+        vm->switch_cycles += rdtsc() - t0;
+        *last = v;
+    }
+    uint64_t turn = timer_cpu_ticks();
+    do {
+        irq_prepare_entry(v);
+        fpu_enter_guest(v);
+        vmm->vcpu_run(v, &e);
+        fpu_leave_guest(v);
+        exit_dispatch(v, &e);
+    } while (vm->state == VM_RUNNING && !v->halted && timer_cpu_ticks() == turn &&
+             timer_running && e.kind != EXIT_PREEMPT);
+    this_cpu()->current = 0;
+}
+
+/* Round-robin over the running vCPUs of the VMs this CPU owns. A halted vCPU is
+ * skipped until an interrupt wakes it (vmm/irq.c); when none can run, the CPU
+ * sleeps until its next interrupt: the tick, or the earliest guest timer
+ * (timer_wake_at). Load balance: after a turn, a CPU that owns two or more
+ * running VMs while another CPU is idle hands the VM it just ran to that CPU.
+ * A VM that ends leaves its CPU (give_vm to nobody). The loop ends when no VM
+ * runs anywhere: until then a CPU without VMs may still be handed one. */
 static void run_cpu(void)
 {
-    struct vm_exit e;
     struct vcpu *last = 0;
-    unsigned me = this_cpu()->index;
+    struct cpu *c = this_cpu();
+    int me = (int)c->index;
     for (bool any = true; any;) {
         any = false;
         bool ran = false;
@@ -281,9 +348,11 @@ static void run_cpu(void)
         for (unsigned i = 0; i < nvms; i++) {
             struct vm *vm = vms[i];
             struct vcpu *v = &vm->vcpus[0];
-            if (vm->pcpu != me || vm->state != VM_RUNNING)
+            if (!vm_running(vm))
                 continue;
             any = true;
+            if (!owns(vm, me))
+                continue;
             if (v->halted) {
                 uint64_t d = irq_next_deadline(v);   /* before: see irq_hlt */
                 if (!irq_pending(v)) {
@@ -293,37 +362,28 @@ static void run_cpu(void)
                 v->halted = false;
             }
             ran = true;
-            vm->ran_on |= 1u << me;
-            this_cpu()->current = v;
-            uint64_t t0 = rdtsc();
-            fpu_switch_to(v);
-            if (v != last) {        /* the backend's own switch (VMPTRLD) is in vcpu_run */
-                vm->switches++;
-                vm->switch_cycles += rdtsc() - t0;
-                last = v;
-            }
-            uint64_t turn = timer_cpu_ticks();
-            do {
-                irq_prepare_entry(v);
-                fpu_enter_guest(v);
-                vmm->vcpu_run(v, &e);
-                fpu_leave_guest(v);
-                exit_dispatch(v, &e);
-            } while (vm->state == VM_RUNNING && !v->halted && timer_cpu_ticks() == turn &&
-                     timer_running && e.kind != EXIT_PREEMPT);
-            this_cpu()->current = 0;
-            if (vm->state != VM_RUNNING)
+            __atomic_store_n(&c->idle, false, __ATOMIC_RELEASE);
+            run_turn(v, &last);
+            if (vm->state != VM_RUNNING) {
                 vm->ended_tick = timer_ticks;
+                give_vm(vm, VM_NO_CPU);
+                continue;
+            }
+            int to = idle_cpu(me);
+            if (to != VM_NO_CPU && running_vms_owned(me) >= 2) {
+                vm->moves++;
+                give_vm(vm, to);
+                last = 0;
+            }
         }
-        if (any && !ran && timer_running) {
-            timer_wake_at(wake);
-            timer_idle();
+        if (any && !ran) {
+            __atomic_store_n(&c->idle, true, __ATOMIC_RELEASE);
+            if (timer_running) {
+                timer_wake_at(wake);
+                timer_idle();
+            }
         }
     }
-    for (unsigned i = 0; i < nvms; i++)
-        if (vms[i]->pcpu == me)
-            for (unsigned k = 0; k < vms[i]->nvcpus; k++)
-                vcpu_unload(&vms[i]->vcpus[k]);
 }
 
 /* An AP: virtualization on, as on the BSP. */
@@ -389,7 +449,7 @@ static void summary(void)
                 " switch_cycles=%lu", vm->stats.io_unclaimed_reads,
                 vm->stats.io_unclaimed_writes, vm->ended_tick, vm->hv_bytes, vm->switches,
                 vm->switches ? vm->switch_cycles / vm->switches : 0);
-        kprintf(" pcpu=");          /* the host CPUs that ran it */
+        kprintf(" moves=%lu pcpu=", vm->moves);   /* the host CPUs that ran it */
         print_cpus(vm->ran_on);
         const struct vm_stats *st = &vm->stats;
         if (vm->shadow)

@@ -295,6 +295,7 @@ static int vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
     struct vmx_vcpu *x = v->backend;
     vmcs_load(&x->vmcs);
+    vmx_vcpu_arrive(v);
     vmx_refresh_host_state(x);
     switch_lazy_msrs(v);
     vmx_inject_pending(v);

@@ -78,6 +78,9 @@ void ept_invalidate(struct vmx_vm *x);
 int vmx_vcpu_init(struct vcpu *v);
 void vmx_vcpu_fini(struct vcpu *v);
 void vmx_refresh_host_state(struct vmx_vcpu *x);
+/* v runs on this CPU next: if it ran elsewhere last, flush what this CPU may hold
+ * of it and write the host state for this CPU (the VMCS must be current). */
+void vmx_vcpu_arrive(struct vcpu *v);
 uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r);
 void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val);
 void vmx_get_seg(struct vcpu *v, enum seg_reg s, struct segment *out);
