@@ -141,6 +141,7 @@ void smp_boot(const struct smp_hooks *hooks, unsigned max_cpus)
                 "code goes: running on the boot CPU only\n", AP_BOOT_PA);
         return;
     }
+    uint64_t t0 = time_ns();
     memcpy(hva_of(AP_BOOT_PA), ap_boot_start, (uint64_t)(ap_boot_end - ap_boot_start));
     *TRAMPOLINE_FIELD(uint64_t, ap_boot_cr3) = (uint64_t)boot_pml4;
     for (int i = 0; i < n && ncpus < max_cpus && ncpus < HOST_MAX_CPUS; i++) {
@@ -159,4 +160,6 @@ void smp_boot(const struct smp_hooks *hooks, unsigned max_cpus)
         }
         ncpus++;
     }
+    kprintf("hv86: smp: %u of %d CPUs started in %lu us\n", ncpus, n,
+            (uint64_t)((time_ns() - t0) / NS_PER_US));
 }
