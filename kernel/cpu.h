@@ -61,4 +61,10 @@ static inline struct cpu *this_cpu(void)
 /* Give this CPU entry c: its GDT with its own TSS, TR, the GS base, the shared
  * IDT. Called by each CPU for itself as it starts. */
 void cpu_setup(struct cpu *c);
+
+/* The vector of a kick: an IPI that only wakes a CPU from timer_idle (or ends
+ * its guest's turn), e.g. when it was handed a VM. Above the timer's and the
+ * 8259s' vectors, below the spurious one (kernel/timer.h, kernel/host_apic.h). */
+#define CPU_KICK_VECTOR 0xF0
+void cpu_kick(unsigned index);
 #endif

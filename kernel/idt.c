@@ -2,6 +2,7 @@
  * interrupts disabled, so a host exception is a hypervisor bug: report and stop. */
 #include <stdint.h>
 #include "kernel/console.h"
+#include "kernel/cpu.h"
 #include "kernel/panic.h"
 #include "kernel/timer.h"
 #include "kernel/trap.h"
@@ -18,7 +19,7 @@ struct idt_entry {
 
 static struct idt_entry idt[256];
 extern const uint64_t isr_table[32];
-extern char isr_timer[], isr_spurious[];
+extern char isr_timer[], isr_spurious[], isr_kick[];
 
 #define SPURIOUS_VECTOR 0xFF
 
@@ -36,6 +37,7 @@ void idt_init(void)
         set_gate(i, isr_table[i]);
     set_gate(TIMER_VECTOR, (uint64_t)isr_timer);
     set_gate(SPURIOUS_VECTOR, (uint64_t)isr_spurious);
+    set_gate(CPU_KICK_VECTOR, (uint64_t)isr_kick);
     for (int i = 0; i < 16; i++)        /* masked 8259 IRQs: only spurious 7 and 15 */
         set_gate(PIC_VECTOR_BASE + i, (uint64_t)isr_spurious);
     idt_load();

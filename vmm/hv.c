@@ -277,12 +277,15 @@ static bool owns(struct vm *vm, int me)
 
 /* Hand vm to CPU to (VM_NO_CPU: to nobody, it has ended): its vCPUs leave this
  * CPU first, then the release store publishes everything this CPU wrote to the
- * VM to the new owner, whose acquire load in owns() sees it. */
+ * VM to the new owner, whose acquire load in owns() sees it; a kick wakes the
+ * new owner from its idle HLT at once instead of at its next tick. */
 static void give_vm(struct vm *vm, int to)
 {
     for (unsigned k = 0; k < vm->nvcpus; k++)
         vcpu_unload(&vm->vcpus[k]);
     __atomic_store_n(&vm->owner, to, __ATOMIC_RELEASE);
+    if (to != VM_NO_CPU)
+        cpu_kick((unsigned)to);
 }
 
 /* An idle CPU other than me (it ran nothing in its last pass), or VM_NO_CPU. */
