@@ -197,6 +197,33 @@ bool lapic_match(const struct lapic *l, uint32_t dest, bool logical)
     return (dest >> 4) == (ldr >> 4) && (dest & ldr & 0xF);
 }
 
+bool lapic_ipi_reaches(const struct lapic *from, const struct lapic *to)
+{
+    switch ((enum apic_shorthand)((from->icr_lo & APIC_ICR_SHORTHAND) >> APIC_ICR_SHORTHAND_SHIFT)) {
+    case APIC_DEST_SELF: return to == from;
+    case APIC_DEST_ALL: return true;
+    case APIC_DEST_OTHERS: return to != from;
+    case APIC_DEST_NONE: break;
+    }
+    bool x2 = lapic_mode(from) == APIC_MODE_X2APIC;
+    uint32_t dest = x2 ? from->icr_hi : from->icr_hi >> APIC_XAPIC_DEST_SHIFT;
+    return lapic_match(to, dest, from->icr_lo & APIC_ICR_LOGICAL);
+}
+
+int lapic_lowest_priority(const struct lapic *const *cand, unsigned n)
+{
+    int best = -1;
+    for (unsigned i = 0; i < n; i++)
+        if (best < 0 || ppr(cand[i]) < ppr(cand[best]))
+            best = (int)i;
+    return best;
+}
+
+void lapic_init_ipi(struct lapic *l)
+{
+    reset_regs(l);
+}
+
 /* --- the timer (11.5.4) ----------------------------------------------------- */
 
 static uint64_t now_ns(const struct lapic *l) { return l->clock ? l->clock->ns() : 0; }

@@ -158,6 +158,22 @@ bool lapic_extint(const struct lapic *l);
 /* Does destination dest (physical APIC ID or logical MDA, 11.6.2) name it? */
 bool lapic_match(const struct lapic *l, uint32_t dest, bool logical);
 
+/* --- IPIs and processor start-up (11.6, 9.4) --- */
+/* Does the IPI in from's ICR (just written) reach `to`, an APIC of the same VM?
+ * The destination shorthand (self, all including self, all excluding self),
+ * else the destination field (8 bits in xAPIC mode, 32 in x2APIC mode) in the
+ * ICR's destination mode (lapic_match). from == to is the sender itself. */
+bool lapic_ipi_reaches(const struct lapic *from, const struct lapic *to);
+/* Lowest-priority delivery (11.6.2.4) among n candidate APICs: the index of the
+ * one with the lowest processor priority (PPR, the TPR as the model last saw
+ * it, or the in-service class if higher); ties go to the lowest index (the
+ * lowest APIC ID, as the caller lists them in ID order). hv86's choice is
+ * deterministic: no focus processor, no rotation. -1 if n is 0. */
+int lapic_lowest_priority(const struct lapic *const *cand, unsigned n);
+/* An INIT (11.4.7.3): every register as at power-up but the APIC ID and
+ * IA32_APIC_BASE (xAPIC or x2APIC mode is kept, 11.12.5.1); LINT0 masked. */
+void lapic_init_ipi(struct lapic *l);
+
 /* --- the timer (11.5.4) --- */
 /* Fire what has expired by now (the LVT timer vector into IRR unless masked;
  * periodic reloads, missed periods coalescing as in IRR). */

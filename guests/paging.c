@@ -302,6 +302,32 @@ static void suite(const char *mode)
 	invlpg((volatile void *)(lva + big - PAGE));    /* another address in the page */
 	rt_check(*(volatile uint32_t *)(lva + PAGE) == 0x6002,
 		 "%s: remapped large page after INVLPG of another address in it", mode);
+	/* A page written through the (dirty, writable) large page becomes a page
+	 * table; later writes to it through the large page must still reach the
+	 * translation after a CR3 load (shadow paging: the large shadow leaf must
+	 * have lost write access then, docs/shadow.md). */
+	volatile uint32_t *tpte = (volatile uint32_t *)(lva + 2 * PAGE);
+	uint32_t tva = WIN + 2 * big;
+	*(volatile uint32_t *)phys(14) = 0x7001;
+	*(volatile uint32_t *)phys(15) = 0x7002;
+	tpte[0] = phys(14) | PG_P | PG_RW;
+	tpte[1] = 0;
+	if (pae)
+		pd64[0][1][2] = (pa2 + 2 * PAGE) | PG_P | PG_RW;
+	else
+		pd32[0][(WIN >> 22) + 2] = (pa2 + 2 * PAGE) | PG_P | PG_RW;
+	rt_check(*(volatile uint32_t *)tva == 0x7001, "%s: read through a table inside a large page",
+		 mode);
+	tpte[0] = phys(15) | PG_P | PG_RW;
+	write_cr3(cr3_of(1));
+	write_cr3(cr3_of(0));
+	rt_check(*(volatile uint32_t *)tva == 0x7002,
+		 "%s: that table rewritten through the large page, after a CR3 load", mode);
+	if (pae)
+		pd64[0][1][2] = 0;
+	else
+		pd32[0][(WIN >> 22) + 2] = 0;
+	invlpg((volatile void *)tva);
 	set_large(0);
 	invlpg((volatile void *)lva);
 	expect_pf(do_read, (volatile void *)(lva + PAGE), 0, "read after unmapping a large page");

@@ -187,7 +187,10 @@ static void periodic_interrupt(void)
 	pc_cmos_write(PC_RTC_B, PC_RTC_B_24H);
 	pc_pic_unmask(0);
 	pc_cmos_write(PC_RTC_A, A_BIOS);
-	if (!rt_check(ok && periodic >= PERIODIC_MIN && periodic <= PERIODIC_TICKS,
+	/* periodic_min=N: a VM sharing the host CPU round-robin with busy VMs gets
+	 * one 10 ms turn in several, and the ticks between its turns coalesce. */
+	unsigned min = rt_arg_uint("periodic_min=", PERIODIC_MIN);
+	if (!rt_check(ok && periodic >= min && periodic <= PERIODIC_TICKS,
 		      "%u Hz periodic interrupts on IRQ 8: %u up to the first update",
 		      PERIODIC_HZ, PERIODIC_TICKS))
 		rt_printf("    %u interrupts, %u updates\n", periodic, updates);

@@ -24,6 +24,7 @@ struct tss64 {
 /* The host tick of one CPU (kernel/timer.c): each CPU has its own LAPIC timer. */
 struct cpu_timer {
     volatile uint64_t ticks;   /* this CPU's ticks: the scheduler's turns */
+    volatile uint64_t interrupts;  /* its timer interrupts, tick or wake-up */
     uint64_t next_tick;        /* time_ns() of the next tick */
     uint64_t wake_at;          /* a guest timer's expiry, if earlier */
     uint64_t armed_at;         /* when the one-shot fires */

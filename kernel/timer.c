@@ -46,6 +46,7 @@ void timer_interrupt(void)
     struct cpu *c = this_cpu();
     struct cpu_timer *t = &c->timer;
     uint64_t now = time_ns();
+    t->interrupts++;
     if (now >= t->next_tick) {
         t->ticks++;
         if (c->index == 0)
@@ -71,6 +72,7 @@ void timer_wake_at(uint64_t at)
 }
 
 uint64_t timer_cpu_ticks(void) { return this_cpu()->timer.ticks; }
+uint64_t timer_cpu_interrupts(void) { return this_cpu()->timer.interrupts; }
 
 void timer_idle(void)
 {

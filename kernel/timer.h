@@ -16,6 +16,8 @@
 extern volatile uint64_t timer_ticks;
 /* This CPU's ticks: a change ends a vCPU's turn on it. */
 uint64_t timer_cpu_ticks(void);
+/* Every host timer interrupt of this CPU so far, tick or wake-up (timer_wake_at). */
+uint64_t timer_cpu_interrupts(void);
 /* Calibrate and start the periodic tick on the BSP; 0 on success. */
 int timer_init(void);
 /* Start this CPU's tick (an AP, after timer_init succeeded on the BSP). */

@@ -3,6 +3,7 @@
 #include "kernel/x86.h"
 #include "vmm/cpuid.h"
 #include "vmm/vcpu.h"
+#include "vmm/vm.h"
 
 #define HV_LEAF_BASE   0x40000000u
 #define HV_LEAF_LAST   0x40000001u
@@ -20,10 +21,51 @@ enum { EAX, EBX, ECX, EDX };
 #define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 #define X2APIC_TOPOLOGY_LEAF 0xBu
 #define V2_TOPOLOGY_LEAF 0x1Fu
+#define AMD_SIZE_LEAF 0x80000008u
+/* The VM's topology: one package of N cores, one thread each (docs/cpuid.md). */
+#define CPUID_1_EDX_HTT (1u << 28)            /* EBX[23:16] is valid */
+#define CPUID_1_EBX_COUNT_SHIFT 16            /* logical processors per package */
+#define CPUID_1_EBX_COUNT_MASK (0xFFu << CPUID_1_EBX_COUNT_SHIFT)
+#define TOPO_LEVEL_SMT 1u                     /* leaf 0xB ECX[15:8] level types */
+#define TOPO_LEVEL_CORE 2u
+#define TOPO_LEVEL_TYPE_SHIFT 8
+#define AMD_NC_MASK 0xFFu                     /* 0x80000008 ECX[7:0]: cores - 1 */
+#define AMD_APIC_ID_SIZE_SHIFT 12             /* ECX[15:12]: APIC ID bits for cores */
+#define AMD_APIC_ID_SIZE_MASK (0xFu << AMD_APIC_ID_SIZE_SHIFT)
+static unsigned vcpus(const struct vcpu *v)
+{
+    return v->vm && v->vm->nvcpus ? v->vm->nvcpus : 1;
+}
+
 static const struct cpuid_mask hidden[] = {
     { 1, ECX, CPUID_1_ECX_VMX | CPUID_1_ECX_MONITOR | CPUID_1_ECX_OSXSAVE },
     { 0x80000001u, ECX, CPUID_80000001_ECX_SVM },
 };
+
+/* Bits of the APIC ID that number n cores: ceil(log2(n)). */
+static uint32_t id_bits(unsigned n)
+{
+    uint32_t b = 0;
+    while ((1u << b) < n)
+        b++;
+    return b;
+}
+
+/* Leaf 0xB (SDM Vol. 2A CPUID): level 0 the thread (one per core), level 1 the
+ * cores of the package (the VM's vCPUs), then the invalid level. */
+static void x2apic_topology(unsigned ncpus, uint32_t sub, uint32_t out[4])
+{
+    out[EAX] = out[EBX] = 0;
+    out[ECX] = sub & 0xFFu;
+    if (sub == 0) {
+        out[EBX] = 1;
+        out[ECX] |= TOPO_LEVEL_SMT << TOPO_LEVEL_TYPE_SHIFT;
+    } else if (sub == 1) {
+        out[EAX] = id_bits(ncpus);
+        out[EBX] = ncpus;
+        out[ECX] |= TOPO_LEVEL_CORE << TOPO_LEVEL_TYPE_SHIFT;
+    }
+}
 
 void cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t out[4])
 {
@@ -51,9 +93,17 @@ void cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t out[4])
         out[ECX] |= CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE;
         if (vcpu_get(v, REG_CR4) & CR4_OSXSAVE)
             out[ECX] |= CPUID_1_ECX_OSXSAVE;
-        /* EBX[31:24]: initial APIC ID = the vCPU's index. */
-        out[EBX] = (out[EBX] & 0x00FFFFFFu) | (v->id << 24);
+        /* EBX[31:24]: initial APIC ID = the vCPU's index; EBX[23:16] with
+         * EDX.HTT: the logical processors of the package, the VM's vCPUs. */
+        out[EBX] = (out[EBX] & 0x0000FFFFu) | (v->id << 24) |
+                   ((uint32_t)vcpus(v) << CPUID_1_EBX_COUNT_SHIFT & CPUID_1_EBX_COUNT_MASK);
+        out[EDX] |= CPUID_1_EDX_HTT;
     }
+    if (leaf == X2APIC_TOPOLOGY_LEAF)
+        x2apic_topology(vcpus(v), sub, out);
+    if (leaf == AMD_SIZE_LEAF)              /* APM Vol. 3 E.4.7: cores of the package */
+        out[ECX] = (out[ECX] & ~(AMD_NC_MASK | AMD_APIC_ID_SIZE_MASK)) |
+                   (vcpus(v) - 1) | id_bits(vcpus(v)) << AMD_APIC_ID_SIZE_SHIFT;
     /* EDX of the topology leaves is the x2APIC ID (SDM Vol. 2A CPUID leaf 0BH). */
     if (leaf == X2APIC_TOPOLOGY_LEAF || leaf == V2_TOPOLOGY_LEAF)
         out[EDX] = v->id;

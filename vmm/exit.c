@@ -277,6 +277,7 @@ void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
     struct vm *vm = v->vm;
     vm->stats.exits[e->kind < EXIT_KIND_COUNT ? e->kind : EXIT_UNKNOWN]++;
     v->exits++;
+    irq_note_exit(v, e->kind);
     switch (e->kind) {
     case EXIT_IO: handle_io(v, e); break;
     case EXIT_CPUID: handle_cpuid(v, e); break;
@@ -312,7 +313,10 @@ void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
         break;                     /* nothing to do: the scheduler runs next */
     case EXIT_INIT:
     case EXIT_SIPI:
-        vm_stop(vm, "INIT/SIPI received: SMP guests are not supported yet");
+        /* A physical INIT or SIPI to the host CPU (SDM Vol. 3C 26.2, APM 15.13):
+         * a guest's own INIT and SIPI are virtual (vmm/startup.c) and never
+         * exit like this, and hv86 sends none to the CPU it runs on. */
+        vm_stop(vm, "the host CPU received a physical INIT/SIPI while running it");
         break;
     default:
         vm_stop(vm, "unhandled exit %#lx at rip=%#lx", e->hw_reason, e->rip);

@@ -23,6 +23,7 @@
 #include "vmm/irq.h"
 #include "vmm/platform.h"
 #include "vmm/shadow.h"
+#include "vmm/startup.h"
 #include "vmm/vm.h"
 #include "vmm/vmm_ops.h"
 
@@ -158,8 +159,8 @@ static void vm_create(const struct vm_config *c, unsigned id)
         vm_stop(vm, "%s line %d: %s", CONFIG_MODULE, c->err_line, c->err);
         return;
     }
-    if (c->cpus != 1) {
-        vm_stop(vm, "cpus = %u: only one vCPU per VM is supported so far", c->cpus);
+    if (c->cpus < 1 || c->cpus > VM_MAX_VCPUS) {
+        vm_stop(vm, "cpus = %u: a VM has 1 to %u vCPUs", c->cpus, VM_MAX_VCPUS);
         return;
     }
     bool shadow = c->paging == PAGING_SHADOW;
@@ -194,7 +195,7 @@ static void vm_create(const struct vm_config *c, unsigned id)
         vm_stop(vm, "kernel '%s': %s", c->kernel, res.error);
         return;
     }
-    if (platform_attach(vm) != 0) {
+    if (platform_attach(vm, c->cpus) != 0) {
         vm_stop(vm, "out of hypervisor memory for its devices");
         return;
     }
@@ -202,17 +203,25 @@ static void vm_create(const struct vm_config *c, unsigned id)
         vm_stop(vm, "its ACPI tables do not fit in its memory");
         return;
     }
-    struct vcpu *v = &vm->vcpus[0];
-    v->vm = vm;
-    v->id = 0;
-    if (vmm->vcpu_init(v) != 0 || fpu_vcpu_init(v) != 0) {
-        vm_stop(vm, "out of hypervisor memory for its vCPU");
-        return;
+    /* Each vCPU with its backend state, FPU area and local APIC (APIC ID = its
+     * index, platform_attach). The BSP starts at the loader's entry; the APs wait
+     * for a SIPI (SDM Vol. 3A 9.4, APM Vol. 2 16.5), as after power-up. */
+    for (unsigned i = 0; i < c->cpus; i++) {
+        struct vcpu *v = &vm->vcpus[i];
+        v->vm = vm;
+        v->id = i;
+        if (vmm->vcpu_init(v) != 0 || fpu_vcpu_init(v) != 0) {
+            vm->nvcpus = i + 1;        /* vm_destroy frees what was made */
+            vm_stop(vm, "out of hypervisor memory for vCPU %u", i);
+            return;
+        }
+        v->wait_sipi = i != 0;
     }
-    vm->nvcpus = 1;
-    set_multiboot_entry(v, res.entry, res.info_gpa);
+    vm->nvcpus = c->cpus;
+    struct vcpu *bsp = &vm->vcpus[0];
+    set_multiboot_entry(bsp, res.entry, res.info_gpa);
     if (test_bad_entry)
-        corrupt_entry_state(v);
+        corrupt_entry_state(bsp);
     vm->state = VM_RUNNING;
     vm->hv_bytes = mm_used_bytes() - used_before - vm->ram_size;
 }
@@ -305,8 +314,28 @@ static unsigned running_vms_owned(int me)
     return n;
 }
 
-/* One turn of v: until the host tick ends it (or, without a working timer, for
- * one exit), its VM stops or it halts. */
+/* Can v run now? It applies a pending INIT or SIPI first; a vCPU waiting for a
+ * SIPI cannot; a halted one can once something wakes it (irq_wakes), else it
+ * lowers *wake to its next timer deadline. */
+static bool vcpu_runnable(struct vcpu *v, uint64_t *wake)
+{
+    if (v->init_pending || v->sipi_pending)
+        startup_apply(v);
+    if (v->wait_sipi)
+        return false;
+    if (v->halted) {
+        uint64_t d = v->halted_if ? irq_next_deadline(v) : IRQ_NEVER;  /* before: see irq_hlt */
+        if (!irq_wakes(v)) {
+            *wake = d < *wake ? d : *wake;
+            return false;
+        }
+        v->halted = false;
+    }
+    return true;
+}
+
+/* One turn of v: it runs until this CPU's tick ends its turn (or, without a
+ * working timer, for one exit), its VM stops or it halts. */
 static void run_turn(struct vcpu *v, struct vcpu **last)
 {
     struct vm *vm = v->vm;
@@ -321,24 +350,30 @@ static void run_turn(struct vcpu *v, struct vcpu **last)
         *last = v;
     }
     uint64_t turn = timer_cpu_ticks();
+    irq_forget(v);              /* the others' entries re-armed the host timer; a VM
+                                   handed over has its timers armed on another CPU */
     do {
         irq_prepare_entry(v);
+        shadow_prepare_entry(v);
         fpu_enter_guest(v);
         vmm->vcpu_run(v, &e);
         fpu_leave_guest(v);
         exit_dispatch(v, &e);
-    } while (vm->state == VM_RUNNING && !v->halted && timer_cpu_ticks() == turn &&
-             timer_running && e.kind != EXIT_PREEMPT);
+    } while (vm->state == VM_RUNNING && !v->halted && !v->init_pending &&
+             timer_cpu_ticks() == turn && timer_running && e.kind != EXIT_PREEMPT);
     this_cpu()->current = 0;
 }
 
-/* Round-robin over the running vCPUs of the VMs this CPU owns. A halted vCPU is
- * skipped until an interrupt wakes it (vmm/irq.c); when none can run, the CPU
- * sleeps until its next interrupt: the tick, or the earliest guest timer
- * (timer_wake_at). Load balance: after a turn, a CPU that owns two or more
- * running VMs while another CPU is idle hands the VM it just ran to that CPU.
- * A VM that ends leaves its CPU (give_vm to nobody). The loop ends when no VM
- * runs anywhere: until then a CPU without VMs may still be handed one. */
+/* Round-robin over every runnable vCPU of the VMs this CPU owns. A halted vCPU
+ * is skipped until something wakes it (vmm/irq.c), a vCPU in wait-for-SIPI until
+ * a SIPI starts it; when none can run, the CPU sleeps until its next interrupt:
+ * the tick, or the earliest guest timer (timer_wake_at). A VM whose vCPUs all
+ * sleep with no timer armed can never wake: it is stopped. The end of a VM (exit
+ * port, power-off, stop) ends all its vCPUs, since they run only while it is
+ * VM_RUNNING; it then leaves its CPU (give_vm to nobody). Load balance: after a
+ * VM's turns, a CPU that owns two or more running VMs while another CPU is idle
+ * hands that VM to the idle CPU. The loop ends when no VM runs anywhere: until
+ * then a CPU without VMs may still be handed one. */
 static void run_cpu(void)
 {
     struct vcpu *last = 0;
@@ -350,29 +385,31 @@ static void run_cpu(void)
         uint64_t wake = IRQ_NEVER;
         for (unsigned i = 0; i < nvms; i++) {
             struct vm *vm = vms[i];
-            struct vcpu *v = &vm->vcpus[0];
             if (!vm_running(vm))
                 continue;
             any = true;
             if (!owns(vm, me))
                 continue;
-            if (v->halted) {
-                uint64_t d = irq_next_deadline(v);   /* before: see irq_hlt */
-                if (!irq_pending(v)) {
-                    wake = d < wake ? d : wake;
+            bool live = false;
+            uint64_t vm_wake = IRQ_NEVER;
+            for (unsigned k = 0; k < vm->nvcpus && vm->state == VM_RUNNING; k++) {
+                struct vcpu *v = &vm->vcpus[k];
+                if (!vcpu_runnable(v, &vm_wake))
                     continue;
-                }
-                v->halted = false;
+                ran = live = true;
+                __atomic_store_n(&c->idle, false, __ATOMIC_RELEASE);
+                run_turn(v, &last);
             }
-            ran = true;
-            __atomic_store_n(&c->idle, false, __ATOMIC_RELEASE);
-            run_turn(v, &last);
+            if (vm->state == VM_RUNNING && !live && vm_wake == IRQ_NEVER)
+                vm_stop(vm, "all %u vCPUs halted or waiting for a SIPI with no interrupt "
+                        "source armed to wake them", vm->nvcpus);
+            wake = vm_wake < wake ? vm_wake : wake;
             if (vm->state != VM_RUNNING) {
                 vm->ended_tick = timer_ticks;
                 give_vm(vm, VM_NO_CPU);
                 continue;
             }
-            int to = idle_cpu(me);
+            int to = live ? idle_cpu(me) : VM_NO_CPU;
             if (to != VM_NO_CPU && running_vms_owned(me) >= 2) {
                 vm->moves++;
                 give_vm(vm, to);
@@ -457,9 +494,11 @@ static void summary(void)
         const struct vm_stats *st = &vm->stats;
         if (vm->shadow)
             kprintf(" paging=shadow sh_roots_built=%lu sh_roots_reused=%lu sh_resyncs=%lu"
-                    " sh_faults=%lu sh_invlpg=%lu sh_reclaimed_pages=%lu sh_peak_bytes=%lu"
+                    " sh_faults=%lu sh_invlpg=%lu sh_pt_writes=%lu sh_unprotects=%lu"
+                    " sh_prefetched=%lu sh_large=%lu sh_reclaimed_pages=%lu sh_peak_bytes=%lu"
                     " sh_bound_bytes=%lu", st->sh_built, st->sh_reused, st->sh_resyncs,
-                    st->sh_faults, st->sh_invlpg, st->sh_reclaimed, st->sh_peak_bytes,
+                    st->sh_faults, st->sh_invlpg, st->sh_pt_writes, st->sh_unprotects,
+                    st->sh_prefetched, st->sh_large, st->sh_reclaimed, st->sh_peak_bytes,
                     (uint64_t)vm->shadow->max_pages * PAGE_SIZE);
         else
             kprintf(" paging=nested");

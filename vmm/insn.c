@@ -7,6 +7,7 @@
 #include "vmm/emulate/decode.h"
 #include "vmm/gpt_walk.h"
 #include "vmm/insn.h"
+#include "vmm/shadow.h"
 #include "vmm/vm.h"
 
 #define STRING_IO_BATCH 4096    /* iterations per exit: a long REP stays preemptible */
@@ -74,9 +75,11 @@ static enum gpt_result linear_copy(struct vcpu *v, uint64_t linear, void *buf, u
             *fault_addr = gpa;
             return GPT_BAD_GPA;
         }
-        if (access & GPT_WRITE)
+        if (access & GPT_WRITE) {
             __builtin_memcpy(h, p, chunk);
-        else
+            if (v->vm->shadow)      /* a guest page table, maybe: keep shadows coherent */
+                shadow_gpa_written(v->vm, gpa, chunk);
+        } else
             __builtin_memcpy(p, h, chunk);
         p += chunk;
         linear += chunk;
@@ -184,6 +187,35 @@ bool insn_cr_write_value(struct vcpu *v, uint64_t rip, unsigned cr, uint64_t *va
     }
     vm_stop(v->vm, "unexpected instruction for a CR%u write at rip=%#lx", cr, rip);
     return false;
+}
+
+#define GROUP7_LGDT 2
+#define GROUP7_LIDT 3
+#define DTR_OPERAND 6                    /* 16-bit limit, 32-bit base */
+#define DTR_BASE_24 0x00FFFFFFu
+
+bool insn_load_dtr(struct vcpu *v, const struct insn *in, uint64_t rip, bool *done)
+{
+    *done = false;
+    unsigned g = in->reg & 7;
+    if (in->map != INSN_MAP_0F || in->op != OP_GROUP7 || in->mod == 3 ||
+        (g != GROUP7_LGDT && g != GROUP7_LIDT))
+        return false;
+    *done = true;
+    struct segment seg;
+    vcpu_get_seg(v, (enum seg_reg)insn_mem_seg(in), &seg);
+    uint8_t b[DTR_OPERAND];
+    if (!guest_linear_rw(v, seg.base + memory_operand_ea(v, in, rip), b, sizeof b, false))
+        return false;
+    uint32_t base = (uint32_t)b[2] | (uint32_t)b[3] << 8 | (uint32_t)b[4] << 16 |
+                    (uint32_t)b[5] << 24;
+    bool op32 = in->mode != MODE_REAL16 && in->mode != MODE_PROT16 ?
+                !in->opsize_prefix : in->opsize_prefix;
+    struct segment t = { .limit = (uint32_t)b[0] | (uint32_t)b[1] << 8,
+                         .base = op32 ? base : base & DTR_BASE_24 };
+    vcpu_set_seg(v, g == GROUP7_LGDT ? SEG_GDTR : SEG_IDTR, &t);
+    vcpu_set(v, REG_RIP, rip + in->len);
+    return true;
 }
 
 #define OP_MOV_FROM_CR 0x20

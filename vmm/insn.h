@@ -27,6 +27,11 @@ bool insn_cr_write_value(struct vcpu *v, uint64_t rip, unsigned cr, uint64_t *va
 bool insn_cr_read(struct vcpu *v, uint64_t rip, unsigned cr, uint64_t val, unsigned *len);
 /* The linear address an INVLPG at rip names (0F 01 /7); false if not decodable. */
 bool insn_invlpg_addr(struct vcpu *v, uint64_t rip, uint64_t *linear);
+/* LGDT or LIDT (0F 01 /2, /3) outside 64-bit mode, decoded in in at rip: load the descriptor-table
+ * register from its memory operand (SDM Vol. 2A LGDT: a 16-bit operand size
+ * takes 24 bits of base) and step past it. False if in is neither (nothing
+ * done), or the VM was stopped or a fault injected (*done set). */
+bool insn_load_dtr(struct vcpu *v, const struct insn *in, uint64_t rip, bool *done);
 /* Copy to/from guest-linear memory through the guest's page tables. On a guest
  * page fault, inject #PF and return false; on an address outside RAM, stop the VM. */
 bool guest_linear_rw(struct vcpu *v, uint64_t linear, void *buf, unsigned len, bool write);

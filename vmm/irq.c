@@ -9,6 +9,7 @@
 #include "kernel/x86.h"
 #include "vmm/irq.h"
 #include "vmm/platform.h"
+#include "vmm/startup.h"
 #include "vmm/vm.h"
 #include "vmm/vmm_ops.h"
 
@@ -37,14 +38,23 @@ static struct lapic *lapic_of(struct vcpu *v)
 
 /* --- sources ------------------------------------------------------------------ */
 
+/* Something reached the VM's interrupt controllers: every vCPU's next entry
+ * looks again (irq_prepare_entry's fast path). */
+static void irq_event(struct vm *vm)
+{
+    vm->irq_events++;
+}
+
 void irq_deliver_lapic(struct vcpu *v, uint8_t vector, bool level)
 {
     lapic_accept(platform_lapic(v), vector, level);
+    irq_event(v->vm);
 }
 
 void irq_nmi(struct vcpu *v)
 {
     v->nmi_pending = true;
+    irq_event(v->vm);
 }
 
 static bool deliver_to(struct vcpu *v, const struct irq_msg *m)
@@ -57,29 +67,52 @@ static bool deliver_to(struct vcpu *v, const struct irq_msg *m)
     case IRQ_DM_NMI:
         irq_nmi(v);
         return true;
-    default:                           /* SMI, INIT, STARTUP, ExtINT: not yet */
+    case IRQ_DM_INIT:
+        startup_init(v);
+        irq_event(v->vm);
+        return true;
+    case IRQ_DM_STARTUP:
+        return startup_sipi(v, m->vector);
+    default:                           /* SMI, ExtINT: no SMM, the 8259 is polled */
         return false;
     }
 }
 
+/* The targets are vCPUs of this VM only: a message never leaves its VM. */
+static bool deliver_targets(struct vm *vm, const bool *target, const struct irq_msg *m)
+{
+    if (m->mode == IRQ_DM_LOWEST) {
+        const struct lapic *cand[VM_MAX_VCPUS];
+        struct vcpu *who[VM_MAX_VCPUS];
+        unsigned n = 0;
+        for (unsigned i = 0; i < vm->nvcpus; i++)
+            if (target[i]) {
+                cand[n] = platform_lapic(&vm->vcpus[i]);
+                who[n++] = &vm->vcpus[i];
+            }
+        int k = lapic_lowest_priority(cand, n);
+        return k >= 0 && deliver_to(who[k], m);
+    }
+    bool any = false;
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        if (target[i])
+            any |= deliver_to(&vm->vcpus[i], m);
+    return any;
+}
+
 bool irq_deliver(struct vm *vm, const struct irq_msg *m)
 {
-    bool any = false;
-    for (unsigned i = 0; i < vm->nvcpus; i++) {
-        struct vcpu *v = &vm->vcpus[i];
-        if (!lapic_match(platform_lapic(v), m->dest, m->logical))
-            continue;
-        any |= deliver_to(v, m);
-        if (m->mode == IRQ_DM_LOWEST)
-            break;                     /* one of them: the first */
-    }
-    return any;
+    bool target[VM_MAX_VCPUS];
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        target[i] = lapic_match(platform_lapic(&vm->vcpus[i]), m->dest, m->logical);
+    return deliver_targets(vm, target, m);
 }
 
 void irq_set_isa(struct vm *vm, unsigned irq, bool high)
 {
     if (irq >= ISA_IRQS)
         return;
+    irq_event(vm);
     if (vm->irq.pic_set_irq)
         vm->irq.pic_set_irq(vm, irq, high);
     if (vm->irq.ioapic_set_irq)
@@ -88,6 +121,7 @@ void irq_set_isa(struct vm *vm, unsigned irq, bool high)
 
 void irq_set_gsi(struct vm *vm, unsigned gsi, bool high)
 {
+    irq_event(vm);
     if (vm->irq.ioapic_set_irq)
         vm->irq.ioapic_set_irq(vm, gsi, high);
     if (!vm->irq.pic_set_irq || gsi == 0 || gsi >= ISA_IRQS)
@@ -97,37 +131,24 @@ void irq_set_gsi(struct vm *vm, unsigned gsi, bool high)
 
 /* --- the local APIC's registers --------------------------------------------- */
 
-/* An ICR write (11.6.1): the destination shorthand, else the destination field
- * (8 bits in xAPIC mode, 32 in x2APIC mode). An INIT level de-assert does
- * nothing (11.6.1, "Level"). */
+/* An ICR write (11.6.1): to the vCPUs of the sender's VM the ICR names
+ * (lapic_ipi_reaches). An INIT level de-assert does nothing (11.6.1, "Level"):
+ * only its assert resets the target. Delivery is immediate, so the delivery
+ * status bit always reads idle. */
 static void send_ipi(struct vcpu *v, struct lapic *l)
 {
     uint32_t lo = l->icr_lo;
-    bool x2 = lapic_mode(l) == APIC_MODE_X2APIC;
     struct irq_msg m = {
-        .dest = x2 ? l->icr_hi : l->icr_hi >> APIC_XAPIC_DEST_SHIFT,
-        .logical = lo & APIC_ICR_LOGICAL,
         .mode = (uint8_t)((lo & APIC_ICR_DM) >> APIC_ICR_DM_SHIFT),
         .vector = (uint8_t)(lo & APIC_VECTOR_MASK),
     };
     if (m.mode == IRQ_DM_INIT && !(lo & APIC_ICR_ASSERT))
         return;
-    enum apic_shorthand to = (lo & APIC_ICR_SHORTHAND) >> APIC_ICR_SHORTHAND_SHIFT;
-    switch (to) {
-    case APIC_DEST_NONE:
-        irq_deliver(v->vm, &m);
-        return;
-    case APIC_DEST_SELF:
-        deliver_to(v, &m);
-        return;
-    case APIC_DEST_ALL:
-    case APIC_DEST_OTHERS:
-        for (unsigned i = 0; i < v->vm->nvcpus; i++) {
-            struct vcpu *t = &v->vm->vcpus[i];
-            if (t != v || to == APIC_DEST_ALL)
-                deliver_to(t, &m);
-        }
-    }
+    struct vm *vm = v->vm;
+    bool target[VM_MAX_VCPUS];
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        target[i] = lapic_ipi_reaches(l, platform_lapic(&vm->vcpus[i]));
+    deliver_targets(vm, target, &m);
 }
 
 /* What an access left for the rest of the machine: an IPI, an EOI broadcast,
@@ -253,8 +274,32 @@ static uint8_t tpr_watch_class(const struct lapic *l)
     return class > APIC_PRIO_CLASS(l->tpr) ? 0 : (uint8_t)class;
 }
 
+void irq_forget(struct vcpu *v)
+{
+    v->irq_quiet = false;
+}
+
+void irq_note_exit(struct vcpu *v, enum exit_kind kind)
+{
+    if (kind != EXIT_CPUID)
+        v->irq_quiet = false;
+}
+
+/* The fast path: when the last full pass found nothing to inject, no window to
+ * ask for and no TPR to watch, and since then v exited only for CPUID, no
+ * interrupt line or message reached its VM and no host timer interrupt came, the
+ * result would be the same: the backend's window and TPR settings hold, and the
+ * host timer is still armed for the earliest guest timer. A host interrupt that
+ * came is an exit of its own (EXIT_EXTINT, which makes a full pass); the
+ * timer_cpu_interrupts check keeps that true should one ever be taken inside
+ * another exit's handling, where it would use up a guest timer's wake-up. */
 void irq_prepare_entry(struct vcpu *v)
 {
+    if (v->irq_quiet && v->irq_events_seen == v->vm->irq_events &&
+        v->irq_timer_seen == timer_cpu_interrupts() && !v->event_pending)
+        return;
+    v->irq_events_seen = v->vm->irq_events;
+    v->irq_timer_seen = timer_cpu_interrupts();
     struct lapic *l = platform_lapic(v);
     uint64_t next = poll_timers(v, l);
     if (l->irr_count)                  /* the TPR matters only for what is in IRR */
@@ -278,7 +323,9 @@ void irq_prepare_entry(struct vcpu *v)
     }
     vmm->request_window(v, EVENT_NMI, v->nmi_pending);
     vmm->request_window(v, EVENT_EXTINT, intr);
-    vmm->watch_tpr(v, intr ? 0 : tpr_watch_class(l));
+    uint8_t watch = intr ? 0 : tpr_watch_class(l);
+    vmm->watch_tpr(v, watch);
+    v->irq_quiet = !v->event_pending && !v->nmi_pending && !intr && !watch;
     /* The host's timer comes back for the next expiry while the guest runs. */
     uint64_t apic = lapic_timer_next(l);
     timer_wake_at(next < apic ? next : apic);
@@ -288,8 +335,15 @@ void irq_hlt(struct vcpu *v, uint64_t rip)
 {
     if (v->nmi_pending)
         return;                        /* an NMI wakes it at once */
-    if (!(vcpu_get(v, REG_RFLAGS) & RFLAGS_IF)) {
-        /* Only an NMI, INIT or SMI ends this HLT, and none can come. */
+    bool smp = v->vm->nvcpus > 1;
+    v->halted_if = vcpu_get(v, REG_RFLAGS) & RFLAGS_IF;
+    if (!v->halted_if) {
+        /* Only an NMI, INIT or SMI ends this HLT: with one vCPU none can come;
+         * with several, another vCPU may send one (an AP parked by "cli; hlt"). */
+        if (smp) {
+            v->halted = true;
+            return;
+        }
         vm_stop(v->vm, "halted at rip=%#lx with interrupts disabled", rip);
         return;
     }
@@ -298,9 +352,18 @@ void irq_hlt(struct vcpu *v, uint64_t rip)
     uint64_t next = irq_next_deadline(v);
     if (irq_pending(v))
         return;
-    if (next == IRQ_NEVER) {
+    if (next == IRQ_NEVER && !smp) {
         vm_stop(v->vm, "halted at rip=%#lx with no interrupt source armed to wake it", rip);
         return;
     }
     v->halted = true;
+}
+
+bool irq_wakes(struct vcpu *v)
+{
+    if (v->nmi_pending || v->init_pending)
+        return true;
+    if (!v->halted_if)
+        return false;
+    return irq_pending(v);
 }

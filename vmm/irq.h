@@ -14,11 +14,15 @@
  * interrupt window. A level-triggered vector's EOI calls hooks.ioapic_eoi (the
  * EOI broadcast, SDM Vol. 3A 11.8.5).
  *
+ * An IPI (an ICR write) goes to the vCPUs of the sender's VM only; INIT and
+ * STARTUP mark the target (vmm/startup.h), which applies them before it runs.
+ *
  * Everything runs on the one host CPU with host interrupts off: no locking. */
 #ifndef VMM_IRQ_H
 #define VMM_IRQ_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "vmm/exit.h"
 
 struct vm;
 struct vcpu;
@@ -45,10 +49,11 @@ struct irq_msg {
 
 /* --- what devices and interrupt controllers call --------------------------- */
 
-/* Deliver m to every local APIC it names (11.6.2); true if one accepted it.
- * Lowest priority goes to the first vCPU it names. Fixed, lowest priority and
- * NMI are delivered; SMI, INIT, STARTUP and ExtINT messages are dropped for now
- * (no SMM, one vCPU). */
+/* Deliver m to every local APIC of vm it names (11.6.2); true if one accepted
+ * it. Lowest priority goes to one of them: the lowest PPR, ties to the lowest
+ * APIC ID (lapic_lowest_priority). Fixed, lowest priority, NMI, INIT and
+ * STARTUP are delivered (INIT and SIPI through vmm/startup.h); SMI and ExtINT
+ * messages are dropped (no SMM; the 8259 reaches LINT0 by polling). */
 bool irq_deliver(struct vm *vm, const struct irq_msg *m);
 /* A fixed-mode interrupt for v's local APIC (what irq_deliver does per APIC).
  * level: level-triggered (TMR set; its EOI calls hooks.ioapic_eoi). */
@@ -100,13 +105,24 @@ void irq_timers_changed(struct vm *vm);
  * take now (pending exception first, then NMI, then the highest-priority
  * interrupt), and request an interrupt or NMI window for what must wait. */
 void irq_prepare_entry(struct vcpu *v);
+/* The next irq_prepare_entry(v) makes its full pass (another vCPU ran since). */
+void irq_forget(struct vcpu *v);
+/* v exited with kind: every exit but CPUID may change what irq_prepare_entry
+ * decides (a device access, a CR8 write, the host's interrupt at a guest timer's
+ * deadline, a HLT, ...), so the next entry makes its full pass. */
+void irq_note_exit(struct vcpu *v, enum exit_kind kind);
 /* True if v has an NMI or an interrupt its local APIC would present now (HLT
  * wakes up). Brings the timers up to date first. */
 bool irq_pending(struct vcpu *v);
-/* v executed HLT (RIP is past it): it sleeps (v->halted) until irq_pending(v),
- * or, if nothing can ever wake it (interrupts disabled and no NMI pending, or
- * no timer armed), the VM is stopped with the reason. */
+/* v executed HLT (RIP is past it): it sleeps (v->halted) until irq_wakes(v).
+ * With one vCPU, if nothing can ever wake it (interrupts disabled and no NMI
+ * pending, or no timer armed), the VM is stopped with the reason; with several,
+ * another vCPU may still send it an IPI, and the scheduler stops the VM once
+ * all its vCPUs sleep with nothing armed. */
 void irq_hlt(struct vcpu *v, uint64_t rip);
+/* Does something end v's HLT now: an NMI, an INIT, or (if it halted with
+ * interrupts enabled) an interrupt its local APIC or the 8259 presents. */
+bool irq_wakes(struct vcpu *v);
 /* The earliest time_ns() at which a timer of v's VM (its LAPIC timer, the
  * device timers) may raise an interrupt; IRQ_NEVER if none is armed. */
 uint64_t irq_next_deadline(struct vcpu *v);

@@ -41,7 +41,7 @@ static uint64_t linear_of(const struct mmio_ctx *x, unsigned seg, uint64_t offse
 static const struct mmio_handler *device_at(const struct mmio_ctx *x, uint64_t gpa)
 {
     const struct mmio_handler *h = x->h;
-    if (gpa >= h->base && gpa - h->base < h->size)
+    if (h && gpa >= h->base && gpa - h->base < h->size)
         return h;
     return vm_find_mmio(x->v->vm, gpa);
 }
@@ -98,14 +98,19 @@ static void insn_bytes(const struct mmio_ctx *x, unsigned len, char *out, size_t
         fmt_snprintf(out, size, "?");
 }
 
-bool mmio_emulate(struct vcpu *v, const struct vm_exit *e, const struct mmio_handler *h)
+/* 1: done (or a fault injected); 0: the VM was stopped; -1: not an instruction
+ * the emulator covers, nothing done, and the VM left running (!stop_unsupported). */
+static int emulate(struct vcpu *v, const struct vm_exit *e, const struct mmio_handler *h,
+                   bool stop_unsupported)
 {
     const char *kind = e->paging.access & ACCESS_WRITE ? "write" : "read";
     struct insn in;
     if (!insn_fetch_decode(v, e->rip, &in)) {
+        if (!stop_unsupported)
+            return -1;
         vm_stop(v->vm, "cannot fetch or decode the instruction at rip=%#lx (MMIO %s at "
                 "gpa=%#lx)", e->rip, kind, e->paging.gpa);
-        return false;
+        return 0;
     }
     struct segment ss;
     vcpu_get_seg(v, SEG_SS, &ss);
@@ -124,15 +129,17 @@ bool mmio_emulate(struct vcpu *v, const struct vm_exit *e, const struct mmio_han
     const struct emu_ops ops = { .access = mmio_access };
     enum emu_result r = emu_execute(&in, &st, &ops, &x, MMIO_REP_BATCH);
 
+    if (r == EMU_UNSUPPORTED && !stop_unsupported)
+        return -1;
     if (r == EMU_UNSUPPORTED) {
         char bytes[3 * INSN_MAX_LEN + 1];
         insn_bytes(&x, in.len, bytes, sizeof bytes);
         vm_stop(v->vm, "MMIO %s at gpa=%#lx by an instruction not emulated: %s at rip=%#lx",
                 kind, e->paging.gpa, bytes, e->rip);
-        return false;
+        return 0;
     }
     if (v->vm->state != VM_RUNNING)
-        return false;
+        return 0;
     /* DONE: all of it. AGAIN: some REP iterations, RIP stays to redo the rest.
      * ABORT: a fault was injected; the registers hold the iterations done. */
     for (unsigned i = 0; i < GPR_COUNT; i++)
@@ -144,5 +151,15 @@ bool mmio_emulate(struct vcpu *v, const struct vm_exit *e, const struct mmio_han
         vcpu_set(v, REG_RFLAGS, st.rflags);
     if (r == EMU_DONE)
         vcpu_set(v, REG_RIP, st.rip);
-    return true;
+    return 1;
+}
+
+bool mmio_emulate(struct vcpu *v, const struct vm_exit *e, const struct mmio_handler *h)
+{
+    return emulate(v, e, h, true) == 1;
+}
+
+int mmio_emulate_ram(struct vcpu *v, const struct vm_exit *e)
+{
+    return emulate(v, e, NULL, false);
 }

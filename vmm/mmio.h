@@ -21,4 +21,11 @@ struct mmio_handler;
  * a device's end), with a reason naming the instruction bytes, the GPA and RIP. */
 bool mmio_emulate(struct vcpu *v, const struct vm_exit *e, const struct mmio_handler *h);
 
+/* Emulate the instruction behind e, a write to guest RAM that hv86 must see (a
+ * guest page table that shadow paging write-protects, docs/shadow.md); its RAM
+ * writes go through guest_linear_rw(), which tells the shadow MMU. 1: done, or a
+ * fault injected; 0: the VM was stopped; -1: an instruction that cannot be fetched
+ * or is not emulated: nothing done, the VM still running. */
+int mmio_emulate_ram(struct vcpu *v, const struct vm_exit *e);
+
 #endif

@@ -23,9 +23,6 @@
 #include "vmm/vm.h"
 
 #define COM1_BASE 0x3f8
-/* One vCPU per VM for now (hv.c refuses more): what fw_cfg reports. On x86 QEMU's
- * FW_CFG_MAX_CPUS is the highest APIC ID + 1, which is 1 as well. */
-#define PLATFORM_CPUS 1
 #define DEFAULT_PHYS_BITS 36           /* SDM Vol. 3A 4.1.4, without leaf 0x80000008 */
 #define PLATFORM_IOAPIC_ID 0           /* QEMU's; the MADT gives this ID */
 /* The RTC's time when the VM starts: fixed, so that guests run the same way
@@ -45,6 +42,7 @@ struct platform {
     struct pit pit;
     struct rtc rtc;
     bool rtc_irq;                    /* IRQ 8 as last driven */
+    unsigned ncpus;                  /* vCPUs: APIC IDs 0 .. ncpus - 1 */
     struct lapic lapic[VM_MAX_VCPUS];
     struct acpi_pm pm;
     struct pci_host pci;
@@ -337,15 +335,18 @@ static unsigned phys_bits(void)
     return a & 0xFF;
 }
 
-int platform_attach(struct vm *vm)
+int platform_attach(struct vm *vm, unsigned ncpus)
 {
     struct platform *p = kmalloc(sizeof *p);
     if (!p)
         return -1;
     vm->platform = p;                /* platform_detach frees it, attached or not */
     p->vm = vm;
+    p->ncpus = ncpus;
     uart16550_init(&p->uart, uart_emit, vm);
-    fw_cfg_init(&p->fw_cfg, vm->ram_size, PLATFORM_CPUS, PLATFORM_CPUS);
+    /* FW_CFG_NB_CPUS is the vCPU count; on x86 QEMU's FW_CFG_MAX_CPUS is the
+     * highest APIC ID + 1, the same here (IDs are 0 .. ncpus - 1). */
+    fw_cfg_init(&p->fw_cfg, vm->ram_size, (uint16_t)ncpus, (uint16_t)ncpus);
     pic8259_pair_reset(&p->pic);
     ioapic_init(&p->ioapic, PLATFORM_IOAPIC_ID, ioapic_send, vm);
     pit_init(&p->pit);
@@ -384,7 +385,8 @@ int platform_attach(struct vm *vm)
 
 int platform_acpi(struct vm *vm)
 {
-    struct acpi_config c = { .gpa = ACPI_TABLES_GPA, .ncpus = PLATFORM_CPUS,
+    struct platform *p = vm->platform;
+    struct acpi_config c = { .gpa = ACPI_TABLES_GPA, .ncpus = p->ncpus,
                              .ioapic_id = PLATFORM_IOAPIC_ID,
                              .pci_hole = has_pci_hole(vm->ram_size) };
     uint8_t *area = vm_gpa_to_hva(vm, ACPI_TABLES_GPA, ACPI_TABLES_SIZE);

@@ -8,9 +8,11 @@ struct vcpu;
 struct lapic;
 struct mbg_range;
 
-/* Allocate the VM's devices (guest RAM must be allocated first: fw_cfg reports
- * its size) and register them. -1: out of memory or handler slots. */
-int platform_attach(struct vm *vm);
+/* Allocate the devices of a VM with ncpus vCPUs (guest RAM must be allocated
+ * first: fw_cfg reports its size) and register them; fw_cfg and the MADT report
+ * ncpus processors, local APIC IDs 0 .. ncpus - 1. -1: out of memory or handler
+ * slots. */
+int platform_attach(struct vm *vm, unsigned ncpus);
 /* Write the ACPI tables (dev/acpi.h) into the VM's RAM, at ACPI_TABLES_GPA in the
  * area the memory map reserves: after the guest is loaded. -1 if they do not fit. */
 int platform_acpi(struct vm *vm);

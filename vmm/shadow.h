@@ -5,10 +5,14 @@
  * tables) that map guest-virtual addresses straight to host-physical ones. They
  * are filled lazily: a #PF in the guest exits, the guest's own tables are walked
  * (vmm/gpt_walk.c, setting A/D as the CPU would) and either the guest gets its
- * #PF (error code and CR2 as the CPU would give them) or one 4 KiB shadow entry
- * is made. Format: 4-level for a long-mode guest, PAE for every other mode (SDM
- * Vol. 3A 4.4, 4.5; paging off runs on identity tables). Vendor-neutral: the
- * backend only loads the registers it is handed (vmm_ops.set_paging). */
+ * #PF (error code and CR2 as the CPU would give them) or a 4 KiB shadow entry
+ * (and its accessed neighbours), or a 2 MiB one for a guest large page, is made.
+ * The guest's page tables are write-protected: its writes to them are emulated
+ * and zap what was derived from the entries written (shadow_gpa_written), so
+ * cached roots need no check at a CR3 load. Format: 4-level for a long-mode
+ * guest, PAE for every other mode (SDM Vol. 3A 4.4, 4.5; paging off runs on
+ * identity tables). Vendor-neutral: the backend only loads the registers it is
+ * handed (vmm_ops.set_paging) and flushes when asked (shadow_prepare_entry). */
 #ifndef VMM_SHADOW_H
 #define VMM_SHADOW_H
 #include <stdbool.h>
@@ -19,27 +23,58 @@
 struct vm;
 
 #define SHADOW_ROOTS        8      /* cached address spaces per VM */
-#define SHADOW_TRACK_MAX    32     /* guest table pages remembered per root */
 #define SHADOW_DEFAULT_PAGES 1024  /* bound per VM: 4 MiB (hv86.shadow_pages=N) */
-#define SHADOW_MIN_PAGES    16     /* one full walk's tables and snapshots, twice */
+#define SHADOW_MIN_PAGES    16     /* one full walk's tables, twice */
+#define SHADOW_BUCKETS      1024   /* hash chains: tables by guest page, by host page */
+
+/* One shadow table page, and the guest table it mirrors: its entries are derived
+ * from that guest table's entries, so a guest write there zaps them (the reverse
+ * map of docs/shadow.md). A guest table page with at least one such shadow table
+ * is write-protected in every shadow leaf that maps it. */
+struct shadow_table {
+    uint64_t *page;                /* NULL: a free descriptor */
+    uint64_t gpage;                /* guest table page mirrored, or SHADOW_NO_GUEST */
+    uint64_t va;                   /* first linear address covered (bits 47:0) */
+    uint64_t gbase;                /* linear address of the guest table's entry 0 */
+    uint16_t goff, gents;          /* guest table: offset in its page, entries */
+    uint8_t level, esize, gshift;  /* level (1 = PT); guest entry size, span (log2) */
+    uint8_t root;
+    bool fixed;                    /* a root's top or a PAE root's directory */
+    int parent;                    /* table holding the entry that points here */
+    unsigned pidx;                 /* ... and that entry's index */
+    int next_g, next_h;            /* hash chains (by_gpage, by_hpa); free list */
+    uint64_t stamp;                /* visited mark for walks that zap while iterating */
+};
+#define SHADOW_NO_GUEST (~0ull)
 
 struct shadow_root {
     bool used;
     uint64_t cr3, mode;            /* the key: guest CR3 and paging-mode bits */
     unsigned levels;               /* 4 (long mode) or 3 (PAE) */
     uint64_t *top;                 /* PML4 or PDPT page */
+    int top_table;                 /* its struct shadow_table */
     unsigned pages;                /* table pages in this tree, top included */
     uint64_t last_use;
-    bool overflow;                 /* more guest tables than tracked: always resync */
-    unsigned ntrack;
-    struct { uint64_t gpa; uint8_t *copy; } track[SHADOW_TRACK_MAX];
 };
 
 struct shadow_vm {
     struct shadow_root roots[SHADOW_ROOTS];
+    struct shadow_table *tables;   /* max_pages descriptors: one per shadow page */
+    int free_table;
+    int by_gpage[SHADOW_BUCKETS], by_hpa[SHADOW_BUCKETS];
+    uint32_t *wmap;                /* per guest frame: where a shadow leaf maps it writable */
+    uint64_t frames;               /* guest RAM frames (entries in wmap) */
+    uint64_t flood_gpage;          /* guest table written by the last emulated writes */
+    unsigned flood_writes;         /* ... how many in a row, none of its entries used */
+    uint64_t stamp;
+    unsigned large_writable;       /* writable 2 MiB leaves made (write_protect looks) */
+    /* Bumped whenever a present shadow entry is zapped or loses rights: a vCPU
+     * whose tlb_gen differs flushes its TLB before entering (shadow_prepare_entry),
+     * so a zap is seen by every vCPU of the VM. */
+    uint64_t tlb_gen;
     uint64_t hidden_la, hidden_hpa;      /* shadow_map_hidden() */
     unsigned hidden_pages;
-    unsigned max_pages, pages;     /* bound and use: tables + snapshots */
+    unsigned max_pages, pages;     /* bound and use: table pages */
     uint64_t clock;
 };
 
@@ -62,4 +97,9 @@ void shadow_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val);
 void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, uint32_t err);
 /* INVLPG of gva by the guest; all: the address is unknown, drop the whole root. */
 void shadow_invlpg(struct vcpu *v, uint64_t gva, bool all);
+/* hv86 wrote [gpa, gpa + len) of guest RAM for the guest (the instruction
+ * emulator): shadow entries derived from guest table entries there are zapped. */
+void shadow_gpa_written(struct vm *vm, uint64_t gpa, uint64_t len);
+/* Before entering v: flush its TLB if shadow entries were zapped since. */
+void shadow_prepare_entry(struct vcpu *v);
 #endif

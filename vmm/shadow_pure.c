@@ -29,6 +29,8 @@
 #define PTE_PCD  (1ull << 4)
 #define PTE_D    (1ull << 6)
 #define PTE_NX   (1ull << 63)
+#define SHADOW_ENTRIES 512                              /* per shadow table (4.4, 4.5) */
+#define SHADOW_LEVEL_SHIFT(l) (12 + 9 * ((l) - 1))      /* 1: 12, 2: 21, 3: 30, 4: 39 */
 
 /* Guest CR4 bits the CPU gets as they are; the paging ones (PSE, PAE, PGE, PCIDE)
  * are the shadow tables' business: they are PAE or 4-level, 4 KiB, never global. */
@@ -76,4 +78,31 @@ struct shadow_hw shadow_hw_regs(uint64_t cr0, uint64_t cr4, uint64_t efer)
         .cr4 = (cr4 & CR4_PASS) | CR4_PAE,
         .efer = (efer & EFER_LMA) ? efer : efer & ~(EFER_LME | EFER_LMA),
     };
+}
+
+/* The guest entries written are [g0, g1]; the linear range they translate is
+ * [gbase + g0 * span, gbase + (g1 + 1) * span); the shadow entries covering the
+ * part of it this shadow table covers are the ones derived from them. A guest
+ * entry spans at least a shadow entry of the same level (4 MiB or 2 MiB against
+ * 2 MiB, 4 KiB against 4 KiB), so the range is aligned to shadow entries. */
+bool shadow_written_entries(const struct shadow_mirror *m, uint64_t lo, uint64_t hi,
+                            unsigned *first, unsigned *end)
+{
+    uint64_t gend = m->goff + (uint64_t)m->gents * m->esize;
+    if (hi <= lo || hi <= m->goff || lo >= gend)
+        return false;
+    uint64_t g0 = lo < m->goff ? 0 : (lo - m->goff) / m->esize;
+    uint64_t g1 = ((hi < gend ? hi : gend) - 1 - m->goff) / m->esize;
+    uint64_t va0 = m->gbase + (g0 << m->gshift), va1 = m->gbase + ((g1 + 1) << m->gshift);
+    unsigned sh = SHADOW_LEVEL_SHIFT(m->level);
+    uint64_t top = m->va + ((uint64_t)SHADOW_ENTRIES << sh);
+    if (va0 < m->va)
+        va0 = m->va;
+    if (va1 > top)
+        va1 = top;
+    if (va0 >= va1)
+        return false;
+    *first = (unsigned)((va0 - m->va) >> sh);
+    *end = (unsigned)((va1 - m->va - 1) >> sh) + 1;
+    return true;
 }

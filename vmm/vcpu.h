@@ -65,9 +65,19 @@ struct vcpu {
     uint64_t xcr0;             /* the guest's XCR0, loaded around guest entry */
     void *fpu_area;            /* XSAVE area while another vCPU owns the FPU */
     bool halted;               /* in HLT until an interrupt (vmm/irq.c) */
+    bool halted_if;            /* ... with RFLAGS.IF set: an interrupt may wake it */
+    /* Processor start-up (vmm/startup.c): */
+    bool wait_sipi;            /* wait-for-SIPI: not run until a SIPI arrives */
+    bool init_pending;         /* an INIT arrived: applied before it runs next */
+    bool sipi_pending;         /* a SIPI arrived while waiting: start at sipi_vector */
+    uint8_t sipi_vector;
     bool nmi_pending;          /* an NMI waits until the guest can take it */
     bool force_entry;          /* test only: enter even if hv86's checker objects */
     bool event_pending;        /* an exception to inject at the next entry */
+    /* irq_prepare_entry's fast path (vmm/irq.c): its last full pass found
+     * nothing to do, and the VM's interrupt events it had seen then. */
+    bool irq_quiet;
+    uint64_t irq_events_seen, irq_timer_seen;
     struct event pending;
     uint64_t exits;            /* total, for statistics */
     uint64_t mtrr_def_type;
@@ -77,6 +87,7 @@ struct vcpu {
         int root;                  /* index in the VM's root cache */
         uint64_t fault_addr, fault_rip, fault_exit;   /* the last shadow fault */
         unsigned repeats;          /* how often it came back at once */
+        uint64_t tlb_gen;          /* the VM's shadow tlb_gen at its last flush */
     } sh;
 };
 

@@ -46,10 +46,13 @@ struct msr_handler { uint32_t base, count; msr_handler_fn fn; void *dev; };
 struct vm_stats {
     uint64_t exits[EXIT_KIND_COUNT];
     uint64_t io_unclaimed_reads, io_unclaimed_writes;
-    /* shadow paging (vmm/shadow.c): roots built, reused from the cache, resynced
-     * (guest tables changed), shadow page faults, INVLPGs, pages reclaimed for the
-     * bound, and the peak of shadow memory */
+    /* shadow paging (vmm/shadow.c): roots built, reused from the cache, cleared
+     * whole (INVLPG of an unknown address), shadow page faults, INVLPGs, guest
+     * table writes emulated, guest tables unprotected, entries prefetched, 2 MiB
+     * leaves made, pages
+     * reclaimed for the bound, and the peak of shadow memory */
     uint64_t sh_built, sh_reused, sh_resyncs, sh_faults, sh_invlpg, sh_reclaimed;
+    uint64_t sh_pt_writes, sh_unprotects, sh_prefetched, sh_large;
     uint64_t sh_peak_bytes;
 };
 
@@ -80,6 +83,7 @@ struct vm {
     void *platform;                  /* the device models (vmm/platform.c) */
     struct irq_hooks irq;            /* its IOAPIC, 8259s, device timers (vmm/irq.h) */
     uint64_t timers_due;             /* time_ns() of the next irq.timers call */
+    uint64_t irq_events;             /* interrupt lines and messages so far (vmm/irq.c) */
     struct shadow_vm *shadow;        /* non-NULL: shadow paging (vmm/shadow.h) */
     int owner;                       /* the host CPU that runs its vCPUs, the only one
                                         that touches its state (hv.c, docs/smp.md) */

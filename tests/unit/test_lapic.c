@@ -430,6 +430,105 @@ static void test_destinations(void **state)
     assert_false(lapic_match(&l, (2u << 16) | (1u << 3), true));
 }
 
+/* An xAPIC, software-enabled, with ID id and flat logical ID bit id. */
+static void xapic_cpu(struct lapic *a, uint32_t id)
+{
+    lapic_init(a, id, id == 0, PHYS_BITS);
+    assert_true(lapic_mmio_write(a, APIC_SVR, 4, APIC_SVR_ENABLE | 0xFF));
+    assert_true(lapic_mmio_write(a, APIC_LDR, 4, (1u << id) << 24));
+}
+
+static void send(struct lapic *from, uint32_t dest, uint32_t lo)
+{
+    assert_true(lapic_mmio_write(from, APIC_ICR_HI, 4, dest << APIC_XAPIC_DEST_SHIFT));
+    assert_true(lapic_mmio_write(from, APIC_ICR_LO, 4, lo));
+}
+
+/* 11.6.1: the shorthands, else the destination field in its mode. */
+static void test_ipi_reaches(void **state)
+{
+    (void)state;
+    struct lapic c[3];
+    for (uint32_t i = 0; i < 3; i++)
+        xapic_cpu(&c[i], i);
+    send(&c[0], 1, APIC_ICR_ASSERT | 0x40);                    /* physical 1 */
+    assert_false(lapic_ipi_reaches(&c[0], &c[0]));
+    assert_true(lapic_ipi_reaches(&c[0], &c[1]));
+    assert_false(lapic_ipi_reaches(&c[0], &c[2]));
+    send(&c[0], 0xFF, APIC_ICR_ASSERT | 0x40);                 /* physical broadcast */
+    for (int i = 0; i < 3; i++)
+        assert_true(lapic_ipi_reaches(&c[0], &c[i]));
+    send(&c[0], 0x6, APIC_ICR_LOGICAL | 0x40);                 /* flat: bits 1, 2 */
+    assert_false(lapic_ipi_reaches(&c[0], &c[0]));
+    assert_true(lapic_ipi_reaches(&c[0], &c[1]));
+    assert_true(lapic_ipi_reaches(&c[0], &c[2]));
+    send(&c[1], 2, APIC_DEST_SELF << APIC_ICR_SHORTHAND_SHIFT | 0x40);   /* the field is ignored */
+    assert_true(lapic_ipi_reaches(&c[1], &c[1]));
+    assert_false(lapic_ipi_reaches(&c[1], &c[2]));
+    send(&c[1], 1, APIC_DEST_ALL << APIC_ICR_SHORTHAND_SHIFT | 0x40);
+    for (int i = 0; i < 3; i++)
+        assert_true(lapic_ipi_reaches(&c[1], &c[i]));
+    send(&c[1], 1, APIC_DEST_OTHERS << APIC_ICR_SHORTHAND_SHIFT | 0x40);
+    assert_true(lapic_ipi_reaches(&c[1], &c[0]));
+    assert_false(lapic_ipi_reaches(&c[1], &c[1]));
+    assert_true(lapic_ipi_reaches(&c[1], &c[2]));
+    /* x2APIC: a 32-bit physical destination in ICR[63:32], logical from the ID. */
+    for (int i = 0; i < 3; i++)
+        assert_true(lapic_msr_write(&c[i], LAPIC_MSR_BASE, BASE_X2APIC | (i == 0 ? APIC_BASE_BSP : 0)));
+    assert_true(lapic_msr_write(&c[0], X2APIC_MSR_FIRST + APIC_ICR_LO / 16, (2ull << 32) | 0x40));
+    assert_false(lapic_ipi_reaches(&c[0], &c[1]));
+    assert_true(lapic_ipi_reaches(&c[0], &c[2]));
+    assert_true(lapic_msr_write(&c[0], X2APIC_MSR_FIRST + APIC_ICR_LO / 16,
+                                (0x2ull << 32) | APIC_ICR_LOGICAL | 0x40));   /* cluster 0, bit 1 */
+    assert_true(lapic_ipi_reaches(&c[0], &c[1]));
+    assert_false(lapic_ipi_reaches(&c[0], &c[2]));
+}
+
+/* 11.6.2.4 as hv86 resolves it: the lowest PPR, ties to the first listed. */
+static void test_lowest_priority(void **state)
+{
+    (void)state;
+    struct lapic c[3];
+    const struct lapic *cand[3] = { &c[0], &c[1], &c[2] };
+    for (uint32_t i = 0; i < 3; i++)
+        xapic_cpu(&c[i], i);
+    assert_int_equal(lapic_lowest_priority(cand, 0), -1);
+    assert_int_equal(lapic_lowest_priority(cand, 3), 0);      /* a tie: the lowest ID */
+    assert_true(lapic_mmio_write(&c[0], APIC_TPR, 4, 0x20));
+    assert_int_equal(lapic_lowest_priority(cand, 3), 1);
+    assert_true(lapic_mmio_write(&c[1], APIC_TPR, 4, 0x30));
+    assert_int_equal(lapic_lowest_priority(cand, 3), 2);
+    lapic_accept(&c[2], 0x50, false);                         /* in service: PPR 0x50 */
+    lapic_ack(&c[2], 0x50);
+    assert_int_equal(lapic_lowest_priority(cand, 3), 0);
+}
+
+/* 11.4.7.3: INIT resets the registers but the ID and IA32_APIC_BASE; the APIC
+ * is software-disabled again and accepts no fixed interrupt. */
+static void test_init_ipi(void **state)
+{
+    (void)state;
+    struct lapic a;
+    xapic_cpu(&a, 3);
+    assert_true(lapic_mmio_write(&a, APIC_TPR, 4, 0x40));
+    lapic_accept(&a, 0x60, false);
+    lapic_init_ipi(&a);
+    uint32_t v;
+    assert_true(lapic_mmio_read(&a, APIC_ID, 4, &v));
+    assert_int_equal(v, 3u << 24);
+    assert_true(lapic_mmio_read(&a, APIC_TPR, 4, &v));
+    assert_int_equal(v, 0);
+    assert_int_equal(lapic_highest_irr(&a), -1);
+    assert_true(lapic_mmio_read(&a, APIC_SVR, 4, &v));
+    assert_int_equal(v, 0xFF);
+    lapic_accept(&a, 0x60, false);
+    assert_int_equal(lapic_highest_irr(&a), -1);
+    assert_int_equal(lapic_mode(&a), APIC_MODE_XAPIC);
+    assert_true(lapic_msr_write(&a, LAPIC_MSR_BASE, BASE_X2APIC));
+    lapic_init_ipi(&a);
+    assert_int_equal(lapic_mode(&a), APIC_MODE_X2APIC);       /* kept (11.12.5.1) */
+}
+
 /* Writing ICR low sends; a fixed IPI with vector 0-15 is not sent (11.5.3). In
  * x2APIC mode SELF IPI takes the vector itself (11.12.11). */
 static void test_icr_and_self_ipi(void **state)
@@ -593,6 +692,9 @@ int main(void)
         cmocka_unit_test(test_accept_refused),
         cmocka_unit_test(test_extint),
         cmocka_unit_test(test_destinations),
+        cmocka_unit_test(test_ipi_reaches),
+        cmocka_unit_test(test_lowest_priority),
+        cmocka_unit_test(test_init_ipi),
         cmocka_unit_test(test_icr_and_self_ipi),
         cmocka_unit_test(test_timer_oneshot),
         cmocka_unit_test(test_timer_periodic_and_masked),

@@ -1,6 +1,7 @@
 /* vmm/shadow_pure: the shadow leaf for each kind of guest translation (D before
  * write access, U/S, NX, the CR0.WP=0 supervisor-only remap, paging off), the
- * root key, and the registers the CPU runs a shadow-paged guest with. */
+ * root key, the registers the CPU runs a shadow-paged guest with, and which
+ * shadow entries a write to a guest page table reaches. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -103,6 +104,71 @@ static void test_hw_regs(void **state)
     assert_int_equal(h.efer, EFER_LME | EFER_LMA);
 }
 
+/* Which shadow entries a guest table write reaches (shadow_written_entries). */
+#define MIB (1ull << 20)
+#define GIB (1ull << 30)
+
+static void check_written(const struct shadow_mirror *m, uint64_t lo, uint64_t hi,
+                          bool any, unsigned first, unsigned end)
+{
+    unsigned f = 99, e = 99;
+    assert_int_equal(shadow_written_entries(m, lo, hi, &f, &e), any);
+    if (any) {
+        assert_int_equal(f, first);
+        assert_int_equal(e, end);
+    }
+}
+
+static void test_written_32bit(void **state)
+{
+    (void)state;
+    /* A 32-bit PD (1024 x 4 bytes, 4 MiB each) seen by the PAE root's directory
+     * for 1-2 GiB: PDE 256 is its entries 0 and 1, PDE 511 its 510 and 511. */
+    struct shadow_mirror pd = { .va = GIB, .level = 2, .gbase = 0, .goff = 0,
+                                .gents = 1024, .esize = 4, .gshift = 22 };
+    check_written(&pd, 256 * 4, 256 * 4 + 4, true, 0, 2);
+    check_written(&pd, 511 * 4, 512 * 4, true, 510, 512);
+    check_written(&pd, 255 * 4, 257 * 4, true, 0, 2);          /* PDE 255 is not ours */
+    check_written(&pd, 10 * 4, 11 * 4, false, 0, 0);           /* the first GiB */
+    check_written(&pd, 600 * 4, 601 * 4, false, 0, 0);         /* the third */
+    check_written(&pd, 256 * 4 + 3, 256 * 4 + 5, true, 0, 4);  /* a write across two PDEs */
+    /* A 32-bit PT (4 MiB) seen by the second of its two shadow PTs. */
+    struct shadow_mirror pt = { .va = 0x400000 + 2 * MIB, .level = 1, .gbase = 0x400000,
+                                .goff = 0, .gents = 1024, .esize = 4, .gshift = 12 };
+    check_written(&pt, 512 * 4, 513 * 4, true, 0, 1);
+    check_written(&pt, 1023 * 4, 1024 * 4, true, 511, 512);
+    check_written(&pt, 0, 512 * 4, false, 0, 0);               /* the first half's */
+    check_written(&pt, 0, 4096, true, 0, 512);                 /* the whole page */
+}
+
+static void test_written_pae_pdpt(void **state)
+{
+    (void)state;
+    /* A PAE PDPT at CR3 offset 0x60 of its page: 4 entries of 1 GiB. */
+    struct shadow_mirror top = { .va = 0, .level = 3, .gbase = 0, .goff = 0x60,
+                                 .gents = 4, .esize = 8, .gshift = 30 };
+    check_written(&top, 0x60, 0x68, true, 0, 1);
+    check_written(&top, 0x78, 0x80, true, 3, 4);
+    check_written(&top, 0x80, 0x88, false, 0, 0);              /* after it in the page */
+    check_written(&top, 0x0, 0x60, false, 0, 0);               /* before it */
+    check_written(&top, 0x5c, 0x64, true, 0, 1);
+    check_written(&top, 0x64, 0x64, false, 0, 0);              /* nothing written */
+}
+
+static void test_written_4level(void **state)
+{
+    (void)state;
+    /* PML4 (the root's top), and a PD covering 1-2 GiB: same spans as the shadow. */
+    struct shadow_mirror pml4 = { .va = 0, .level = 4, .gbase = 0, .goff = 0,
+                                  .gents = 512, .esize = 8, .gshift = 39 };
+    check_written(&pml4, 511 * 8, 512 * 8, true, 511, 512);
+    check_written(&pml4, 0, 8, true, 0, 1);
+    struct shadow_mirror pd = { .va = GIB, .level = 2, .gbase = GIB, .goff = 0,
+                                .gents = 512, .esize = 8, .gshift = 21 };
+    check_written(&pd, 5 * 8, 5 * 8 + 4, true, 5, 6);          /* the low half of PDE 5 */
+    check_written(&pd, 5 * 8 + 4, 6 * 8, true, 5, 6);          /* its high half (XD) */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -112,6 +178,9 @@ int main(void)
         cmocka_unit_test(test_paging_off),
         cmocka_unit_test(test_mode_key),
         cmocka_unit_test(test_hw_regs),
+        cmocka_unit_test(test_written_32bit),
+        cmocka_unit_test(test_written_pae_pdpt),
+        cmocka_unit_test(test_written_4level),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

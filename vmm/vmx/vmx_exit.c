@@ -171,9 +171,10 @@ static void cr0_short_form(struct vcpu *v, struct vm_exit *e, unsigned type, uin
     vmx_set_reg(v, REG_RIP, e->rip + e->insn_len);
 }
 
-/* A #GP in virtual-8086 mode (real mode under shadow paging): MOV to/from CR and
- * HLT are privileged there but not in real mode (SDM Vol. 3A 20.2.7): hand them to
- * the core as the exits they would be. Anything else stops the VM by name. */
+/* A #GP in virtual-8086 mode (real mode under shadow paging): MOV to/from CR,
+ * HLT, LGDT and LIDT are privileged there but not in real mode (SDM Vol. 3A
+ * 20.2.7): hand the first two to the core as the exits they would be, emulate
+ * the descriptor-table loads (vmm/insn.c). Anything else stops the VM by name. */
 #define OP_MOV_FROM_CR 0x20
 #define OP_MOV_TO_CR   0x22
 #define OP_HLT         0xF4
@@ -213,10 +214,16 @@ static void v86_privileged(struct vcpu *v, struct vmx_vcpu *x, struct vm_exit *e
             e->kind = EXIT_HLT;
             return;
         }
+        /* LGDT and LIDT: an AP's start-up code loads its GDT in real mode. */
+        bool done;
+        if (insn_load_dtr(v, &in, e->rip, &done) || done) {
+            e->kind = EXIT_INTR_WINDOW;           /* done: nothing for the core */
+            return;
+        }
     }
     e->kind = EXIT_INVALID_STATE;
     fmt_snprintf(x->msg, sizeof x->msg, "#GP in real mode at rip=%#lx: hv86 runs real mode "
-                 "as virtual-8086 mode and emulates only MOV CR and HLT there", e->rip);
+                 "as virtual-8086 mode and emulates only MOV CR, HLT, LGDT and LIDT there", e->rip);
     e->invalid.field = "virtual-8086 mode";
     e->invalid.rule = x->msg;
 }

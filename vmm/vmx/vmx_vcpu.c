@@ -520,6 +520,16 @@ void vmx_set_seg(struct vcpu *v, enum seg_reg s, const struct segment *in)
             vmcs_write(g ? VMCS_GUEST_GDTR_LIMIT : VMCS_GUEST_IDTR_LIMIT, in->limit);
         return;
     }
+    if (x->v86 && s == SEG_TR) {
+        x->saved_tr = *in;          /* TR is hv86's TSS until real mode ends */
+        return;
+    }
+    if (x->v86 && s <= SEG_GS) {
+        /* Real mode runs as virtual-8086 mode: a segment the core loads (a
+         * SIPI's CS, say) becomes a virtual-8086 one (27.3.1.2). */
+        write_seg(s, in->sel, (uint64_t)in->sel << 4, V86_SEG_LIMIT, VMX_AR_V86);
+        return;
+    }
     uint32_t ar = attr_to_ar(in->attr);
     /* A data segment register without P is what SVM calls a null selector; VMX
      * says "unusable" (25.4.1). CS and TR are never unusable. */
