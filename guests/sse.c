@@ -2,7 +2,12 @@
  * MXCSR and the x87 control word with known values, causes 2000 exits (CPUID, an
  * unclaimed port read, and every 100 rounds a line of serial output), then
  * compares. Built with -msse2; the code between loading and checking is kept off
- * the SSE and x87 registers by the "general-regs-only" target. */
+ * the SSE and x87 registers by the "general-regs-only" target. seed=N varies the
+ * XMM values (VMs side by side hold different ones); spin=N spins N million
+ * iterations more without exits, adding xmm6 to xmm7 after each million, so the
+ * host's tick preempts it (and, on several host CPUs, may move it to another CPU)
+ * while its values are in the registers and changing: a stale copy of its state
+ * brought back would lose some of the additions. */
 #include "guests/rt/rt.h"
 
 RT_GUEST("sse");
@@ -73,12 +78,23 @@ static void make_exits(void)
 	}
 }
 
+__attribute__((noinline, target("general-regs-only")))
+static void spin(uint32_t millions)
+{
+	for (uint32_t m = 0; m < millions; m++) {
+		for (uint32_t i = 0; i < 1000000; i++)
+			__asm__ volatile("" ::: "memory");
+		__asm__ volatile("paddd %xmm6, %xmm7");   /* no SSE code of the compiler's here */
+	}
+}
+
 void guest_main(void)
 {
+	uint32_t seed = rt_arg_uint("seed=", 0), millions = rt_arg_uint("spin=", 0);
 	enable_sse();
 	for (uint32_t i = 0; i < 8; i++)        /* distinct in every byte */
 		for (uint32_t j = 0; j < 4; j++)
-			xmm_in[i][j] = 0x01020304u * (4 * i + j + 1) ^ 0xa5000000u;
+			xmm_in[i][j] = (0x01020304u * (4 * i + j + 1) ^ 0xa5000000u) + seed * 0x11111111u;
 
 	load_x87();                             /* the reference x87 values */
 	store_x87(x87_in);
@@ -86,10 +102,13 @@ void guest_main(void)
 	load_x87();
 	load_xmm();
 	make_exits();
+	spin(millions);
 	store_xmm();
 	__asm__ volatile("fnstcw %0" : "=m"(fcw_out));
 	store_x87(x87_out);
 
+	for (uint32_t j = 0; j < 4; j++)        /* what spin() added */
+		xmm_in[7][j] += millions * xmm_in[6][j];
 	for (int i = 0; i < 8; i++)
 		rt_check(memcmp(xmm_in[i], xmm_out[i], 16) == 0,
 			 "xmm%d %08x%08x%08x%08x", i, xmm_out[i][3], xmm_out[i][2],

@@ -5,6 +5,11 @@
 
 void console_init(void);
 void console_putc(char c);
+/* Hold the console across several prints that make one line (nests). */
+void console_lock(void);
+void console_unlock(void);
+/* Panic: stop locking (a stopped CPU may hold the lock). */
+void console_break_lock(void);
 void console_write(const char *s, unsigned long len);
 int kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int kvprintf(const char *fmt, va_list ap);

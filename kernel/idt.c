@@ -2,6 +2,8 @@
  * interrupts disabled, so a host exception is a hypervisor bug: report and stop. */
 #include <stdint.h>
 #include "kernel/console.h"
+#include "kernel/cpu.h"
+#include "kernel/panic.h"
 #include "kernel/timer.h"
 #include "kernel/trap.h"
 #include "kernel/x86.h"
@@ -17,7 +19,7 @@ struct idt_entry {
 
 static struct idt_entry idt[256];
 extern const uint64_t isr_table[32];
-extern char isr_timer[], isr_spurious[];
+extern char isr_timer[], isr_spurious[], isr_kick[];
 
 #define SPURIOUS_VECTOR 0xFF
 
@@ -35,8 +37,15 @@ void idt_init(void)
         set_gate(i, isr_table[i]);
     set_gate(TIMER_VECTOR, (uint64_t)isr_timer);
     set_gate(SPURIOUS_VECTOR, (uint64_t)isr_spurious);
+    set_gate(CPU_KICK_VECTOR, (uint64_t)isr_kick);
     for (int i = 0; i < 16; i++)        /* masked 8259 IRQs: only spurious 7 and 15 */
         set_gate(PIC_VECTOR_BASE + i, (uint64_t)isr_spurious);
+    idt_load();
+}
+
+/* Every CPU uses the one IDT: the handlers find their CPU through this_cpu(). */
+void idt_load(void)
+{
     struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr = {
         sizeof idt - 1, (uint64_t)idt };
     __asm__ volatile("lidt %0" :: "m"(idtr));
@@ -53,6 +62,10 @@ static const char *const exception_names[32] = {
 
 void trap_handler(struct trap_frame *f)
 {
+    /* An NMI while a panic stops the CPUs is the stop request (panic.c). */
+    if (f->vector == EXC_NMI && panic_stop_requested())
+        panic_stop_this_cpu();
+    panic_begin();
     const char *name = f->vector < 32 && exception_names[f->vector]
                            ? exception_names[f->vector] : "exception";
     kprintf("hv86: panic: host exception %lu (%s) error=%#lx rip=%#lx cr2=%#lx\n",
@@ -63,11 +76,5 @@ void trap_handler(struct trap_frame *f)
     kprintf("  r12=%016lx r13=%016lx r14=%016lx r15=%016lx\n", f->r12, f->r13, f->r14, f->r15);
     kprintf("  cs=%lx rflags=%lx cr0=%lx cr3=%lx cr4=%lx\n", f->cs, f->rflags, read_cr0(),
             read_cr3(), read_cr4());
-    if (panic_cleanup) {
-        void (*cleanup)(void) = panic_cleanup;
-        panic_cleanup = 0;
-        cleanup();
-    }
-    kprintf("hv86: halt status=118\n");
-    cpu_halt_forever();
+    panic_end();
 }

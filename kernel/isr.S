@@ -73,6 +73,32 @@ isr_timer:
     pop %rax
     iretq
 
+/* A kick from another CPU (cpu_kick): its only job was to end a HLT or a guest's
+ * turn, so it just acknowledges the interrupt. */
+    .globl isr_kick
+isr_kick:
+    push %rax
+    push %rcx
+    push %rdx
+    push %rsi
+    push %rdi
+    push %r8
+    push %r9
+    push %r10
+    push %r11
+    cld
+    call host_apic_eoi
+    pop %r11
+    pop %r10
+    pop %r9
+    pop %r8
+    pop %rdi
+    pop %rsi
+    pop %rdx
+    pop %rcx
+    pop %rax
+    iretq
+
 /* APIC spurious interrupts need no EOI (SDM Vol. 3A 11.9). */
     .globl isr_spurious
 isr_spurious:

@@ -1,11 +1,13 @@
 /* Host memory: every available frame of the boot memory map, minus what is in use
  * (low 1 MiB, the hv86 image, boot info, modules), goes to one frame allocator
  * (lib/frame_alloc.c); a heap (lib/heap.c) serves small objects. Memory below
- * 4 GiB is identity-mapped by boot/entry.S, so an HPA is a usable pointer. */
+ * 4 GiB is identity-mapped by boot/entry.S, so an HPA is a usable pointer.
+ * Every CPU allocates: one lock for the frames, one for the heap. */
 #include "boot/multiboot.h"
 #include "kernel/bootinfo.h"
 #include "kernel/console.h"
 #include "kernel/mm.h"
+#include "kernel/spinlock.h"
 #include "kernel/string.h"
 #include "kernel/x86.h"
 #include "lib/frame_alloc.h"
@@ -21,6 +23,7 @@ static struct frame_alloc frames;
 /* In BSS, not after the image: loaders put boot info and modules right there. */
 static uint64_t frame_bitmap[MM_LIMIT / PAGE_SIZE / 64];
 static struct heap heap;
+static struct spinlock frames_lock = SPINLOCK_INIT, heap_lock = SPINLOCK_INIT;
 
 void mm_init(void)
 {
@@ -66,7 +69,10 @@ void mm_init(void)
 void *frames_alloc(uint64_t count, uint64_t align_frames)
 {
     uint64_t pa;
-    if (frame_alloc_alloc(&frames, count, align_frames, &pa) != FA_OK)
+    spin_lock(&frames_lock);
+    int err = frame_alloc_alloc(&frames, count, align_frames, &pa);
+    spin_unlock(&frames_lock);
+    if (err != FA_OK)
         return NULL;
     void *p = hva_of(pa);
     memset(p, 0, count * PAGE_SIZE);
@@ -75,24 +81,36 @@ void *frames_alloc(uint64_t count, uint64_t align_frames)
 
 void frames_free(void *p, uint64_t count)
 {
+    spin_lock(&frames_lock);
     int err = frame_alloc_free(&frames, hpa_of(p), count);
+    spin_unlock(&frames_lock);
     if (err != FA_OK)
         panic("frames_free(%p, %lu): %s", p, count, frame_alloc_strerror(err));
 }
 
-uint64_t frames_free_count(void) { return frame_alloc_free_frames(&frames); }
+uint64_t frames_free_count(void)
+{
+    spin_lock(&frames_lock);
+    uint64_t n = frame_alloc_free_frames(&frames);
+    spin_unlock(&frames_lock);
+    return n;
+}
 
 uint64_t mm_used_bytes(void)
 {
     struct heap_stats hs;
+    spin_lock(&heap_lock);
     heap_get_stats(&heap, &hs);
-    uint64_t used_frames = frames.nframes - frame_alloc_free_frames(&frames);
+    spin_unlock(&heap_lock);
+    uint64_t used_frames = frames.nframes - frames_free_count();
     return (used_frames - HEAP_FRAMES) * PAGE_SIZE + hs.used_bytes;
 }
 
 void *kmalloc(size_t size)
 {
+    spin_lock(&heap_lock);
     void *p = heap_alloc(&heap, size);
+    spin_unlock(&heap_lock);
     if (p)
         memset(p, 0, size);
     return p;
@@ -100,6 +118,11 @@ void *kmalloc(size_t size)
 
 void kfree(void *p)
 {
-    if (p && heap_free(&heap, p) != 0)
+    if (!p)
+        return;
+    spin_lock(&heap_lock);
+    int err = heap_free(&heap, p);
+    spin_unlock(&heap_lock);
+    if (err != 0)
         panic("kfree(%p): heap corruption or double free", p);
 }

@@ -1,22 +1,16 @@
 /* Host tick: local APIC timer (SDM Vol. 3A 11.5.4), one-shot, calibrated with PIT channel 2
- * (Intel 8254 data sheet: mode 0, gate through port 0x61). */
+ * (Intel 8254 data sheet: mode 0, gate through port 0x61). Each CPU runs its own
+ * LAPIC timer with the BSP's calibration (one bus clock) and keeps its own tick
+ * state in its struct cpu; the TSC-based clock is shared: the TSCs of the CPUs
+ * of one machine run in step (SDM Vol. 3B 17.17, invariant TSC; both emulators
+ * give all their CPUs one TSC). */
 #include "kernel/console.h"
+#include "kernel/cpu.h"
+#include "kernel/host_apic.h"
 #include "kernel/timer.h"
 #include "kernel/x86.h"
 
-#define LAPIC_BASE        0xFEE00000ull
-#define LAPIC_EOI         0x0B0
-#define LAPIC_SVR         0x0F0
-#define LAPIC_LVT_TIMER   0x320
-#define LAPIC_TIMER_INIT  0x380
-#define LAPIC_TIMER_CUR   0x390
-#define LAPIC_TIMER_DIV   0x3E0
-#define LAPIC_SVR_ENABLE  (1u << 8)
-#define LAPIC_SPURIOUS    0xFF
-#define LVT_MASKED        (1u << 16)
 #define TIMER_DIV_16      0x3
-#define APIC_BASE_EXTD    (1ull << 10)
-#define X2APIC_MSR(off)   (0x800u + ((off) >> 4))
 
 #define PIT_HZ            1193182u
 #define PIT_CH2_DATA      0x42
@@ -32,92 +26,83 @@
 #define TICK_NS           (1000 * NS_PER_MS / TIMER_HZ)
 
 volatile uint64_t timer_ticks;
-volatile uint64_t timer_interrupts;
-static int x2apic;
 static uint64_t tsc_per_ms;
 static uint64_t tsc_at_init;
 static uint32_t apic_per_ms;     /* LAPIC timer counts (divide 16) per ms */
-static uint64_t next_tick;       /* time_ns() of the next scheduling tick */
-static uint64_t wake_at = NS_NEVER;   /* a guest timer's expiry, if earlier */
-static uint64_t armed_at = NS_NEVER;  /* when the one-shot fires */
-static bool tick_on = true;           /* the scheduling tick is wanted */
-
-static uint32_t lapic_read(uint32_t off)
-{
-    if (x2apic)
-        return (uint32_t)rdmsr(X2APIC_MSR(off));
-    return *(volatile uint32_t *)(LAPIC_BASE + off);
-}
-
-static void lapic_write(uint32_t off, uint32_t v)
-{
-    if (x2apic)
-        wrmsr(X2APIC_MSR(off), v);
-    else
-        *(volatile uint32_t *)(LAPIC_BASE + off) = v;
-}
 
 /* One-shot (SDM Vol. 3A 11.5.4) for time_ns() == at, rounded up to a count. */
-static void arm(uint64_t at)
+static void arm(struct cpu_timer *t, uint64_t at)
 {
     uint64_t now = time_ns(), delta = at > now ? at - now : 0;
     uint64_t count = (delta * apic_per_ms + NS_PER_MS - 1) / NS_PER_MS;
-    armed_at = at;
-    lapic_write(LAPIC_TIMER_INIT, count > 0xFFFFFFFFu ? 0xFFFFFFFFu : count ? (uint32_t)count : 1);
+    t->armed_at = at;
+    host_apic_write(LAPIC_TIMER_INIT, count > 0xFFFFFFFFu ? 0xFFFFFFFFu : count ? (uint32_t)count : 1);
 }
 
 /* The next one-shot: whichever comes first, the tick (if wanted) or a requested
  * wake-up; none if neither. */
-static void arm_next(void)
+static void arm_next(struct cpu_timer *t)
 {
-    uint64_t at = tick_on && next_tick < wake_at ? next_tick : wake_at;
+    uint64_t at = !t->tick_off && t->next_tick < t->wake_at ? t->next_tick : t->wake_at;
     if (at == NS_NEVER) {
-        armed_at = NS_NEVER;
-        lapic_write(LAPIC_TIMER_INIT, 0);       /* stops the one-shot (11.5.4) */
+        t->armed_at = NS_NEVER;
+        host_apic_write(LAPIC_TIMER_INIT, 0);    /* stops the one-shot (11.5.4) */
     } else {
-        arm(at);
+        arm(t, at);
     }
 }
 
-/* A tick when its time has come (missed ticks are not made up, but timer_ticks
- * keeps counting time while the tick is off), and the next one-shot. */
+/* A tick when its time has come (missed ticks are not made up while the tick
+ * runs; while it is off, the ticks count time), and the next one-shot. */
 void timer_interrupt(void)
 {
+    struct cpu *c = this_cpu();
+    struct cpu_timer *t = &c->timer;
     uint64_t now = time_ns();
-    timer_interrupts++;
-    if (now >= next_tick) {
-        uint64_t missed = (now - next_tick) / TICK_NS;
-        timer_ticks += tick_on ? 1 : missed + 1;
-        next_tick += (missed + 1) * TICK_NS;
+    t->interrupts++;
+    if (now >= t->next_tick) {
+        uint64_t missed = (now - t->next_tick) / TICK_NS;
+        uint64_t n = t->tick_off ? missed + 1 : 1;
+        t->ticks += n;
+        if (c->index == 0)
+            timer_ticks += n;
+        t->next_tick += (missed + 1) * TICK_NS;
     }
-    if (now >= wake_at)
-        wake_at = NS_NEVER;
-    arm_next();
-    lapic_write(LAPIC_EOI, 0);
+    if (now >= t->wake_at)
+        t->wake_at = NS_NEVER;
+    arm_next(t);
+    host_apic_eoi();
 }
 
 void timer_tick_enable(bool on)
 {
-    if (!apic_per_ms || on == tick_on)
+    struct cpu_timer *t = &this_cpu()->timer;
+    if (!apic_per_ms || on == !t->tick_off)
         return;
-    tick_on = on;
-    if (on && next_tick < armed_at)
-        arm(next_tick > time_ns() ? next_tick : time_ns());
+    t->tick_off = !on;
+    if (on && t->next_tick < t->armed_at) {
+        uint64_t now = time_ns();
+        arm(t, t->next_tick > now ? t->next_tick : now);
+    }
 }
 
 uint64_t timer_next_interrupt(void)
 {
-    return armed_at;
+    return this_cpu()->timer.armed_at;
 }
 
 void timer_wake_at(uint64_t at)
 {
-    if (!apic_per_ms || at >= wake_at)
+    struct cpu_timer *t = &this_cpu()->timer;
+    if (!apic_per_ms || at >= t->wake_at)
         return;
-    wake_at = at;
-    if (at < armed_at)
-        arm(at);
+    t->wake_at = at;
+    if (at < t->armed_at)
+        arm(t, at);
 }
+
+uint64_t timer_cpu_ticks(void) { return this_cpu()->timer.ticks; }
+uint64_t timer_cpu_interrupts(void) { return this_cpu()->timer.interrupts; }
 
 void timer_idle(void)
 {
@@ -135,15 +120,15 @@ static uint32_t calibrate(void)
     /* Restart the count: the gate's rising edge (re)loads it in mode 0. */
     outb(PIT_GATE_PORT, inb(PIT_GATE_PORT) & ~PIT_GATE);
     outb(PIT_GATE_PORT, inb(PIT_GATE_PORT) | PIT_GATE);
-    lapic_write(LAPIC_TIMER_DIV, TIMER_DIV_16);
-    lapic_write(LAPIC_TIMER_INIT, 0xFFFFFFFFu);
+    host_apic_write(LAPIC_TIMER_DIV, TIMER_DIV_16);
+    host_apic_write(LAPIC_TIMER_INIT, 0xFFFFFFFFu);
     uint64_t tsc0 = rdtsc();
     for (uint32_t spins = 0; !(inb(PIT_GATE_PORT) & PIT_OUT2); spins++)
         if (spins > 100000000u)
             return 0;
-    uint32_t elapsed = 0xFFFFFFFFu - lapic_read(LAPIC_TIMER_CUR);
+    uint32_t elapsed = 0xFFFFFFFFu - host_apic_read(LAPIC_TIMER_CUR);
     tsc_per_ms = (rdtsc() - tsc0) / CALIBRATE_MS;
-    lapic_write(LAPIC_TIMER_INIT, 0);
+    host_apic_write(LAPIC_TIMER_INIT, 0);
     return elapsed;
 }
 
@@ -171,12 +156,25 @@ static void pic_disable(void)
     outb(PIC2_DATA, 0xFF);
 }
 
+/* This CPU's one-shot tick, with the calibration timer_init made. */
+void timer_cpu_start(void)
+{
+    struct cpu_timer *t = &this_cpu()->timer;
+    t->wake_at = t->armed_at = NS_NEVER;
+    t->tick_off = false;
+    if (!apic_per_ms)
+        return;
+    host_apic_write(LAPIC_TIMER_DIV, TIMER_DIV_16);
+    host_apic_write(LAPIC_LVT_TIMER, TIMER_VECTOR);      /* one-shot */
+    t->next_tick = time_ns() + TICK_NS;
+    arm(t, t->next_tick);
+}
+
 int timer_init(void)
 {
     pic_disable();
-    x2apic = (rdmsr(MSR_APIC_BASE) & APIC_BASE_EXTD) != 0;
-    lapic_write(LAPIC_SVR, LAPIC_SVR_ENABLE | LAPIC_SPURIOUS);
-    lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
+    host_apic_init();
+    host_apic_write(LAPIC_LVT_TIMER, LAPIC_LVT_MASKED);
     uint32_t per_ms = calibrate() / CALIBRATE_MS;
     tsc_at_init = rdtsc();
     if (!per_ms) {
@@ -186,9 +184,7 @@ int timer_init(void)
     kprintf("hv86: timer: %u Hz tick, local APIC timer %u/ms, TSC %lu/ms\n", TIMER_HZ,
             per_ms, tsc_per_ms);
     apic_per_ms = per_ms;
-    lapic_write(LAPIC_LVT_TIMER, TIMER_VECTOR);      /* one-shot */
-    next_tick = time_ns() + TICK_NS;
-    arm(next_tick);
+    timer_cpu_start();
     return 0;
 }
 

@@ -13,11 +13,16 @@
 #define PIC_VECTOR_BASE 0x30   /* the masked 8259s' vectors: only spurious ones arrive */
 #define TIMER_HZ 100
 
+/* The BSP's ticks: the machine's uptime in ticks (summary lines). */
 extern volatile uint64_t timer_ticks;
-/* Every host timer interrupt so far, tick or wake-up (timer_wake_at). */
-extern volatile uint64_t timer_interrupts;
-/* Calibrate and start the periodic tick; 0 on success. */
+/* This CPU's ticks: a change ends a vCPU's turn on it. */
+uint64_t timer_cpu_ticks(void);
+/* Every host timer interrupt of this CPU so far, tick or wake-up (timer_wake_at). */
+uint64_t timer_cpu_interrupts(void);
+/* Calibrate and start the periodic tick on the BSP; 0 on success. */
 int timer_init(void);
+/* Start this CPU's tick (an AP, after timer_init succeeded on the BSP). */
+void timer_cpu_start(void);
 /* Host time since timer_init in nanoseconds, from the TSC calibrated against the
  * PIT (under Bochs the TSC counts instructions: time is emulated time), and the
  * TSC frequency. Both 0 before timer_init. */

@@ -10,8 +10,10 @@ struct trap_frame {
     uint64_t rip, cs, rflags, rsp, ss;
 };
 
+struct cpu;
+/* Build the IDT and load it on this CPU; idt_load: load it (the other CPUs). */
 void idt_init(void);
-void gdt_init(void);
-/* Called on panic before halting: leaves VMX/SVM operation (set by the VMM). */
-extern void (*panic_cleanup)(void);
+void idt_load(void);
+/* Load c's GDT (with its own TSS) and TR on this CPU. */
+void gdt_init(struct cpu *c);
 #endif

@@ -1,8 +1,11 @@
 /* Guest FPU/SSE/AVX state. hv86 itself never touches these registers (built with
  * -mgeneral-regs-only), so a vCPU's state can stay in the registers while it runs
  * and only moves when another vCPU takes the CPU: then it is saved with XSAVE under
- * the full XCR0 (SDM Vol. 1 13.4), so no register content crosses between VMs. */
+ * the full XCR0 (SDM Vol. 1 13.4), so no register content crosses between VMs.
+ * Each CPU has its own owner (struct cpu); a vCPU that leaves a CPU for another
+ * takes its state along (fpu_unload). */
 #include "kernel/console.h"
+#include "kernel/cpu.h"
 #include "kernel/mm.h"
 #include "kernel/x86.h"
 #include "vmm/fpu.h"
@@ -14,7 +17,6 @@
 static bool has_xsave;
 static uint64_t xcr0_all;          /* every state component the CPU supports */
 static uint32_t area_size;
-static struct vcpu *fpu_owner;     /* whose state is in the registers */
 
 void fpu_host_init(void)
 {
@@ -54,8 +56,9 @@ int fpu_vcpu_init(struct vcpu *v)
 
 void fpu_vcpu_fini(struct vcpu *v)
 {
-    if (fpu_owner == v)
-        fpu_owner = 0;
+    for (unsigned i = 0; i < HOST_MAX_CPUS; i++)
+        if (cpus[i].fpu_owner == v)
+            cpus[i].fpu_owner = 0;
     if (v->fpu_area)
         frames_free(v->fpu_area, (area_size + PAGE_SIZE - 1) / PAGE_SIZE);
     v->fpu_area = 0;
@@ -79,14 +82,25 @@ static void restore(struct vcpu *v)
         __asm__ volatile("fxrstor64 (%0)" :: "r"(v->fpu_area) : "memory");
 }
 
+/* this_cpu()->fpu_owner: whose state is in this CPU's registers. */
 void fpu_switch_to(struct vcpu *v)
 {
-    if (fpu_owner == v)
+    struct cpu *c = this_cpu();
+    if (c->fpu_owner == v)
         return;
-    if (fpu_owner)
-        save(fpu_owner);
+    if (c->fpu_owner)
+        save(c->fpu_owner);
     restore(v);
-    fpu_owner = v;
+    c->fpu_owner = v;
+}
+
+void fpu_unload(struct vcpu *v)
+{
+    struct cpu *c = this_cpu();
+    if (c->fpu_owner != v)
+        return;
+    save(v);
+    c->fpu_owner = 0;
 }
 
 void fpu_enter_guest(struct vcpu *v)

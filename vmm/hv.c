@@ -1,9 +1,14 @@
 /* The hypervisor's top level: choose the backend by probing (never by vendor
- * name), print the banner, create the VMs of the configuration module, run them
- * until all have ended, print a summary, and leave VMX/SVM operation. */
+ * name), print the banner, start the other CPUs, create the VMs of the
+ * configuration module, run them on the CPUs until all have ended, print a
+ * summary, and leave VMX/SVM operation on every CPU. docs/smp.md has the
+ * placement of VMs on CPUs and the locking. */
 #include "kernel/bootinfo.h"
 #include "kernel/console.h"
+#include "kernel/cpu.h"
 #include "kernel/mm.h"
+#include "kernel/panic.h"
+#include "kernel/smp.h"
 #include "kernel/serial.h"
 #include "kernel/string.h"
 #include "kernel/timer.h"
@@ -37,6 +42,8 @@ static struct vm *vms[MAX_VMS];
 static unsigned nvms;
 static struct vm_config configs[MAX_VMS];
 static bool timer_running;
+static volatile bool sched_go;        /* the VMs exist: the APs may run theirs */
+static volatile unsigned aps_done;    /* APs whose VMs all ended */
 
 static const char *yes(bool b) { return b ? "yes" : "no"; }
 
@@ -159,6 +166,9 @@ static void set_linux_entry(struct vcpu *v, const struct lb_result *r)
  * refuse (SDM Vol. 3C 27.3.1.1, APM Vol. 2 15.5.1). hv86's checker names it, and
  * the entry is tried anyway so the CPU's own verdict shows in the log. */
 static bool test_bad_entry;
+/* Test only (hv86.test=ap-panic): the last AP panics once the VMs run, to show
+ * that a panic on one CPU stops all of them and is reported once. */
+static bool test_ap_panic;
 
 static void corrupt_entry_state(struct vcpu *v)
 {
@@ -299,6 +309,65 @@ static void load_config(void)
         vm_create(&configs[i], (unsigned)i);
 }
 
+/* Each VM is owned by one CPU at a time, which runs all its vCPUs: only the
+ * owner touches the VM's state (its vCPUs, devices, memory map, shadow tables,
+ * statistics), so that needs no lock. VMs start out in config order on the CPUs
+ * in turn; ownership moves only by the owner handing the VM over (give_vm), so
+ * vm->owner is written by the owner alone (docs/smp.md). */
+static void place_vms(void)
+{
+    for (unsigned i = 0; i < nvms; i++)
+        vms[i]->owner = (int)(i % ncpus);
+}
+
+/* The CPU that created or ran v is done with it: its FPU state and (VMX) its
+ * VMCS leave this CPU, so the next CPU to run it may load it. */
+static void vcpu_unload(struct vcpu *v)
+{
+    fpu_unload(v);
+    vmm->vcpu_unload(v);
+}
+
+static bool vm_running(struct vm *vm)
+{
+    return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_RUNNING;
+}
+
+static bool owns(struct vm *vm, int me)
+{
+    return __atomic_load_n(&vm->owner, __ATOMIC_ACQUIRE) == me;
+}
+
+/* Hand vm to CPU to (VM_NO_CPU: to nobody, it has ended): its vCPUs leave this
+ * CPU first, then the release store publishes everything this CPU wrote to the
+ * VM to the new owner, whose acquire load in owns() sees it; a kick wakes the
+ * new owner from its idle HLT at once instead of at its next tick. */
+static void give_vm(struct vm *vm, int to)
+{
+    for (unsigned k = 0; k < vm->nvcpus; k++)
+        vcpu_unload(&vm->vcpus[k]);
+    __atomic_store_n(&vm->owner, to, __ATOMIC_RELEASE);
+    if (to != VM_NO_CPU)
+        cpu_kick((unsigned)to);
+}
+
+/* An idle CPU other than me (it ran nothing in its last pass), or VM_NO_CPU. */
+static int idle_cpu(int me)
+{
+    for (unsigned i = 0; i < ncpus; i++)
+        if ((int)i != me && __atomic_load_n(&cpus[i].idle, __ATOMIC_ACQUIRE))
+            return (int)i;
+    return VM_NO_CPU;
+}
+
+static unsigned running_vms_owned(int me)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < nvms; i++)
+        n += vm_running(vms[i]) && owns(vms[i], me);
+    return n;
+}
+
 /* Can v run now? It applies a pending INIT or SIPI first; a vCPU waiting for a
  * SIPI cannot; a halted one can once something wakes it (irq_wakes), else it
  * lowers *wake to its next timer deadline. */
@@ -319,12 +388,14 @@ static bool vcpu_runnable(struct vcpu *v, uint64_t *wake)
     return true;
 }
 
-/* One turn of v: it runs until the host tick ends its turn (or, without a
+/* One turn of v: it runs until this CPU's tick ends its turn (or, without a
  * working timer, for one exit), its VM stops or it halts. */
 static void run_turn(struct vcpu *v, struct vcpu **last)
 {
     struct vm *vm = v->vm;
     struct vm_exit e;
+    vm->ran_on |= 1u << this_cpu()->index;
+    this_cpu()->current = v;
     uint64_t t0 = rdtsc();
     fpu_switch_to(v);
     if (v != *last) {           /* the backend's own switch (VMPTRLD) is in vcpu_run */
@@ -332,8 +403,9 @@ static void run_turn(struct vcpu *v, struct vcpu **last)
         vm->switch_cycles += rdtsc() - t0;
         *last = v;
     }
-    uint64_t turn = timer_ticks;
-    irq_forget(v);              /* the others' entries re-armed the host timer */
+    uint64_t turn = timer_cpu_ticks();
+    irq_forget(v);              /* the others' entries re-armed the host timer; a VM
+                                   handed over has its timers armed on another CPU */
     do {
         irq_prepare_entry(v);
         shadow_prepare_entry(v);
@@ -342,35 +414,45 @@ static void run_turn(struct vcpu *v, struct vcpu **last)
         fpu_leave_guest(v);
         exit_dispatch(v, &e);
     } while (vm->state == VM_RUNNING && !v->halted && !v->init_pending &&
-             timer_ticks == turn && timer_running && e.kind != EXIT_PREEMPT);
+             timer_cpu_ticks() == turn && timer_running && e.kind != EXIT_PREEMPT);
+    this_cpu()->current = 0;
 }
 
-/* Round-robin over every runnable vCPU of every running VM. A halted vCPU is
- * skipped until something wakes it (vmm/irq.c), a vCPU in wait-for-SIPI until
- * a SIPI starts it; when none can run, the host sleeps until its next
- * interrupt: the tick, or the earliest guest timer (timer_wake_at). A VM whose
- * vCPUs all sleep with no timer armed can never wake: it is stopped. The end
- * of a VM (exit port, power-off, stop) ends all its vCPUs, since they run only
- * while it is VM_RUNNING. */
-static void run_all(void)
+/* Round-robin over every runnable vCPU of the VMs this CPU owns. A halted vCPU
+ * is skipped until something wakes it (vmm/irq.c), a vCPU in wait-for-SIPI until
+ * a SIPI starts it; when none can run, the CPU sleeps until its next interrupt:
+ * the tick, or the earliest guest timer (timer_wake_at). A VM whose vCPUs all
+ * sleep with no timer armed can never wake: it is stopped. The end of a VM (exit
+ * port, power-off, stop) ends all its vCPUs, since they run only while it is
+ * VM_RUNNING; it then leaves its CPU (give_vm to nobody). Load balance: after a
+ * VM's turns, a CPU that owns two or more running VMs while another CPU is idle
+ * hands that VM to the idle CPU. The loop ends when no VM runs anywhere: until
+ * then a CPU without VMs may still be handed one. */
+static void run_cpu(void)
 {
     struct vcpu *last = 0;
+    struct cpu *c = this_cpu();
+    int me = (int)c->index;
     for (bool any = true; any;) {
         any = false;
         bool ran = false;
         uint64_t wake = IRQ_NEVER;
-        /* The tick only shares the CPU: with a single vCPU it is switched off,
-         * which saves that vCPU an exit every tick (docs/linux.md). */
+        /* The tick shares this CPU between vCPUs: with exactly one vCPU among the
+         * VMs it owns it is switched off, which saves that vCPU an exit every tick
+         * (docs/interrupts.md). A CPU without VMs keeps it, to see the end of
+         * the run; one handed a VM is kicked. */
         unsigned vcpus = 0;
         for (unsigned i = 0; i < nvms; i++)
-            if (vms[i]->state == VM_RUNNING)
+            if (vm_running(vms[i]) && owns(vms[i], me))
                 vcpus += vms[i]->nvcpus;
-        timer_tick_enable(vcpus > 1);
+        timer_tick_enable(vcpus != 1);
         for (unsigned i = 0; i < nvms; i++) {
             struct vm *vm = vms[i];
-            if (vm->state != VM_RUNNING)
+            if (!vm_running(vm))
                 continue;
             any = true;
+            if (!owns(vm, me))
+                continue;
             bool live = false;
             uint64_t vm_wake = IRQ_NEVER;
             for (unsigned k = 0; k < vm->nvcpus && vm->state == VM_RUNNING; k++) {
@@ -378,20 +460,80 @@ static void run_all(void)
                 if (!vcpu_runnable(v, &vm_wake))
                     continue;
                 ran = live = true;
+                __atomic_store_n(&c->idle, false, __ATOMIC_RELEASE);
                 run_turn(v, &last);
             }
             if (vm->state == VM_RUNNING && !live && vm_wake == IRQ_NEVER)
                 vm_stop(vm, "all %u vCPUs halted or waiting for a SIPI with no interrupt "
                         "source armed to wake them", vm->nvcpus);
-            if (vm->state != VM_RUNNING)
-                vm->ended_tick = timer_ticks;
             wake = vm_wake < wake ? vm_wake : wake;
+            if (vm->state != VM_RUNNING) {
+                vm->ended_tick = timer_ticks;
+                give_vm(vm, VM_NO_CPU);
+                continue;
+            }
+            int to = live ? idle_cpu(me) : VM_NO_CPU;
+            if (to != VM_NO_CPU && running_vms_owned(me) >= 2) {
+                vm->moves++;
+                give_vm(vm, to);
+                last = 0;
+            }
         }
-        if (any && !ran && timer_running) {
-            timer_wake_at(wake);
-            timer_idle();
+        if (any && !ran) {
+            __atomic_store_n(&c->idle, true, __ATOMIC_RELEASE);
+            if (timer_running) {
+                timer_wake_at(wake);
+                timer_idle();
+            }
         }
     }
+}
+
+/* An AP: virtualization on, as on the BSP. */
+static int ap_init(void)
+{
+    fpu_host_init();
+    return vmm->cpu_init();
+}
+
+/* An AP: run its VMs once they exist, then leave VMX/SVM operation. */
+static void ap_run(void)
+{
+    while (!sched_go)
+        __asm__ volatile("pause");
+    if (test_ap_panic && this_cpu()->index == ncpus - 1)
+        panic("hv86.test=ap-panic: cpu %u panics while the VMs run", this_cpu()->index);
+    run_cpu();
+    vmm->cpu_fini();
+    __atomic_fetch_add(&aps_done, 1, __ATOMIC_RELEASE);
+}
+
+static const struct smp_hooks ap_hooks = { .init = ap_init, .run = ap_run };
+
+/* All VMs on all CPUs: the BSP created every vCPU, so it unloads them all first. */
+static void run_all(void)
+{
+    for (unsigned i = 0; i < nvms; i++)
+        for (unsigned k = 0; k < vms[i]->nvcpus; k++)
+            vcpu_unload(&vms[i]->vcpus[k]);
+    place_vms();
+    __atomic_store_n(&sched_go, true, __ATOMIC_RELEASE);
+    run_cpu();
+    while (__atomic_load_n(&aps_done, __ATOMIC_ACQUIRE) < ncpus - 1)
+        __asm__ volatile("pause");
+}
+
+/* The CPU bits of a VM's ran_on mask, as "0" or "0,1". */
+static void print_cpus(uint32_t mask)
+{
+    const char *sep = "";
+    for (unsigned i = 0; i < HOST_MAX_CPUS; i++)
+        if (mask & (1u << i)) {
+            kprintf("%s%u", sep, i);
+            sep = ",";
+        }
+    if (!mask)
+        kprintf("-");
 }
 
 static void summary(void)
@@ -401,6 +543,7 @@ static void summary(void)
         uint64_t total = 0;
         for (int k = 0; k < EXIT_KIND_COUNT; k++)
             total += vm->stats.exits[k];
+        console_lock();             /* one line, whatever else prints */
         kprintf("hv86: summary vm=%s status=%d exits=%lu", vm->name, vm->status, total);
         for (int k = 0; k < EXIT_KIND_COUNT; k++)
             if (vm->stats.exits[k])
@@ -409,6 +552,8 @@ static void summary(void)
                 " switch_cycles=%lu", vm->stats.io_unclaimed_reads,
                 vm->stats.io_unclaimed_writes, vm->ended_tick, vm->hv_bytes, vm->switches,
                 vm->switches ? vm->switch_cycles / vm->switches : 0);
+        kprintf(" moves=%lu pcpu=", vm->moves);   /* the host CPUs that ran it */
+        print_cpus(vm->ran_on);
         const struct vm_stats *st = &vm->stats;
         if (vm->shadow)
             kprintf(" paging=shadow sh_roots_built=%lu sh_roots_reused=%lu sh_resyncs=%lu"
@@ -421,7 +566,20 @@ static void summary(void)
         else
             kprintf(" paging=nested");
         kprintf("\n");
+        console_unlock();
     }
+}
+
+/* hv86.cpus=N: at most N CPUs (default: every CPU the MADT lists). */
+static unsigned host_cpus_wanted(void)
+{
+    char buf[8];
+    unsigned n = 0;
+    if (!bootinfo_arg("hv86.cpus", buf, sizeof buf))
+        return HOST_MAX_CPUS;
+    for (const char *p = buf; *p >= '0' && *p <= '9'; p++)
+        n = n * 10 + (unsigned)(*p - '0');
+    return n ? n : 1;
 }
 
 static void cleanup_on_panic(void)
@@ -450,8 +608,13 @@ void hv_main(void)
         panic_cleanup = cleanup_on_panic;
         fpu_host_init();
         timer_running = timer_init() == 0;
+        if (timer_running)          /* the start-up delays need the clock */
+            smp_boot(&ap_hooks, host_cpus_wanted());
+        kprintf("hv86: cpus=%u online\n", ncpus);
         char test[16];
-        test_bad_entry = bootinfo_arg("hv86.test", test, sizeof test) && !strcmp(test, "bad-entry");
+        bool has_test = bootinfo_arg("hv86.test", test, sizeof test);
+        test_bad_entry = has_test && !strcmp(test, "bad-entry");
+        test_ap_panic = has_test && !strcmp(test, "ap-panic");
         load_config();
         run_all();
         for (unsigned i = 0; i < nvms; i++)

@@ -291,15 +291,15 @@ void irq_note_exit(struct vcpu *v, enum exit_kind kind)
  * result would be the same: the backend's window and TPR settings hold, and the
  * host timer is still armed for the earliest guest timer. A host interrupt that
  * came is an exit of its own (EXIT_EXTINT, which makes a full pass); the
- * timer_interrupts check keeps that true should one ever be taken inside
+ * timer_cpu_interrupts check keeps that true should one ever be taken inside
  * another exit's handling, where it would use up a guest timer's wake-up. */
 void irq_prepare_entry(struct vcpu *v)
 {
     if (v->irq_quiet && v->irq_events_seen == v->vm->irq_events &&
-        v->irq_timer_seen == timer_interrupts && !v->event_pending)
+        v->irq_timer_seen == timer_cpu_interrupts() && !v->event_pending)
         return;
     v->irq_events_seen = v->vm->irq_events;
-    v->irq_timer_seen = timer_interrupts;
+    v->irq_timer_seen = timer_cpu_interrupts();
     struct lapic *l = platform_lapic(v);
     uint64_t next = poll_timers(v, l);
     if (l->irr_count)                  /* the TPR matters only for what is in IRR */

@@ -58,9 +58,11 @@ static uint32_t all_ones(unsigned size)
 static void uart_emit(void *ctx, const char *line, unsigned len)
 {
     struct vm *vm = ctx;
+    console_lock();             /* the whole line, not interleaved with other CPUs' */
     kprintf("[%s] ", vm->name);
     console_write(line, len);
     console_putc('\n');
+    console_unlock();
 }
 
 static bool uart_io(struct vcpu *v, void *dev, uint16_t port, unsigned size, bool in,

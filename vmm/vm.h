@@ -20,6 +20,7 @@
 enum vm_state { VM_CREATED, VM_RUNNING, VM_EXITED, VM_POWEROFF, VM_STOPPED };
 
 #define VM_STATUS_STOPPED 120   /* hv86 stopped the VM itself */
+#define VM_NO_CPU (-1)          /* vm->owner of a VM that has ended */
 
 /* Guest RAM: [gpa, gpa+size) backed by host-physical [hpa, hpa+size). */
 struct ram_region { uint64_t gpa, size, hpa; };
@@ -84,6 +85,10 @@ struct vm {
     uint64_t timers_due;             /* time_ns() of the next irq.timers call */
     uint64_t irq_events;             /* interrupt lines and messages so far (vmm/irq.c) */
     struct shadow_vm *shadow;        /* non-NULL: shadow paging (vmm/shadow.h) */
+    int owner;                       /* the host CPU that runs its vCPUs, the only one
+                                        that touches its state (hv.c, docs/smp.md) */
+    uint32_t ran_on;                 /* host CPUs that did run it, one bit each */
+    uint64_t moves;                  /* handed to another host CPU (load balance) */
 };
 
 /* Host pointer to guest-physical [gpa, gpa+len) if it is all in this VM's RAM,

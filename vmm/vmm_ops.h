@@ -42,6 +42,9 @@ struct vmm_ops {
     int  (*map)(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned prot);
     int  (*vcpu_init)(struct vcpu *v);      /* VMCS / VMCB with a reset state */
     void (*vcpu_fini)(struct vcpu *v);
+    /* This CPU is done with v for now; v may run on another CPU next (VMX:
+     * VMCLEAR here, SDM Vol. 3C 25.11.1). Called on the CPU that ran v last. */
+    void (*vcpu_unload)(struct vcpu *v);
     /* Enter the guest until the next exit; inject v->pending first if set. */
     int  (*vcpu_run)(struct vcpu *v, struct vm_exit *exit);
     uint64_t (*get_reg)(struct vcpu *v, enum vcpu_reg r);

@@ -66,31 +66,47 @@ static void msrpm_allow(uint8_t *pm, uint32_t msr)
     pm[base + bit / 8] &= (uint8_t)~(3u << (bit % 8));
 }
 
-static int svm_cpu_init(void)
+/* The permission maps every VMCB points at: once, on the BSP. */
+static int shared_init(void)
 {
     uint32_t a, b, c, d;
     cpuid(0x80000008u, 0, &a, &b, &c, &d);
     svm_cpu.phys_bits = a & 0xFF;
-    svm_cpu.hsave = page_alloc();
-    svm_cpu.host_vmcb = page_alloc();
     svm_cpu.iopm = frames_alloc(IOPM_SIZE / PAGE_SIZE, 1);
     svm_cpu.msrpm = frames_alloc(MSRPM_SIZE / PAGE_SIZE, 1);
-    if (!svm_cpu.hsave || !svm_cpu.host_vmcb || !svm_cpu.iopm || !svm_cpu.msrpm) {
-        kprintf("hv86: svm: out of memory for the host save area and permission maps\n");
+    if (!svm_cpu.iopm || !svm_cpu.msrpm)
         return -1;
-    }
     memset(svm_cpu.iopm, 0xFF, IOPM_SIZE);        /* every port: hv86's devices decide */
     memset(svm_cpu.msrpm, 0xFF, MSRPM_SIZE);
     for (unsigned i = 0; i < sizeof msr_passthrough / sizeof msr_passthrough[0]; i++)
         msrpm_allow(svm_cpu.msrpm, msr_passthrough[i]);
-    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
-    wrmsr(MSR_VM_HSAVE_PA, hpa_of(svm_cpu.hsave));
-    /* The host's FS/GS/TR/LDTR/syscall MSRs never change: save them once. */
-    __asm__ volatile("vmsave %0" :: "a"(hpa_of(svm_cpu.host_vmcb)) : "memory");
-    svm_cpu.next_asid = 1;
-    svm_cpu.asid_generation = 1;
     return 0;
 }
+
+/* SVM on this CPU: EFER.SVME, its own host save area (APM 15.30.4), its host
+ * VMCB for VMSAVE/VMLOAD, and its ASID space. */
+static int svm_cpu_init(void)
+{
+    struct svm_pcpu *p = svm_here();
+    p->hsave = page_alloc();
+    p->host_vmcb = page_alloc();
+    if (!p->hsave || !p->host_vmcb || (!svm_cpu.msrpm && shared_init() != 0)) {
+        kprintf("hv86: svm: out of memory for the host save area and permission maps\n");
+        return -1;
+    }
+    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+    wrmsr(MSR_VM_HSAVE_PA, hpa_of(p->hsave));
+    /* The host's FS/GS/TR/LDTR/syscall MSRs never change: save them once. This
+     * CPU's GS base (this_cpu()) comes back with every VMLOAD of it. */
+    __asm__ volatile("vmsave %0" :: "a"(hpa_of(p->host_vmcb)) : "memory");
+    p->next_asid = 1;
+    p->asid_generation = 1;
+    return 0;
+}
+
+/* Nothing stays on the CPU: VMRUN takes the whole VMCB from memory and #VMEXIT
+ * writes it back (APM 15.5); the ASID is re-assigned on the next CPU. */
+static void svm_vcpu_unload(struct vcpu *v) { (void)v; }
 
 static void svm_cpu_fini(void)
 {
@@ -121,18 +137,23 @@ static void svm_vm_fini(struct vm *vm)
     vm->backend = 0;
 }
 
-/* ASIDs: one per vCPU while they last; when they run out a new generation starts
- * with a full TLB flush, since QEMU's SVM has no flush-by-ASID (APM 15.16). */
+/* ASIDs: each CPU hands out its own, one per vCPU while they last; when they run
+ * out a new generation starts with a full TLB flush, since QEMU's SVM has no
+ * flush-by-ASID (APM 15.16). A vCPU that comes to another CPU takes an ASID of
+ * that CPU's, with a flush: the TLB there may hold that number's old entries. */
 static void assign_asid(struct svm_vcpu *s)
 {
-    if (s->asid_generation == svm_cpu.asid_generation)
+    struct svm_pcpu *p = svm_here();
+    int me = (int)this_cpu()->index;
+    if (s->asid_cpu == me && s->asid_generation == p->asid_generation)
         return;
-    if (svm_cpu.next_asid >= svm_cpu.nasids) {
-        svm_cpu.asid_generation++;
-        svm_cpu.next_asid = 1;
+    if (p->next_asid >= svm_cpu.nasids) {
+        p->asid_generation++;
+        p->next_asid = 1;
     }
-    s->vmcb->ctl.asid = svm_cpu.next_asid++;
-    s->asid_generation = svm_cpu.asid_generation;
+    s->vmcb->ctl.asid = p->next_asid++;
+    s->asid_cpu = me;
+    s->asid_generation = p->asid_generation;
     s->vmcb->ctl.tlb_control = TLB_CONTROL_FLUSH_ALL;
 }
 
@@ -174,7 +195,7 @@ static int svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
         s->launched_once = true;
     }
     vmcb->save.rax = v->gpr[GPR_RAX];
-    svm_enter(v, hpa_of(vmcb), hpa_of(svm_cpu.host_vmcb));
+    svm_enter(v, hpa_of(vmcb), hpa_of(svm_here()->host_vmcb));
     v->gpr[GPR_RAX] = vmcb->save.rax;
     vmcb->ctl.tlb_control = TLB_CONTROL_NOTHING;
     svm_translate_exit(v, e);
@@ -212,6 +233,7 @@ const struct vmm_ops svm_ops = {
     .map = npt_map,
     .vcpu_init = svm_vcpu_init,
     .vcpu_fini = svm_vcpu_fini,
+    .vcpu_unload = svm_vcpu_unload,
     .vcpu_run = svm_vcpu_run,
     .get_reg = svm_get_reg,
     .set_reg = svm_set_reg,

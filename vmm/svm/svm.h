@@ -1,6 +1,7 @@
 /* Internal interface of the AMD-V backend. */
 #ifndef VMM_SVM_SVM_H
 #define VMM_SVM_SVM_H
+#include "kernel/cpu.h"
 #include "vmm/svm/svm_defs.h"
 #include "vmm/vm.h"
 #include "vmm/vmm_ops.h"
@@ -8,6 +9,7 @@
 struct svm_vcpu {
     struct vmcb *vmcb;
     bool launched_once;           /* consistency check done before the first VMRUN */
+    int asid_cpu;                 /* the CPU whose ASID space its ASID is from */
     uint32_t asid_generation;
     bool nmi_blocked;             /* an injected NMI's handler has not IRETed yet */
 };
@@ -17,17 +19,26 @@ struct svm_vm {
     uint64_t npt_pages;           /* table pages in use, for statistics */
 };
 
-struct svm_cpu {
+/* What each CPU has of its own (APM Vol. 2 15.30.4 VM_HSAVE_PA; ASIDs tag one
+ * CPU's TLB, 15.16). */
+struct svm_pcpu {
     void *hsave;                  /* VM_HSAVE_PA: the CPU's host state on VMRUN */
     struct vmcb *host_vmcb;       /* host FS/GS/TR/... via VMSAVE/VMLOAD */
+    uint32_t next_asid, asid_generation;
+};
+
+/* What all CPUs share (the first svm_cpu_init sets it) and the per-CPU part. */
+struct svm_cpu {
+    struct svm_pcpu pcpu[HOST_MAX_CPUS];
     uint8_t *iopm;                /* shared: every port intercepted */
     uint8_t *msrpm;               /* shared: the MSR policy's pass-through set */
     uint32_t features;            /* CPUID 8000_000A EDX */
     uint32_t nasids;
-    uint32_t next_asid, asid_generation;
     unsigned phys_bits;
 };
 extern struct svm_cpu svm_cpu;
+
+static inline struct svm_pcpu *svm_here(void) { return &svm_cpu.pcpu[this_cpu()->index]; }
 
 void svm_enter(struct vcpu *v, uint64_t guest_vmcb_pa, uint64_t host_vmcb_pa);
 int npt_map(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned prot);

@@ -102,7 +102,7 @@ void ept_invalidate(struct vmx_vm *x)
 {
     uint64_t cap = vmx_cpu.caps.ept_vpid;
     enum vmx_result r;
-    if (!vmx_cpu.on || !(vmx_cpu.ctls.proc2 & PROC2_EPT))
+    if (!vmx_here()->on || !(vmx_cpu.ctls.proc2 & PROC2_EPT))
         return;                     /* no EPT on this CPU: INVEPT would be #UD */
     if (cap & EPT_CAP_INVEPT_SINGLE)
         r = invept(INVEPT_SINGLE_CONTEXT, x->eptp);

@@ -1,14 +1,17 @@
 /* VMCS lifetime and field access (SDM Vol. 3C 25.1 states, 25.11 software use).
- * hv86 runs one CPU for now, so "current on this CPU" is one pointer; with SMP it
- * becomes per-CPU, and a VMCS must be VMCLEARed before another CPU loads it. */
+ * Each CPU has its current VMCS; a VMCS is active on at most one CPU, and must be
+ * VMCLEARed on that CPU before another one loads it (25.11.1): the processor may
+ * keep VMCS data cached, and only its own VMCLEAR writes it back. */
 #include "kernel/console.h"
+#include "kernel/cpu.h"
 #include "kernel/mm.h"
 #include "vmm/vmx/vmcs.h"
 #include "vmm/vmx/vmcs_check.h"
 #include "vmm/vmx/vmx_defs.h"
 #include "vmm/vmx/vmx_insn.h"
 
-static struct vmcs *current_vmcs;
+static struct vmcs *current_on[HOST_MAX_CPUS];    /* per CPU: its current VMCS */
+#define current_vmcs (current_on[this_cpu()->index])
 
 int vmcs_alloc(struct vmcs *vmcs, uint32_t revision)
 {
@@ -18,6 +21,7 @@ int vmcs_alloc(struct vmcs *vmcs, uint32_t revision)
     r[0] = revision;            /* bit 31 clear: an ordinary VMCS, not a shadow (25.2) */
     vmcs->region = r;
     vmcs->launched = false;
+    vmcs->cpu = VMCS_NO_CPU;
     return 0;
 }
 
@@ -45,10 +49,15 @@ const char *vmx_result_text(enum vmx_result r)
  * not current (31.3 VMCLEAR): required before freeing it or launching it anew. */
 void vmcs_clear(struct vmcs *vmcs)
 {
+    int me = (int)this_cpu()->index;
+    if (vmcs->cpu != VMCS_NO_CPU && vmcs->cpu != me)
+        panic("vmx: VMCLEAR of VMCS %#lx on cpu %d, active on cpu %d", hpa_of(vmcs->region),
+              me, vmcs->cpu);
     enum vmx_result r = vmclear(hpa_of(vmcs->region));
     if (r != VMX_OK)
         panic("vmx: VMCLEAR %#lx failed: %s", hpa_of(vmcs->region), vmx_result_text(r));
     vmcs->launched = false;
+    vmcs->cpu = VMCS_NO_CPU;
     if (current_vmcs == vmcs)
         current_vmcs = 0;
 }
@@ -57,10 +66,15 @@ void vmcs_load(struct vmcs *vmcs)
 {
     if (current_vmcs == vmcs)
         return;
+    int me = (int)this_cpu()->index;
+    if (vmcs->cpu != VMCS_NO_CPU && vmcs->cpu != me)
+        panic("vmx: VMPTRLD of VMCS %#lx on cpu %d, still active on cpu %d",
+              hpa_of(vmcs->region), me, vmcs->cpu);
     enum vmx_result r = vmptrld(hpa_of(vmcs->region));
     if (r != VMX_OK)
         panic("vmx: VMPTRLD %#lx failed: %s", hpa_of(vmcs->region), vmx_result_text(r));
     current_vmcs = vmcs;
+    vmcs->cpu = me;
 }
 
 struct vmcs *vmcs_current(void) { return current_vmcs; }

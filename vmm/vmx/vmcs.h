@@ -12,12 +12,17 @@
 struct vmcs {
     void *region;          /* 4 KiB, revision identifier in the first word */
     bool launched;         /* VMLAUNCH succeeded since the last VMCLEAR */
+    int cpu;               /* the CPU it is active on (VMPTRLD since the last
+                              VMCLEAR), VMCS_NO_CPU if clear */
 };
+#define VMCS_NO_CPU (-1)
 
 int vmcs_alloc(struct vmcs *vmcs, uint32_t revision);
 void vmcs_free(struct vmcs *vmcs);
-void vmcs_clear(struct vmcs *vmcs);         /* VMCLEAR: not current, launch state clear */
-void vmcs_load(struct vmcs *vmcs);          /* VMPTRLD unless already current */
+/* VMCLEAR: not active, launch state clear; on the CPU it is active on. */
+void vmcs_clear(struct vmcs *vmcs);
+/* VMPTRLD unless already current; a VMCS active on another CPU is a bug. */
+void vmcs_load(struct vmcs *vmcs);
 struct vmcs *vmcs_current(void);
 void vmcs_forget_current(void);             /* after VMXOFF */
 

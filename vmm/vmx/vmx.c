@@ -168,7 +168,9 @@ static const char *result_word(enum vmx_result r)
                                                       : "failed (VMfailValid)";
 }
 
-static int vmx_cpu_init(void)
+/* The capabilities, controls and bitmaps: once, on the BSP (the CPUs of one
+ * machine report the same VMX capabilities). */
+static int shared_init(void)
 {
     struct vmx_cap_msrs *c = &vmx_cpu.caps;
     read_caps(c);
@@ -179,25 +181,36 @@ static int vmx_cpu_init(void)
                 VMX_BASIC_REGION_SIZE(c->basic), VMX_BASIC_MEMTYPE(c->basic));
         return -1;
     }
-    if (enable_feature_control() != 0 || alloc_bitmaps() != 0)
+    return alloc_bitmaps();
+}
+
+/* VMX operation on this CPU: its own IA32_FEATURE_CONTROL, CR0/CR4 and VMXON
+ * region (24.7-24.8); the first CPU also sets up what all share. */
+static int vmx_cpu_init(void)
+{
+    struct vmx_cap_msrs *c = &vmx_cpu.caps;
+    struct vmx_pcpu *p = vmx_here();
+    if (!vmx_cpu.msr_bitmap && shared_init() != 0)
         return -1;
-    vmx_cpu.vmxon_region = page_alloc();
-    if (!vmx_cpu.vmxon_region) {
+    if (enable_feature_control() != 0)
+        return -1;
+    p->vmxon_region = page_alloc();
+    if (!p->vmxon_region) {
         kprintf("hv86: vmx: out of memory for the VMXON region\n");
         return -1;
     }
-    *(uint32_t *)vmx_cpu.vmxon_region = VMX_BASIC_REVISION(c->basic);   /* 25.11.5 */
+    *(uint32_t *)p->vmxon_region = VMX_BASIC_REVISION(c->basic);   /* 25.11.5 */
 
     /* CR0 and CR4 must hold the values VMX fixes, CR4.VMXE among them (24.8). */
     write_cr0((read_cr0() | c->cr0_fixed0) & c->cr0_fixed1);
     write_cr4((read_cr4() | c->cr4_fixed0 | CR4_VMXE) & c->cr4_fixed1);
-    enum vmx_result r = vmxon(hpa_of(vmx_cpu.vmxon_region));
+    enum vmx_result r = vmxon(hpa_of(p->vmxon_region));
     if (r != VMX_OK) {
         write_cr4(read_cr4() & ~(uint64_t)CR4_VMXE);
         kprintf("hv86: vmx: VMXON %s\n", result_word(r));
         return -1;
     }
-    vmx_cpu.on = true;
+    p->on = true;
     compute_cr_masks();
     const struct vmx_controls *k = &vmx_cpu.ctls;
     bool ept = k->proc2 & PROC2_EPT;
@@ -215,7 +228,8 @@ static int vmx_cpu_init(void)
  * it once more (24.7: VMXOFF; CR4.VMXE may be cleared only outside VMX). */
 static void vmx_cpu_fini(void)
 {
-    if (!vmx_cpu.on) {
+    struct vmx_pcpu *p = vmx_here();
+    if (!p->on) {
         kprintf("hv86: vmx: not in VMX operation\n");
         return;
     }
@@ -224,13 +238,13 @@ static void vmx_cpu_fini(void)
         vmcs_clear(cur);            /* flush it to memory before leaving (25.11.1) */
     enum vmx_result off = vmxoff();
     vmcs_forget_current();
-    vmx_cpu.lazy_owner = 0;
+    p->lazy_owner = 0;
     if (off == VMX_OK)
-        vmx_cpu.on = false;
+        p->on = false;
     write_cr4(read_cr4() & ~(uint64_t)CR4_VMXE);
     int vmxe = (read_cr4() & CR4_VMXE) ? 1 : 0;
     write_cr4(read_cr4() | CR4_VMXE);
-    enum vmx_result on2 = vmxon(hpa_of(vmx_cpu.vmxon_region));
+    enum vmx_result on2 = vmxon(hpa_of(p->vmxon_region));
     enum vmx_result off2 = on2 == VMX_OK ? vmxoff() : VMX_FAIL_INVALID;
     write_cr4(read_cr4() & ~(uint64_t)CR4_VMXE);
     kprintf("hv86: vmx: vmxoff %s, cr4.vmxe=%d, re-vmxon %s, vmxoff %s\n", result_word(off),
@@ -242,26 +256,48 @@ static void vmx_vm_fini(struct vm *vm) { ept_vm_fini(vm); }
 
 /* STAR, LSTAR, CSTAR, SFMASK and KERNEL_GS_BASE are the guest's while it runs and
  * hv86 never uses them, so they change only when another vCPU takes this CPU. */
+static void save_lazy_msrs(struct vcpu *v)
+{
+    struct vmx_vcpu *p = v->backend;
+    for (int i = 0; i < LAZY_MSR_COUNT; i++)
+        p->lazy_msrs[i] = rdmsr(lazy_msr_index[i]);
+}
+
 static void switch_lazy_msrs(struct vcpu *v)
 {
-    struct vcpu *prev = vmx_cpu.lazy_owner;
+    struct vmx_pcpu *here = vmx_here();
+    struct vcpu *prev = here->lazy_owner;
     if (prev == v)
         return;
-    if (prev) {
-        struct vmx_vcpu *p = prev->backend;
-        for (int i = 0; i < LAZY_MSR_COUNT; i++)
-            p->lazy_msrs[i] = rdmsr(lazy_msr_index[i]);
-    }
+    if (prev)
+        save_lazy_msrs(prev);
     struct vmx_vcpu *x = v->backend;
     for (int i = 0; i < LAZY_MSR_COUNT; i++)
         wrmsr(lazy_msr_index[i], x->lazy_msrs[i]);
-    vmx_cpu.lazy_owner = v;
+    here->lazy_owner = v;
+}
+
+/* v may run on another CPU next: its VMCS is VMCLEARed here, on the CPU it is
+ * active on (25.11.1), and its lazy MSRs leave the registers. The next
+ * vcpu_run, wherever it is, does VMPTRLD, VMLAUNCH and rewrites the host state
+ * for its CPU (vmx_refresh_host_state). */
+static void vmx_vcpu_unload(struct vcpu *v)
+{
+    struct vmx_vcpu *x = v->backend;
+    struct vmx_pcpu *here = vmx_here();
+    if (here->lazy_owner == v) {
+        save_lazy_msrs(v);
+        here->lazy_owner = 0;
+    }
+    if (x->vmcs.cpu == (int)this_cpu()->index)
+        vmcs_clear(&x->vmcs);
 }
 
 static int vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
     struct vmx_vcpu *x = v->backend;
     vmcs_load(&x->vmcs);
+    vmx_vcpu_arrive(v);
     vmx_refresh_host_state(x);
     switch_lazy_msrs(v);
     vmx_inject_pending(v);
@@ -332,6 +368,7 @@ const struct vmm_ops vmx_ops = {
     .map = ept_map,
     .vcpu_init = vmx_vcpu_init,
     .vcpu_fini = vmx_vcpu_fini,
+    .vcpu_unload = vmx_vcpu_unload,
     .vcpu_run = vmx_vcpu_run,
     .get_reg = vmx_get_reg,
     .set_reg = vmx_set_reg,

@@ -1,6 +1,7 @@
 /* Internal interface of the Intel VT-x backend. */
 #ifndef VMM_VMX_VMX_H
 #define VMM_VMX_VMX_H
+#include "kernel/cpu.h"
 #include "vmm/vm.h"
 #include "vmm/vmm_ops.h"
 #include "vmm/vmx/vmcs.h"
@@ -17,6 +18,7 @@ struct vmx_vcpu {
     bool checked;                  /* hv86's checker ran before the first VMLAUNCH */
     uint64_t host_rsp;             /* HOST_RSP as last written by vmx_entry.S */
     uint64_t host_cr0, host_cr3, host_cr4;  /* HOST_CR* as last written */
+    int host_cpu;                  /* whose host state (GDT, TSS, GS base) the VMCS has */
     uint64_t cr2;                  /* the guest's CR2: VMX does not switch it */
     uint64_t lazy_msrs[LAZY_MSR_COUNT];
     void *vapic;                   /* virtual-APIC page: CR8 reads/writes land here */
@@ -42,17 +44,26 @@ struct vmx_vm {
 
 struct vmx_controls { uint32_t pin, proc, proc2, exit, entry; };
 
-struct vmx_cpu {
+/* What each CPU has of its own in VMX operation (SDM Vol. 3C 24.7, 24.11). */
+struct vmx_pcpu {
     bool on;                       /* in VMX operation */
     void *vmxon_region;
+    struct vcpu *lazy_owner;       /* whose lazy MSRs are in the hardware */
+};
+
+/* The capabilities, controls and bitmaps, the same on every CPU (the first
+ * vmx_cpu_init sets them), and the per-CPU part. */
+struct vmx_cpu {
+    struct vmx_pcpu pcpu[HOST_MAX_CPUS];
     struct vmx_cap_msrs caps;      /* the control MSRs in force (TRUE_* if offered) */
     struct vmx_controls ctls;
     uint64_t cr0_mask, cr4_mask;   /* guest/host masks: bits whose writes exit */
     uint8_t *io_bitmaps;           /* A and B, 2 pages: every port intercepted */
     uint8_t *msr_bitmap;           /* 1 page */
-    struct vcpu *lazy_owner;       /* whose lazy MSRs are in the hardware */
 };
 extern struct vmx_cpu vmx_cpu;
+
+static inline struct vmx_pcpu *vmx_here(void) { return &vmx_cpu.pcpu[this_cpu()->index]; }
 
 /* vmx_controls.c */
 int vmx_controls_init(const struct vmx_cap_msrs *caps, struct vmx_controls *out);
@@ -67,6 +78,9 @@ void ept_invalidate(struct vmx_vm *x);
 int vmx_vcpu_init(struct vcpu *v);
 void vmx_vcpu_fini(struct vcpu *v);
 void vmx_refresh_host_state(struct vmx_vcpu *x);
+/* v runs on this CPU next: if it ran elsewhere last, flush what this CPU may hold
+ * of it and write the host state for this CPU (the VMCS must be current). */
+void vmx_vcpu_arrive(struct vcpu *v);
 uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r);
 void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val);
 void vmx_get_seg(struct vcpu *v, enum seg_reg s, struct segment *out);

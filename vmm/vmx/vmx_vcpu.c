@@ -90,6 +90,37 @@ static uint64_t system_desc_base(uint64_t gdt_base, uint16_t sel)
     return ((d[0] >> 16) & 0xFFFFFF) | (((d[0] >> 56) & 0xFF) << 24) | (d[1] << 32);
 }
 
+static void write_host_state(struct vmx_vcpu *x);
+
+/* A vCPU that comes to this CPU may find translations of an earlier stay here,
+ * tagged with its VPID (and EPTP), which the guest has since invalidated while it
+ * ran on another CPU (INVLPG, MOV CR3 act on one CPU's TLB only: 29.4.3): they go
+ * first. Without VPID, VM entry and exit flush them anyway (29.4.3.3). */
+static void flush_stale_translations(struct vcpu *v, struct vmx_vcpu *x)
+{
+    if (!x->vpid)
+        return;
+    uint64_t cap = vmx_cpu.caps.ept_vpid;
+    enum vmx_result r = (cap & VPID_CAP_INVVPID_SINGLE)
+                            ? invvpid(INVVPID_SINGLE_CONTEXT, x->vpid, 0)
+                            : invvpid(INVVPID_ALL_CONTEXT, 0, 0);
+    if (r != VMX_OK)
+        panic("vmx: INVVPID for VPID %u failed: %s", x->vpid, vmx_result_text(r));
+    if (!v->vm->shadow)
+        ept_invalidate(v->vm->backend);
+}
+
+/* On another CPU than last time: stale translations out, and all of the host
+ * state, since each CPU has its own GDT, TSS and GS base. */
+void vmx_vcpu_arrive(struct vcpu *v)
+{
+    struct vmx_vcpu *x = v->backend;
+    if (x->host_cpu == (int)this_cpu()->index)
+        return;
+    flush_stale_translations(v, x);
+    write_host_state(x);
+}
+
 /* CR0/CR3/CR4 can change under the host (e.g. fpu_host_init sets OSXSAVE): compare
  * against what the VMCS holds before each entry, as VM exit reloads them (28.5.1). */
 void vmx_refresh_host_state(struct vmx_vcpu *x)
@@ -128,6 +159,7 @@ static void write_host_state(struct vmx_vcpu *x)
     vmcs_write(VMCS_HOST_PAT, rdmsr(MSR_PAT));
     vmcs_write(VMCS_HOST_RIP, (uint64_t)(uintptr_t)vmx_exit_stub);
     /* HOST_RSP is written by vmx_enter itself, once it knows its frame. */
+    x->host_cpu = (int)this_cpu()->index;
     x->host_cr0 = x->host_cr3 = x->host_cr4 = ~0ull;
     vmx_refresh_host_state(x);
 }
@@ -269,8 +301,9 @@ void vmx_vcpu_fini(struct vcpu *v)
     struct vmx_vcpu *x = v->backend;
     if (!x)
         return;
-    if (vmx_cpu.lazy_owner == v)
-        vmx_cpu.lazy_owner = 0;
+    for (unsigned i = 0; i < HOST_MAX_CPUS; i++)   /* unloaded already, see vcpu_unload */
+        if (vmx_cpu.pcpu[i].lazy_owner == v)
+            vmx_cpu.pcpu[i].lazy_owner = 0;
     vmcs_free(&x->vmcs);
     if (x->v86_tss)
         frames_free(x->v86_tss, V86_TSS_PAGES);
