@@ -25,7 +25,6 @@
 #define NS_NEVER          UINT64_MAX
 #define TICK_NS           (1000 * NS_PER_MS / TIMER_HZ)
 
-volatile uint64_t timer_ticks;
 static uint64_t tsc_per_ms;
 static uint64_t tsc_at_init;
 static uint32_t apic_per_ms;     /* LAPIC timer counts (divide 16) per ms */
@@ -62,10 +61,7 @@ void timer_interrupt(void)
     t->interrupts++;
     if (now >= t->next_tick) {
         uint64_t missed = (now - t->next_tick) / TICK_NS;
-        uint64_t n = t->tick_off ? missed + 1 : 1;
-        t->ticks += n;
-        if (c->index == 0)
-            timer_ticks += n;
+        t->ticks += t->tick_off ? missed + 1 : 1;
         t->next_tick += (missed + 1) * TICK_NS;
     }
     if (now >= t->wake_at)
@@ -84,6 +80,12 @@ void timer_tick_enable(bool on)
         uint64_t now = time_ns();
         arm(t, t->next_tick > now ? t->next_tick : now);
     }
+}
+
+uint64_t timer_ticks_since(uint64_t t0)
+{
+    uint64_t now = time_ns();
+    return now > t0 ? (now - t0) / TICK_NS : 0;
 }
 
 uint64_t timer_next_interrupt(void)

@@ -13,8 +13,10 @@
 #define PIC_VECTOR_BASE 0x30   /* the masked 8259s' vectors: only spurious ones arrive */
 #define TIMER_HZ 100
 
-/* The BSP's ticks: the machine's uptime in ticks (summary lines). */
-extern volatile uint64_t timer_ticks;
+/* Ticks of time since time_ns() == t0, from the clock (the summary's ended_tick:
+ * since the VMs started), right whether or not the CPUs' ticks run
+ * (timer_tick_enable). */
+uint64_t timer_ticks_since(uint64_t t0);
 /* This CPU's ticks: a change ends a vCPU's turn on it. */
 uint64_t timer_cpu_ticks(void);
 /* Every host timer interrupt of this CPU so far, tick or wake-up (timer_wake_at). */
@@ -39,7 +41,8 @@ void timer_wake_at(uint64_t at);
 void timer_idle(void);
 /* The scheduling tick on or off. Off when a single vCPU runs: nobody else needs
  * the CPU, so a tick would only cost the guest an exit; wake-ups for guest timers
- * (timer_wake_at) still come. timer_ticks keeps counting time either way. */
+ * (timer_wake_at) still come. This CPU's tick count (timer_cpu_ticks) keeps
+ * counting time either way. */
 void timer_tick_enable(bool on);
 /* time_ns() of the next host timer interrupt, UINT64_MAX if none is armed. */
 uint64_t timer_next_interrupt(void);

@@ -428,6 +428,8 @@ static void run_turn(struct vcpu *v, struct vcpu **last)
  * VM's turns, a CPU that owns two or more running VMs while another CPU is idle
  * hands that VM to the idle CPU. The loop ends when no VM runs anywhere: until
  * then a CPU without VMs may still be handed one. */
+static uint64_t run_start;           /* time_ns() when the VMs started: ended_tick */
+
 static void run_cpu(void)
 {
     struct vcpu *last = 0;
@@ -468,7 +470,7 @@ static void run_cpu(void)
                         "source armed to wake them", vm->nvcpus);
             wake = vm_wake < wake ? vm_wake : wake;
             if (vm->state != VM_RUNNING) {
-                vm->ended_tick = timer_ticks;
+                vm->ended_tick = timer_ticks_since(run_start);
                 give_vm(vm, VM_NO_CPU);
                 continue;
             }
@@ -513,6 +515,7 @@ static const struct smp_hooks ap_hooks = { .init = ap_init, .run = ap_run };
 /* All VMs on all CPUs: the BSP created every vCPU, so it unloads them all first. */
 static void run_all(void)
 {
+    run_start = time_ns();
     for (unsigned i = 0; i < nvms; i++)
         for (unsigned k = 0; k < vms[i]->nvcpus; k++)
             vcpu_unload(&vms[i]->vcpus[k]);
