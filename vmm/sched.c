@@ -1,0 +1,249 @@
+/* The scheduler: which host CPU runs which vCPU, and when. Each VM is owned by
+ * one host CPU at a time, which runs all its vCPUs round-robin on its tick;
+ * halted vCPUs sleep until an interrupt, an idle CPU is handed a VM by a busy
+ * one (docs/smp.md, docs/interrupts.md). */
+#include "kernel/console.h"
+#include "kernel/cpu.h"
+#include "kernel/panic.h"
+#include "kernel/smp.h"
+#include "kernel/timer.h"
+#include "kernel/x86.h"
+#include "vmm/exit.h"
+#include "vmm/fpu.h"
+#include "vmm/irq.h"
+#include "vmm/sched.h"
+#include "vmm/shadow.h"
+#include "vmm/startup.h"
+#include "vmm/vm.h"
+#include "vmm/vmm_ops.h"
+
+/* Set by sched_run before the APs are let go (sched_go, release/acquire). */
+static struct vm **vms;
+static unsigned nvms;
+static bool timer_running;
+/* Test only (hv86.test=ap-panic): the last AP panics once the VMs run, to show
+ * that a panic on one CPU stops all of them and is reported once. */
+static bool test_ap_panic;
+static volatile bool sched_go;        /* the VMs exist: the APs may run theirs */
+static volatile unsigned aps_done;    /* APs whose VMs all ended */
+
+/* Each VM is owned by one CPU at a time, which runs all its vCPUs: only the
+ * owner touches the VM's state (its vCPUs, devices, memory map, shadow tables,
+ * statistics), so that needs no lock. VMs start out in config order on the CPUs
+ * in turn; ownership moves only by the owner handing the VM over (give_vm), so
+ * vm->owner is written by the owner alone (docs/smp.md). */
+static void place_vms(void)
+{
+    for (unsigned i = 0; i < nvms; i++)
+        vms[i]->owner = (int)(i % ncpus);
+}
+
+/* The CPU that created or ran v is done with it: its FPU state and (VMX) its
+ * VMCS leave this CPU, so the next CPU to run it may load it. */
+static void vcpu_unload(struct vcpu *v)
+{
+    fpu_unload(v);
+    vmm->vcpu_unload(v);
+}
+
+static bool vm_running(struct vm *vm)
+{
+    return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_RUNNING;
+}
+
+static bool owns(struct vm *vm, int me)
+{
+    return __atomic_load_n(&vm->owner, __ATOMIC_ACQUIRE) == me;
+}
+
+/* Hand vm to CPU to (VM_NO_CPU: to nobody, it has ended): its vCPUs leave this
+ * CPU first, then the release store publishes everything this CPU wrote to the
+ * VM to the new owner, whose acquire load in owns() sees it; a kick wakes the
+ * new owner from its idle HLT at once instead of at its next tick. */
+static void give_vm(struct vm *vm, int to)
+{
+    for (unsigned k = 0; k < vm->nvcpus; k++)
+        vcpu_unload(&vm->vcpus[k]);
+    __atomic_store_n(&vm->owner, to, __ATOMIC_RELEASE);
+    if (to != VM_NO_CPU)
+        cpu_kick((unsigned)to);
+}
+
+/* An idle CPU other than me (it ran nothing in its last pass), or VM_NO_CPU. */
+static int idle_cpu(int me)
+{
+    for (unsigned i = 0; i < ncpus; i++)
+        if ((int)i != me && __atomic_load_n(&cpus[i].idle, __ATOMIC_ACQUIRE))
+            return (int)i;
+    return VM_NO_CPU;
+}
+
+static unsigned running_vms_owned(int me)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < nvms; i++)
+        n += vm_running(vms[i]) && owns(vms[i], me);
+    return n;
+}
+
+/* Can v run now? It applies a pending INIT or SIPI first; a vCPU waiting for a
+ * SIPI cannot; a halted one can once something wakes it (irq_wakes), else it
+ * lowers *wake to its next timer deadline. */
+static bool vcpu_runnable(struct vcpu *v, uint64_t *wake)
+{
+    if (v->init_pending || v->sipi_pending)
+        startup_apply(v);
+    if (v->wait_sipi)
+        return false;
+    if (v->halted) {
+        uint64_t d = v->halted_if ? irq_next_deadline(v) : IRQ_NEVER;  /* before: see irq_hlt */
+        if (!irq_wakes(v)) {
+            *wake = d < *wake ? d : *wake;
+            return false;
+        }
+        v->halted = false;
+    }
+    return true;
+}
+
+/* One turn of v: it runs until this CPU's tick ends its turn (or, without a
+ * working timer, for one exit), its VM stops or it halts. */
+static void run_turn(struct vcpu *v, struct vcpu **last)
+{
+    struct vm *vm = v->vm;
+    struct vm_exit e;
+    vm->ran_on |= 1u << this_cpu()->index;
+    this_cpu()->current = v;
+    uint64_t t0 = rdtsc();
+    fpu_switch_to(v);
+    if (v != *last) {           /* the backend's own switch (VMPTRLD) is in vcpu_run */
+        vm->switches++;
+        vm->switch_cycles += rdtsc() - t0;
+        *last = v;
+    }
+    uint64_t turn = timer_cpu_ticks();
+    irq_forget(v);              /* the others' entries re-armed the host timer; a VM
+                                   handed over has its timers armed on another CPU */
+    do {
+        irq_prepare_entry(v);
+        shadow_prepare_entry(v);
+        fpu_enter_guest(v);
+        vmm->vcpu_run(v, &e);
+        fpu_leave_guest(v);
+        exit_dispatch(v, &e);
+    } while (vm->state == VM_RUNNING && !v->halted && !v->init_pending &&
+             timer_cpu_ticks() == turn && timer_running && e.kind != EXIT_PREEMPT);
+    this_cpu()->current = 0;
+}
+
+/* Round-robin over every runnable vCPU of the VMs this CPU owns. A halted vCPU
+ * is skipped until something wakes it (vmm/irq.c), a vCPU in wait-for-SIPI until
+ * a SIPI starts it; when none can run, the CPU sleeps until its next interrupt:
+ * the tick, or the earliest guest timer (timer_wake_at). A VM whose vCPUs all
+ * sleep with no timer armed can never wake: it is stopped. The end of a VM (exit
+ * port, power-off, stop) ends all its vCPUs, since they run only while it is
+ * VM_RUNNING; it then leaves its CPU (give_vm to nobody). Load balance: after a
+ * VM's turns, a CPU that owns two or more running VMs while another CPU is idle
+ * hands that VM to the idle CPU. The loop ends when no VM runs anywhere: until
+ * then a CPU without VMs may still be handed one. */
+static uint64_t run_start;           /* time_ns() when the VMs started: ended_tick */
+
+static void run_cpu(void)
+{
+    struct vcpu *last = 0;
+    struct cpu *c = this_cpu();
+    int me = (int)c->index;
+    for (bool any = true; any;) {
+        any = false;
+        bool ran = false;
+        uint64_t wake = IRQ_NEVER;
+        /* The tick shares this CPU between vCPUs: with exactly one vCPU among the
+         * VMs it owns it is switched off, which saves that vCPU an exit every tick
+         * (docs/interrupts.md). A CPU without VMs keeps it, to see the end of
+         * the run; one handed a VM is kicked. */
+        unsigned vcpus = 0;
+        for (unsigned i = 0; i < nvms; i++)
+            if (vm_running(vms[i]) && owns(vms[i], me))
+                vcpus += vms[i]->nvcpus;
+        timer_tick_enable(vcpus != 1);
+        for (unsigned i = 0; i < nvms; i++) {
+            struct vm *vm = vms[i];
+            if (!vm_running(vm))
+                continue;
+            any = true;
+            if (!owns(vm, me))
+                continue;
+            bool live = false;
+            uint64_t vm_wake = IRQ_NEVER;
+            for (unsigned k = 0; k < vm->nvcpus && vm->state == VM_RUNNING; k++) {
+                struct vcpu *v = &vm->vcpus[k];
+                if (!vcpu_runnable(v, &vm_wake))
+                    continue;
+                ran = live = true;
+                __atomic_store_n(&c->idle, false, __ATOMIC_RELEASE);
+                run_turn(v, &last);
+            }
+            if (vm->state == VM_RUNNING && !live && vm_wake == IRQ_NEVER)
+                vm_stop(vm, "all %u vCPUs halted or waiting for a SIPI with no interrupt "
+                        "source armed to wake them", vm->nvcpus);
+            wake = vm_wake < wake ? vm_wake : wake;
+            if (vm->state != VM_RUNNING) {
+                vm->ended_tick = timer_ticks_since(run_start);
+                give_vm(vm, VM_NO_CPU);
+                continue;
+            }
+            int to = live ? idle_cpu(me) : VM_NO_CPU;
+            if (to != VM_NO_CPU && running_vms_owned(me) >= 2) {
+                vm->moves++;
+                give_vm(vm, to);
+                last = 0;
+            }
+        }
+        if (any && !ran) {
+            __atomic_store_n(&c->idle, true, __ATOMIC_RELEASE);
+            if (timer_running) {
+                timer_wake_at(wake);
+                timer_idle();
+            }
+        }
+    }
+}
+
+/* An AP: virtualization on, as on the BSP. */
+static int ap_init(void)
+{
+    fpu_host_init();
+    return vmm->cpu_init();
+}
+
+/* An AP: run its VMs once they exist, then leave VMX/SVM operation. */
+static void ap_run(void)
+{
+    while (!sched_go)
+        __asm__ volatile("pause");
+    if (test_ap_panic && this_cpu()->index == ncpus - 1)
+        panic("hv86.test=ap-panic: cpu %u panics while the VMs run", this_cpu()->index);
+    run_cpu();
+    vmm->cpu_fini();
+    __atomic_fetch_add(&aps_done, 1, __ATOMIC_RELEASE);
+}
+
+const struct smp_hooks sched_ap_hooks = { .init = ap_init, .run = ap_run };
+
+/* All VMs on all CPUs: the BSP created every vCPU, so it unloads them all first. */
+void sched_run(struct vm **all, unsigned n, bool timer, bool ap_panic_test)
+{
+    vms = all;
+    nvms = n;
+    timer_running = timer;
+    test_ap_panic = ap_panic_test;
+    run_start = time_ns();
+    for (unsigned i = 0; i < nvms; i++)
+        for (unsigned k = 0; k < vms[i]->nvcpus; k++)
+            vcpu_unload(&vms[i]->vcpus[k]);
+    place_vms();
+    __atomic_store_n(&sched_go, true, __ATOMIC_RELEASE);
+    run_cpu();
+    while (__atomic_load_n(&aps_done, __ATOMIC_ACQUIRE) < ncpus - 1)
+        __asm__ volatile("pause");
+}
