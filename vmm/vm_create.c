@@ -81,6 +81,16 @@ static void set_linux_entry(struct vcpu *v, const struct lb_result *r)
     struct segment ldtr = { .attr = SEG_ATTR_P | SEG_ATTR_TYPE(0x2), .limit = 0xFFFF };
     struct segment gdtr = { .base = r->gdt_base, .limit = r->gdt_limit };
     struct segment idtr = { .limit = 0xFFFF };
+    /* Out of reset (real mode) the way a boot loader goes: protected mode first,
+     * then PAE, LME and paging. Each step is a consistent state, which matters
+     * under shadow paging: VMX without unrestricted guest runs real mode as
+     * virtual-8086 mode, and leaving it rewrites the segments (vmx_v86_update),
+     * so they are loaded last, once the vCPU is in long mode. */
+    vcpu_set(v, REG_CR0, CR0_PE | CR0_ET);
+    vcpu_set(v, REG_CR3, r->cr3);
+    vcpu_set(v, REG_CR4, CR4_PAE);
+    vcpu_set(v, REG_EFER, EFER_LME);
+    vcpu_set(v, REG_CR0, CR0_PE | CR0_ET | CR0_PG);       /* LMA follows (9.8.5) */
     vcpu_set_seg(v, SEG_CS, &code);
     vcpu_set_seg(v, SEG_SS, &data);
     vcpu_set_seg(v, SEG_DS, &data);
@@ -91,10 +101,6 @@ static void set_linux_entry(struct vcpu *v, const struct lb_result *r)
     vcpu_set_seg(v, SEG_LDTR, &ldtr);
     vcpu_set_seg(v, SEG_GDTR, &gdtr);
     vcpu_set_seg(v, SEG_IDTR, &idtr);
-    vcpu_set(v, REG_CR3, r->cr3);
-    vcpu_set(v, REG_CR4, CR4_PAE);
-    vcpu_set(v, REG_EFER, EFER_LME | EFER_LMA);
-    vcpu_set(v, REG_CR0, CR0_PE | CR0_ET | CR0_PG);
     vcpu_set(v, REG_RFLAGS, RFLAGS_FIXED);
     vcpu_set(v, REG_RIP, r->entry);
     vcpu_set(v, REG_RSP, 0);
