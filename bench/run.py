@@ -225,6 +225,109 @@ def paging_section(backends):
     return rows
 
 
+def load_note():
+    """The host's load averages, for sections whose QEMU figures follow wall time."""
+    one, five, _ = os.getloadavg()
+    return f"host load average {one:.1f} (1 min), {five:.1f} (5 min), {os.cpu_count()} cores"
+
+
+def cpuid_section(backends):
+    """The CPUID exit round trip rows (guests/bench_cpuid.c)."""
+    rows = ["## CPUID exit round trip (guest TSC cycles per CPUID; Bochs: instructions)\n"]
+    rows.append("Alone: `python3 bench/run.py --only cpuid` (replaces this section; "
+                f"last on {time.strftime('%Y-%m-%d')}, {load_note()}).\n")
+    rows.append("Measured like kvm-unit-tests' vmexit test: a loop of CPUIDs in a guest, the "
+                "loop's own cost subtracted. Directly on the emulator CPUID does not exit, so "
+                "the difference is the hypervisor's round trip. The vmx figures (Bochs "
+                "instructions) repeat exactly from run to run; the svm ones are QEMU TCG's "
+                "TSC, which follows wall time, and vary with the host's load.\n")
+    rows.append("| backend | under hv86 | directly on the emulator | hypervisor cost per exit |")
+    rows.append("| --- | --- | --- | --- |")
+    for b in backends:
+        kernel = os.path.join(GUESTS, "bench_cpuid.elf")
+        _, out, _ = hv86_run(b, ["--append", "n=2000", kernel])
+        hv = number(r"cycles_per_cpuid=(\d+)", out)
+        d = number(r"cycles_per_cpuid=(\d+)", direct(b, kernel, "n=2000"))
+        cost = f"{hv - d}" if hv is not None and d is not None else "-"
+        rows.append(f"| {b} | {hv} | {d} | {cost} |")
+        print(f"cpuid {b}: {hv} (direct {d})", file=sys.stderr)
+    rows.append("")
+    return rows
+
+
+HSMP_SPIN = 30      # millions of iterations per spinner (docs/smp.md, "Measured")
+
+
+def hsmp_config(tmp):
+    """tests/system/configs/balance.cfg with n=HSMP_SPIN: two CPU-bound spinners and a
+    short hello; the launcher finds the kernels in build/guests/."""
+    with open(os.path.join(ROOT, "tests", "system", "configs", "balance.cfg")) as f:
+        text = f.read()
+    path = os.path.join(tmp, "hsmp-balance.cfg")
+    with open(path, "w") as f:
+        f.write(re.sub(r"^cmdline = n=\d+$", f"cmdline = n={HSMP_SPIN}", text, flags=re.M))
+    return path
+
+
+def hsmp_summaries(out):
+    """{vm: (ended_tick, moves, pcpu)} from hv86's summary lines."""
+    got = {}
+    for m in re.finditer(r"^hv86: summary vm=(\S+) status=\S+ .*?ended_tick=(\d+) "
+                         r".*?moves=(\d+) pcpu=(\S+)", out, re.M):
+        got[m.group(1)] = (int(m.group(2)), int(m.group(3)), m.group(4))
+    return got
+
+
+def hsmp_section(backends):
+    """Host SMP: two CPU-bound VMs (and a short one) on 1 and on 2 host CPUs."""
+    rows = ["## Host SMP: two CPU-bound VMs on 1 vs 2 host CPUs (docs/smp.md)\n"]
+    rows.append("Alone: `python3 bench/run.py --only hsmp` (replaces this section; "
+                f"last on {time.strftime('%Y-%m-%d')}, {load_note()}).\n")
+    rows.append("tests/system/configs/balance.cfg with `n=%d` (spin1 and spin2: %d million "
+                "iterations each with interrupts off; hello ends at once), booted with "
+                "`tools/hv86-run --backend B --host-cpus 1 --config CFG` and with "
+                "`--host-cpus 2`, on each backend in the same run. ended_tick is when the VM "
+                "ended, in 10 ms ticks of the machine's clock since the VMs started; pcpu the "
+                "host CPUs that ran it, moves how often it was handed to another CPU (on 2 "
+                "CPUs hello starts on CPU 1 and ends at once, and CPU 1 then takes one "
+                "spinner from CPU 0); speed-up = 1-CPU ended_tick / 2-CPU "
+                "ended_tick, and on the \"both\" row the same for the later of the two. "
+                "The vmx figures (Bochs) count emulated time with both CPUs in lock step and "
+                "repeat exactly from run to run; the svm figures are QEMU TCG's wall time and "
+                "depend on the host's load: 2 emulated CPUs run in parallel only when 2 host "
+                "cores are free.\n" % (HSMP_SPIN, HSMP_SPIN))
+    rows.append("| backend | VM | 1 host CPU: ended_tick | pcpu | 2 host CPUs: ended_tick "
+                "| pcpu | moves | speed-up |")
+    rows.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    tmp = tempfile.mkdtemp(prefix="hv86-bench.")
+    try:
+        cfg = hsmp_config(tmp)
+        for b in backends:
+            res = {}
+            for n in (1, 2):
+                _, out, secs = hv86_run(b, ["--host-cpus", str(n), "--config", cfg])
+                res[n] = hsmp_summaries(out)
+                print(f"hsmp {b} host-cpus={n}: {res[n]} ({secs:.0f} s)", file=sys.stderr)
+            for vm in ("spin1", "spin2"):
+                one, two = res[1].get(vm), res[2].get(vm)
+                if not one or not two:
+                    rows.append(f"| {b} | {vm} | {one[0] if one else '-'} | "
+                                f"{one[2] if one else '-'} | {two[0] if two else '-'} | "
+                                f"{two[2] if two else '-'} | {two[1] if two else '-'} | - |")
+                    continue
+                ratio = f"{one[0] / two[0]:.2f}" if two[0] else "-"
+                rows.append(f"| {b} | {vm} | {one[0]} | {one[2]} | {two[0]} | {two[2]} "
+                            f"| {two[1]} | {ratio} |")
+            ends = [max((res[n][vm][0] for vm in ("spin1", "spin2") if vm in res[n]),
+                        default=None) for n in (1, 2)]
+            ratio = f"{ends[0] / ends[1]:.2f}" if ends[0] and ends[1] else "-"
+            rows.append(f"| {b} | both (the later) | {ends[0]} | | {ends[1]} | | | {ratio} |")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    rows.append("")
+    return rows
+
+
 def replace_section(path, title, rows):
     """Replace the section starting with `title` in path (up to the next ## line)."""
     with open(path) as f:
@@ -240,23 +343,23 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--backends", default="svm,vmx")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "RESULTS.md"))
-    ap.add_argument("--only", choices=["paging", "linux"],
-                    help="run one section and replace it in --out")
+    ap.add_argument("--only", choices=["cpuid", "paging", "linux", "hsmp"],
+                    help="run one section and replace it in --out (appended when missing)")
     a = ap.parse_args()
     backends = a.backends.split(",")
-    if a.only == "paging":
-        replace_section(a.out, "## Shadow vs nested paging", paging_section(backends))
-        print(f"wrote {a.out}", file=sys.stderr)
-        return
-    if a.only == "linux":
-        rows = linux_rows(backends)
+    if a.only:
+        title, section = {"cpuid": ("## CPUID exit round trip", cpuid_section),
+                          "paging": ("## Shadow vs nested paging", paging_section),
+                          "linux": ("## Linux boot to init", linux_rows),
+                          "hsmp": ("## Host SMP: ", hsmp_section)}[a.only]
+        rows = section(backends)
         with open(a.out) as f:
-            present = "## Linux boot to init" in f.read()
-        if present:
-            replace_section(a.out, "## Linux boot to init", rows)
-        else:
-            with open(a.out, "a") as f:
-                f.write("\n" + "\n".join(rows) + "\n")
+            text = f.read()
+        if title in text:
+            replace_section(a.out, title, rows)
+        else:   # a new section goes last, as in a full run
+            with open(a.out, "w") as f:
+                f.write(text.rstrip("\n") + "\n\n" + "\n".join(rows) + "\n")
         print(f"wrote {a.out}", file=sys.stderr)
         return
     cmd = "make bench" if a.backends == "svm,vmx" else "python3 bench/run.py --backends " + a.backends
@@ -276,21 +379,7 @@ def main():
         print(f"banner {b}: {t}", file=sys.stderr)
     rows.append("")
 
-    rows.append("## CPUID exit round trip (guest TSC cycles per CPUID; Bochs: instructions)\n")
-    rows.append("Measured like kvm-unit-tests' vmexit test: a loop of CPUIDs in a guest, the "
-                "loop's own cost subtracted. Directly on the emulator CPUID does not exit, so "
-                "the difference is the hypervisor's round trip.\n")
-    rows.append("| backend | under hv86 | directly on the emulator | hypervisor cost per exit |")
-    rows.append("| --- | --- | --- | --- |")
-    for b in backends:
-        kernel = os.path.join(GUESTS, "bench_cpuid.elf")
-        _, out, _ = hv86_run(b, ["--append", "n=2000", kernel])
-        hv = number(r"cycles_per_cpuid=(\d+)", out)
-        d = number(r"cycles_per_cpuid=(\d+)", direct(b, kernel, "n=2000"))
-        cost = f"{hv - d}" if hv is not None and d is not None else "-"
-        rows.append(f"| {b} | {hv} | {d} | {cost} |")
-        print(f"cpuid {b}: {hv} (direct {d})", file=sys.stderr)
-    rows.append("")
+    rows += cpuid_section(backends)
 
     rows.append("## Compute-bound guest: time under hv86 / time directly on the emulator\n")
     rows.append("The same image and arguments, best of 3 alternating runs each (TSC cycles "
@@ -369,6 +458,8 @@ def main():
     rows += paging_section(backends)
 
     rows += linux_rows(backends)
+
+    rows += hsmp_section(backends)
 
     with open(a.out, "w") as f:
         f.write("# hv86 benchmark results\n\n")
