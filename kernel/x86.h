@@ -18,6 +18,7 @@
 #define CR0_PG  (1u << 31)
 
 /* CR4 (SDM Vol. 3A 2.5) */
+#define CR3_PCID_NOFLUSH (1ull << 63)   /* MOV to CR3 with CR4.PCIDE: keep translations */
 #define CR4_VME        (1u << 0)
 #define CR4_PVI        (1u << 1)
 #define CR4_TSD        (1u << 2)

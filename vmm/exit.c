@@ -17,7 +17,7 @@
 static const char *const kind_names[EXIT_KIND_COUNT] = {
     [EXIT_IO] = "io", [EXIT_PAGING] = "paging", [EXIT_CPUID] = "cpuid",
     [EXIT_MSR_READ] = "rdmsr", [EXIT_MSR_WRITE] = "wrmsr", [EXIT_CR_ACCESS] = "cr",
-    [EXIT_XSETBV] = "xsetbv", [EXIT_INVLPG] = "invlpg", [EXIT_EXCEPTION] = "exception",
+    [EXIT_XSETBV] = "xsetbv", [EXIT_INVLPG] = "invlpg", [EXIT_INVPCID] = "invpcid", [EXIT_EXCEPTION] = "exception",
     [EXIT_HLT] = "hlt", [EXIT_HYPERCALL] = "hypercall", [EXIT_INIT] = "init",
     [EXIT_SIPI] = "sipi", [EXIT_SHUTDOWN] = "shutdown", [EXIT_INVALID_STATE] = "invalid",
     [EXIT_EXTINT] = "extint", [EXIT_PREEMPT] = "preempt", [EXIT_INTR_WINDOW] = "intwin",
@@ -150,6 +150,11 @@ static bool cr_write(struct vcpu *v, unsigned cr, uint64_t val)
         vcpu_set(v, REG_CR0, val | CR0_ET);
         return true;
     case 3:
+        /* With CR4.PCIDE, bit 63 asks to keep the PCID's cached translations and
+         * is not written to CR3 (SDM Vol. 3A 4.10.4.1); shadow paging (the only
+         * case that intercepts the write) may flush more than asked. */
+        if (vcpu_get(v, REG_CR4) & CR4_PCIDE)
+            val &= ~CR3_PCID_NOFLUSH;
         vcpu_set(v, REG_CR3, val);
         return true;
     case 4:
@@ -272,6 +277,36 @@ static void handle_invlpg(struct vcpu *v, const struct vm_exit *e)
     skip(v, e);
 }
 
+/* INVPCID under shadow paging, with the checks of SDM Vol. 2A INVPCID: a type of
+ * 0-3, descriptor bits 63:12 clear, PCID 0 for types 0 and 1 while the guest's
+ * CR4.PCIDE is clear, a canonical address for type 0: #GP(0) otherwise. The
+ * shadow tables do not tell PCIDs apart, so type 0 is an INVLPG of that address
+ * in every address space and the others flush everything, a superset of what
+ * the guest asked. */
+#define INVPCID_ADDRESS 0
+#define INVPCID_SINGLE_CONTEXT 1
+#define INVPCID_LAST_TYPE 3
+#define INVPCID_PCID_MASK 0xFFFull
+static bool canonical(uint64_t va) { return (uint64_t)((int64_t)(va << 16) >> 16) == va; }
+
+static void handle_invpcid(struct vcpu *v, const struct vm_exit *e)
+{
+    uint64_t desc[2], type = e->invpcid.type;
+    if (!guest_linear_rw(v, e->invpcid.desc, desc, sizeof desc, false))
+        return;                    /* #PF injected, or the VM stopped */
+    bool one = type == INVPCID_ADDRESS;
+    if (type > INVPCID_LAST_TYPE || (desc[0] & ~INVPCID_PCID_MASK) ||
+        (type <= INVPCID_SINGLE_CONTEXT && (desc[0] & INVPCID_PCID_MASK) &&
+         !(vcpu_get(v, REG_CR4) & CR4_PCIDE)) ||
+        (one && !canonical(desc[1]))) {
+        vcpu_inject_exception(v, EXC_GP, 0);
+        return;
+    }
+    if (v->vm->shadow)
+        shadow_invlpg(v, desc[1], !one);
+    skip(v, e);
+}
+
 void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
 {
     struct vm *vm = v->vm;
@@ -297,6 +332,7 @@ void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
         vcpu_inject_exception(v, e->exc.vector, e->exc.has_error ? (int64_t)e->exc.error : -1);
         break;
     case EXIT_INVLPG: handle_invlpg(v, e); break;
+    case EXIT_INVPCID: handle_invpcid(v, e); break;
     case EXIT_SHUTDOWN:
         vm_stop(vm, "triple fault (shutdown) at rip=%#lx", e->rip);
         break;

@@ -15,6 +15,7 @@ enum exit_kind {
     EXIT_CR_ACCESS,
     EXIT_XSETBV,
     EXIT_INVLPG,
+    EXIT_INVPCID,         /* shadow paging only (VMX: INVLPG exiting covers it) */
     EXIT_EXCEPTION,       /* an intercepted guest exception */
     EXIT_HLT,
     EXIT_HYPERCALL,       /* VMCALL / VMMCALL */
@@ -53,6 +54,7 @@ struct vm_exit {
         struct { const char *field; const char *rule; } invalid;
         struct { uint32_t vector; } sipi;
         struct { bool valid; uint64_t gva; } invlpg;   /* !valid: the core decodes */
+        struct { uint64_t type, desc; } invpcid;       /* desc: linear address */
     };
 };
 

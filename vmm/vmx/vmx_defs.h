@@ -243,6 +243,19 @@
 #define VMCS_IDT_VECTORING_ERROR  0x440A
 #define VMCS_EXIT_INSN_LEN        0x440C
 #define VMCS_EXIT_INSN_INFO       0x440E
+/* The instruction information of INVEPT, INVPCID and INVVPID exits (SDM Vol. 3C
+ * 28.2.5): the memory operand as scale, address size, segment, index and base,
+ * and the register operand (reg2); the qualification holds the displacement. */
+#define INSN_INFO_SCALE(i)        ((i) & 3u)
+#define INSN_INFO_ADDR_SIZE(i)    (((i) >> 7) & 7u)      /* 0: 16-bit, 1: 32-bit, 2: 64-bit */
+#define INSN_INFO_SEG(i)          (((i) >> 15) & 7u)     /* ES, CS, SS, DS, FS, GS */
+#define INSN_INFO_INDEX(i)        (((i) >> 18) & 0xfu)
+#define INSN_INFO_INDEX_INVALID   (1u << 22)
+#define INSN_INFO_BASE(i)         (((i) >> 23) & 0xfu)
+#define INSN_INFO_BASE_INVALID    (1u << 27)
+#define INSN_INFO_REG2(i)         (((i) >> 28) & 0xfu)
+#define INSN_INFO_ADDR_16         0
+#define INSN_INFO_ADDR_32         1
 #define VMCS_GUEST_ES_LIMIT       0x4800
 #define VMCS_GUEST_CS_LIMIT       0x4802
 #define VMCS_GUEST_SS_LIMIT       0x4804

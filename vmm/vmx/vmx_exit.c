@@ -148,6 +148,36 @@ static void insn_exit(struct vmx_vcpu *x, struct vm_exit *e, enum exit_kind kind
     x->last_insn_len = e->insn_len;
 }
 
+/* A general register as the exiting instruction saw it (RSP lives in the VMCS). */
+static uint64_t gpr_value(struct vcpu *v, unsigned n)
+{
+    return n == GPR_RSP ? vmcs_read(VMCS_GUEST_RSP) : v->gpr[n];
+}
+
+/* INVPCID's operands from the instruction information (28.2.5): the type
+ * register, and the linear address of the descriptor, segment base (ignored for
+ * ES, CS, SS, DS in 64-bit mode, SDM Vol. 3A 3.4.4) + base + index * scale +
+ * displacement, cut to the address size. */
+static void invpcid_operands(struct vcpu *v, struct vm_exit *e, uint64_t disp)
+{
+    uint32_t info = (uint32_t)vmcs_read(VMCS_EXIT_INSN_INFO);
+    bool code64 = vmcs_read(VMCS_GUEST_CS_AR) & VMX_AR_L;
+    uint64_t off = disp;
+    if (!(info & INSN_INFO_BASE_INVALID))
+        off += gpr_value(v, INSN_INFO_BASE(info));
+    if (!(info & INSN_INFO_INDEX_INVALID))
+        off += gpr_value(v, INSN_INFO_INDEX(info)) << INSN_INFO_SCALE(info);
+    if (INSN_INFO_ADDR_SIZE(info) == INSN_INFO_ADDR_16)
+        off &= 0xFFFF;
+    else if (INSN_INFO_ADDR_SIZE(info) == INSN_INFO_ADDR_32)
+        off &= 0xFFFFFFFF;
+    unsigned seg = INSN_INFO_SEG(info);
+    uint64_t base = code64 && seg < SEG_FS ? 0 : vmcs_read(VMCS_GUEST_SEG_BASE(seg));
+    e->invpcid.desc = code64 ? base + off : (uint32_t)(base + off);
+    uint64_t type = gpr_value(v, INSN_INFO_REG2(info));
+    e->invpcid.type = code64 ? type : (uint32_t)type;
+}
+
 static void io_exit(struct vm_exit *e, uint64_t q)
 {
     e->io.port = IO_QUAL_PORT(q);
@@ -172,12 +202,20 @@ static void cr0_short_form(struct vcpu *v, struct vm_exit *e, unsigned type, uin
 }
 
 /* A #GP in virtual-8086 mode (real mode under shadow paging): MOV to/from CR,
- * HLT, LGDT and LIDT are privileged there but not in real mode (SDM Vol. 3A
- * 20.2.7): hand the first two to the core as the exits they would be, emulate
- * the descriptor-table loads (vmm/insn.c). Anything else stops the VM by name. */
+ * HLT, RDMSR, WRMSR, LGDT, LIDT, INVD and WBINVD are privileged there but not in
+ * real mode (SDM Vol. 3A 20.2.7; the CPL check comes before the VM exit, SDM
+ * Vol. 3C 25.1.1): hand the first four to the core as the exits they would be,
+ * emulate the descriptor-table loads (vmm/insn.c), and complete the cache
+ * flushes as no-ops (hv86 maps guest RAM write-back and does no DMA: nothing to
+ * write back for the guest; Linux's AP trampoline starts with WBINVD). Anything
+ * else stops the VM by name. */
 #define OP_MOV_FROM_CR 0x20
 #define OP_MOV_TO_CR   0x22
 #define OP_HLT         0xF4
+#define OP_INVD        0x08            /* 0F 08 */
+#define OP_WRMSR       0x30            /* 0F 30 */
+#define OP_RDMSR       0x32            /* 0F 32 */
+#define OP_WBINVD      0x09            /* 0F 09 */
 
 static void v86_privileged(struct vcpu *v, struct vmx_vcpu *x, struct vm_exit *e)
 {
@@ -214,6 +252,16 @@ static void v86_privileged(struct vcpu *v, struct vmx_vcpu *x, struct vm_exit *e
             e->kind = EXIT_HLT;
             return;
         }
+        if (in.map == INSN_MAP_0F && (in.op == OP_RDMSR || in.op == OP_WRMSR)) {
+            e->kind = in.op == OP_RDMSR ? EXIT_MSR_READ : EXIT_MSR_WRITE;
+            e->msr.index = (uint32_t)v->gpr[GPR_RCX];     /* Linux's AP trampoline, */
+            return;                                       /* verify_cpu: MISC_ENABLE */
+        }
+        if (in.map == INSN_MAP_0F && (in.op == OP_INVD || in.op == OP_WBINVD)) {
+            vmx_set_reg(v, REG_RIP, e->rip + in.len);
+            e->kind = EXIT_INTR_WINDOW;           /* done: nothing for the core */
+            return;
+        }
         /* LGDT and LIDT: an AP's start-up code loads its GDT in real mode. */
         bool done;
         if (insn_load_dtr(v, &in, e->rip, &done) || done) {
@@ -222,8 +270,8 @@ static void v86_privileged(struct vcpu *v, struct vmx_vcpu *x, struct vm_exit *e
         }
     }
     e->kind = EXIT_INVALID_STATE;
-    fmt_snprintf(x->msg, sizeof x->msg, "#GP in real mode at rip=%#lx: hv86 runs real mode "
-                 "as virtual-8086 mode and emulates only MOV CR, HLT, LGDT and LIDT there", e->rip);
+    fmt_snprintf(x->msg, sizeof x->msg, "#GP in real mode at rip=%#lx: an instruction hv86 "
+                 "does not emulate in virtual-8086 mode (docs/shadow.md)", e->rip);
     e->invalid.field = "virtual-8086 mode";
     e->invalid.rule = x->msg;
 }
@@ -295,6 +343,10 @@ bool vmx_translate_exit(struct vcpu *v, struct vm_exit *e)
         insn_exit(x, e, EXIT_INVLPG);
         e->invlpg.valid = true;
         e->invlpg.gva = q;
+        break;
+    case EXIT_REASON_INVPCID:        /* under shadow paging: INVLPG exiting (25.1.3) */
+        insn_exit(x, e, EXIT_INVPCID);
+        invpcid_operands(v, e, q);
         break;
     case EXIT_REASON_RDMSR: insn_exit(x, e, EXIT_MSR_READ); e->msr.index = (uint32_t)v->gpr[GPR_RCX]; break;
     case EXIT_REASON_WRMSR: insn_exit(x, e, EXIT_MSR_WRITE); e->msr.index = (uint32_t)v->gpr[GPR_RCX]; break;
