@@ -281,6 +281,14 @@ unsigned insn_length(struct vcpu *v, uint64_t rip)
     return insn_fetch_decode(v, rip, &in) ? in.len : 0;
 }
 
+unsigned insn_hlt_length(struct vcpu *v, uint64_t rip)
+{
+    struct insn in;
+    if (cpl(v) != 0 || !insn_fetch_decode(v, rip, &in))
+        return 0;                       /* HLT at CPL > 0 faults (#GP) instead */
+    return insn_is_hlt(&in) ? in.len : 0;
+}
+
 /* INS/OUTS (SDM Vol. 2B): ES:rDI is the destination of INS, seg:rSI (DS unless
  * overridden) the source of OUTS; rSI/rDI step by the size, backwards with
  * RFLAGS.DF; REP counts rCX down, all under the address-size mask. */

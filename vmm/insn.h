@@ -17,6 +17,9 @@ bool guest_read_gpa(void *ctx, uint64_t gpa, void *buf, unsigned len);
 bool insn_fetch_decode(struct vcpu *v, uint64_t rip, struct insn *in);
 /* Length of the instruction at guest RIP rip; 0 if it cannot be fetched or decoded. */
 unsigned insn_length(struct vcpu *v, uint64_t rip);
+/* Length of the instruction at guest RIP rip if it is a HLT the guest may execute
+ * (CPL 0), else 0. */
+unsigned insn_hlt_length(struct vcpu *v, uint64_t rip);
 /* Emulate INS/OUTS (with REP) for an EXIT_IO with io.string set. */
 void insn_string_io(struct vcpu *v, const struct vm_exit *e);
 /* The value a CR write at rip stores (MOV to CRn, CLTS, LMSW), decoded from the

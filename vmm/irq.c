@@ -7,6 +7,7 @@
 #include "dev/lapic.h"
 #include "kernel/timer.h"
 #include "kernel/x86.h"
+#include "vmm/insn.h"
 #include "vmm/irq.h"
 #include "vmm/platform.h"
 #include "vmm/startup.h"
@@ -274,6 +275,28 @@ static uint8_t tpr_watch_class(const struct lapic *l)
     return class > APIC_PRIO_CLASS(l->tpr) ? 0 : (uint8_t)class;
 }
 
+/* An interrupt about to be injected at a HLT, after an exit the guest's own
+ * instruction did not cause (a host interrupt, an interrupt window, a VMX
+ * preemption), is injected after it: the HLT completes first and ends at once.
+ * The guest cannot tell (the interrupt might as well have come just after the
+ * HLT began), and it keeps "sti; hlt" atomic (SDM Vol. 3A 6.8.3) where the CPU
+ * does not: QEMU's TCG saves the STI shadow in the VMCB at #VMEXIT but does not
+ * load it at VMRUN. When a host interrupt exits the guest between its STI and
+ * HLT, the shadow is lost on re-entry: the VINTR exit (or the next host
+ * interrupt) comes before the HLT, the interrupt was injected at the HLT and its
+ * handler returned to it, and the guest slept with the interrupt it waited for
+ * already taken: "halted ... with no interrupt source armed" (apictimer-x2[svm]:
+ * the host interrupt was the guest timer's own wake-up). */
+static void step_over_hlt(struct vcpu *v)
+{
+    if (!v->irq_async_exit)
+        return;                        /* RIP follows an instruction that exited */
+    uint64_t rip = vcpu_get(v, REG_RIP);
+    unsigned len = insn_hlt_length(v, rip);
+    if (len)
+        vcpu_set(v, REG_RIP, rip + len);
+}
+
 void irq_forget(struct vcpu *v)
 {
     v->irq_quiet = false;
@@ -283,6 +306,7 @@ void irq_note_exit(struct vcpu *v, enum exit_kind kind)
 {
     if (kind != EXIT_CPUID)
         v->irq_quiet = false;
+    v->irq_async_exit = kind == EXIT_EXTINT || kind == EXIT_INTR_WINDOW || kind == EXIT_PREEMPT;
 }
 
 /* The fast path: when the last full pass found nothing to inject, no window to
@@ -310,6 +334,7 @@ void irq_prepare_entry(struct vcpu *v)
             inject(v, EVENT_NMI, EXC_NMI);
             v->nmi_pending = false;
         } else if (intr && vmm->can_inject(v, EVENT_EXTINT)) {
+            step_over_hlt(v);
             /* The 8259's INTA, else the APIC's: IRR to ISR (11.8.4). */
             if (extint_pending(v, l)) {
                 inject(v, EVENT_EXTINT, v->vm->irq.pic_intack(v->vm));

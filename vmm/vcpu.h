@@ -78,6 +78,7 @@ struct vcpu {
      * nothing to do, and the VM's interrupt events it had seen then. */
     bool irq_quiet;
     uint64_t irq_events_seen, irq_timer_seen;
+    bool irq_async_exit;       /* the last exit was not the guest's own instruction */
     struct event pending;
     uint64_t exits;            /* total, for statistics */
     uint64_t mtrr_def_type;

@@ -755,6 +755,25 @@ static void test_fields_other(void **state)
     assert_int_equal(DECODE(MODE_PROT32, &in, 0x67, 0xf3, 0xa4), INSN_OK);
     assert_int_equal(insn_addr_mask(&in), 0xffff);
 
+    /* HLT (vmm/irq.c steps over one it injects an interrupt at): F4 in every mode,
+     * with prefixes too; not PMULUDQ (0F F4, 66 0F F4) nor VPMULUDQ (C5 F9 F4 /r). */
+    assert_int_equal(DECODE(MODE_LONG64, &in, 0xf4), INSN_OK);
+    assert_true(insn_is_hlt(&in));
+    assert_int_equal(in.len, 1);
+    assert_int_equal(DECODE(MODE_REAL16, &in, 0xf4), INSN_OK);
+    assert_true(insn_is_hlt(&in));
+    assert_int_equal(DECODE(MODE_PROT32, &in, 0x66, 0xf4), INSN_OK);
+    assert_true(insn_is_hlt(&in));
+    assert_int_equal(in.len, 2);
+    assert_int_equal(DECODE(MODE_LONG64, &in, 0x0f, 0xf4, 0xc1), INSN_OK);
+    assert_false(insn_is_hlt(&in));
+    assert_int_equal(DECODE(MODE_LONG64, &in, 0x66, 0x0f, 0xf4, 0xc1), INSN_OK);
+    assert_false(insn_is_hlt(&in));
+    assert_int_equal(DECODE(MODE_LONG64, &in, 0xc5, 0xf9, 0xf4, 0xc1), INSN_OK);
+    assert_false(insn_is_hlt(&in));
+    assert_int_equal(DECODE(MODE_LONG64, &in, 0xfa), INSN_OK);      /* cli */
+    assert_false(insn_is_hlt(&in));
+
     /* MOV CR/DR ignore ModRM.mod: 0F 22 05 is "mov %rbp,%cr0", 3 bytes, and not
      * a RIP-relative memory operand. */
     assert_int_equal(DECODE(MODE_LONG64, &in, 0x0f, 0x22, 0x05), INSN_OK);

@@ -708,6 +708,11 @@ uint64_t insn_addr_mask(const struct insn *in)
     return in->addrsize == 2 ? 0xffffull : in->addrsize == 4 ? 0xffffffffull : ~0ull;
 }
 
+bool insn_is_hlt(const struct insn *in)
+{
+    return in->map == INSN_MAP_1BYTE && !in->vex_size && in->op == 0xf4;
+}
+
 uint64_t insn_effective_addr(const struct insn *in, const uint64_t gpr[16],
                              uint64_t rip_next)
 {

@@ -164,5 +164,8 @@ enum insn_seg insn_mem_seg(const struct insn *in);
 /* The mask of the address size: 0xffff, 0xffffffff or ~0. rSI/rDI/rCX of string
  * instructions are used (and updated) under this mask. */
 uint64_t insn_addr_mask(const struct insn *in);
+/* Is in a HLT (F4 in the one-byte map, legacy prefixes allowed; not 0F F4, PMULUDQ,
+ * nor its VEX form)? */
+bool insn_is_hlt(const struct insn *in);
 
 #endif
