@@ -122,6 +122,7 @@
 
 /* CPUID feature bits used by hv86 */
 #define CPUID_1_ECX_VMX        (1u << 5)
+#define CPUID_1_ECX_PCID       (1u << 17)
 #define CPUID_1_ECX_XSAVE      (1u << 26)
 #define CPUID_1_ECX_OSXSAVE    (1u << 27)
 #define CPUID_1_ECX_X2APIC     (1u << 21)

@@ -104,6 +104,11 @@ void cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t out[4])
         out[EBX] = (out[EBX] & 0x0000FFFFu) | (v->id << 24) |
                    ((uint32_t)vcpus(v) << CPUID_1_EBX_COUNT_SHIFT & CPUID_1_EBX_COUNT_MASK);
         out[EDX] |= CPUID_1_EDX_HTT;
+        /* Shadow tables do not tell PCIDs apart, and the CPU runs them with
+         * CR4.PCIDE clear, where a MOV to CR3 with the no-flush bit 63 faults
+         * before any VM exit (Bochs): no PCID under shadow paging (docs/shadow.md). */
+        if (v->vm->shadow)
+            out[ECX] &= ~CPUID_1_ECX_PCID;
     }
     if (leaf == X2APIC_TOPOLOGY_LEAF)
         x2apic_topology(vcpus(v), sub, out);

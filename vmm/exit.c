@@ -126,7 +126,7 @@ static uint64_t cr4_allowed(struct vcpu *v)
     uint64_t ok = CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE |
                   CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT;
     if (l1[2] & CPUID_1_ECX_XSAVE) ok |= CR4_OSXSAVE;
-    if (l1[2] & (1u << 17)) ok |= CR4_PCIDE;
+    if (l1[2] & CPUID_1_ECX_PCID) ok |= CR4_PCIDE;
     if (l7[1] & (1u << 0)) ok |= CR4_FSGSBASE;
     if (l7[1] & (1u << 7)) ok |= CR4_SMEP;
     if (l7[1] & (1u << 20)) ok |= CR4_SMAP;
