@@ -486,6 +486,7 @@ static void sync(struct vcpu *v)
     }
     select_root(v);
     const struct shadow_root *r = &vm->shadow->roots[v->sh.root];
+    v->sh.top = r->top;
     struct paging_regs guest = { v->sh.cr0, v->sh.cr3, v->sh.cr4, v->sh.efer };
     struct shadow_hw h = shadow_hw_regs(v->sh.cr0, v->sh.cr4, v->sh.efer);
     struct paging_regs hw = { .cr0 = h.cr0, .cr3 = hpa_of(r->top), .cr4 = h.cr4, .efer = h.efer };
@@ -505,7 +506,9 @@ void shadow_prepare_entry(struct vcpu *v)
     v->sh.tlb_gen = s->tlb_gen;
     const struct shadow_root *r = v->sh.root >= 0 ? &s->roots[v->sh.root] : 0;
     uint64_t mode = mode_key(v), cr3 = mode ? v->sh.cr3 : 0;
-    if (!r || !r->used || r->mode != mode || r->cr3 != cr3)
+    /* The slot may hold a root built again for the same CR3 by another vCPU
+     * after this one's was freed: the CPU still has the old, freed top. */
+    if (!r || !r->used || r->mode != mode || r->cr3 != cr3 || r->top != v->sh.top)
         sync(v);
     vmm->flush_tlb(v);
 }
@@ -846,8 +849,8 @@ void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, u
     v->sh.repeats = again ? v->sh.repeats + 1 : 0;
     v->sh.fault_addr = va, v->sh.fault_rip = e->rip, v->sh.fault_exit = v->exits;
     if (v->sh.repeats > FAULT_REPEAT_MAX) {
-        vm_stop(vm, "shadow paging: the fault at linear %#lx (error %#x) keeps coming back "
-                "(rip=%#lx)", va, err, e->rip);
+        vm_stop(vm, "shadow paging: vcpu %u: the fault at %#lx (error %#x) keeps coming "
+                "back (rip=%#lx)", v->id, va, err, e->rip);
         return;
     }
 

@@ -86,6 +86,7 @@ struct vcpu {
     struct {
         uint64_t cr0, cr3, cr4, efer;
         int root;                  /* index in the VM's root cache */
+        const void *top;           /* that root's top table when the CPU was given it */
         uint64_t fault_addr, fault_rip, fault_exit;   /* the last shadow fault */
         unsigned repeats;          /* how often it came back at once */
         uint64_t tlb_gen;          /* the VM's shadow tlb_gen at its last flush */
