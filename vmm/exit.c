@@ -279,10 +279,8 @@ static void handle_invlpg(struct vcpu *v, const struct vm_exit *e)
 
 /* INVPCID under shadow paging, with the checks of SDM Vol. 2A INVPCID: a type of
  * 0-3, descriptor bits 63:12 clear, PCID 0 for types 0 and 1 while the guest's
- * CR4.PCIDE is clear, a canonical address for type 0: #GP(0) otherwise. The
- * shadow tables do not tell PCIDs apart, so type 0 is an INVLPG of that address
- * in every address space and the others flush everything, a superset of what
- * the guest asked. */
+ * CR4.PCIDE is clear, a canonical address for type 0: #GP(0) otherwise. Type 0
+ * is an INVLPG of that address, the others flush the vCPU's TLB. */
 #define INVPCID_ADDRESS 0
 #define INVPCID_SINGLE_CONTEXT 1
 #define INVPCID_LAST_TYPE 3
@@ -302,8 +300,12 @@ static void handle_invpcid(struct vcpu *v, const struct vm_exit *e)
         vcpu_inject_exception(v, EXC_GP, 0);
         return;
     }
-    if (v->vm->shadow)
-        shadow_invlpg(v, desc[1], !one);
+    /* The write-protected guest tables keep the shadow entries exact (docs/shadow.md):
+     * dropping the address's entry is what INVLPG does; the rest is the TLB. */
+    if (v->vm->shadow && one)
+        shadow_invlpg(v, desc[1], false);
+    else if (v->vm->shadow)
+        vmm->flush_tlb(v);
     skip(v, e);
 }
 
