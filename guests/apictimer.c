@@ -20,15 +20,21 @@ RT_GUEST("apictimer");
 
 static volatile unsigned hits[256];
 static volatile uint64_t hit_tsc;
+static volatile bool late_tick;     /* a periodic tick was pending when it stopped */
+static bool irr_has(unsigned v);
 
 static void on_timer(uint32_t v)
 {
 	hits[v]++;
 	hit_tsc = rt_rdtsc();
-	/* The periodic test stops the timer from its last tick, so no tick more
-	 * can be on its way once the count is reached. */
-	if (v == VEC_PERIODIC && hits[v] == PERIODIC_TICKS)
+	/* The periodic test stops the timer from its last tick. The period goes on
+	 * from the timer, not from the handler: a handler that starts a period late
+	 * (a busy host, or a VM not scheduled) finds the next tick already in IRR,
+	 * and it is delivered after the EOI, as on hardware. */
+	if (v == VEC_PERIODIC && hits[v] == PERIODIC_TICKS) {
 		rt_apic_write(RT_APIC_TIMER_ICR, 0);
+		late_tick = irr_has(VEC_PERIODIC);
+	}
 	rt_apic_eoi();
 }
 
@@ -77,8 +83,10 @@ static void periodic(void)
 	rt_apic_write(RT_APIC_LVT_TIMER, RT_APIC_TIMER_PERIODIC | VEC_PERIODIC);
 	rt_apic_write(RT_APIC_TIMER_ICR, ONE_MS);
 	wait_for(VEC_PERIODIC, PERIODIC_TICKS);
-	rt_check(hits[VEC_PERIODIC] == PERIODIC_TICKS, "periodic: %u ticks counted",
-		 hits[VEC_PERIODIC]);
+	if (late_tick)
+		wait_for(VEC_PERIODIC, PERIODIC_TICKS + 1);
+	rt_check(hits[VEC_PERIODIC] == PERIODIC_TICKS + (unsigned)late_tick, "periodic: %u ticks counted",
+		 hits[VEC_PERIODIC] - (unsigned)late_tick);
 	rt_check(rt_apic_read(RT_APIC_TIMER_CCR) == 0, "periodic: stopped by its last tick");
 }
 
