@@ -63,22 +63,16 @@ static void do_sipi(struct vcpu *v, uint8_t vector)
     vcpu_set(v, REG_CR2, 0);
     vcpu_set(v, REG_CR8, 0);
     uint16_t cs = (uint16_t)(vector << SIPI_CS_SHIFT);
-    struct segment code = { .sel = cs, .base = (uint64_t)cs << REAL_MODE_SEG_SHIFT,
-                            .limit = REAL_MODE_LIMIT, .attr = code_attr };
-    struct segment data = { .limit = REAL_MODE_LIMIT, .attr = data_attr };
-    struct segment ldtr = { .limit = REAL_MODE_LIMIT, .attr = SEG_ATTR_P | SEG_ATTR_TYPE(0x2) };
-    struct segment tr = { .limit = REAL_MODE_LIMIT, .attr = SEG_ATTR_P | SEG_ATTR_TYPE(0xB) };
-    struct segment table = { .limit = REAL_MODE_LIMIT };
-    vcpu_set_seg(v, SEG_CS, &code);
-    vcpu_set_seg(v, SEG_SS, &data);
-    vcpu_set_seg(v, SEG_DS, &data);
-    vcpu_set_seg(v, SEG_ES, &data);
-    vcpu_set_seg(v, SEG_FS, &data);
-    vcpu_set_seg(v, SEG_GS, &data);
-    vcpu_set_seg(v, SEG_LDTR, &ldtr);
-    vcpu_set_seg(v, SEG_TR, &tr);
-    vcpu_set_seg(v, SEG_GDTR, &table);
-    vcpu_set_seg(v, SEG_IDTR, &table);
+    const struct seg_state segs = {
+        .cs = { .sel = cs, .base = (uint64_t)cs << REAL_MODE_SEG_SHIFT,
+                .limit = REAL_MODE_LIMIT, .attr = code_attr },
+        .data = { .limit = REAL_MODE_LIMIT, .attr = data_attr },
+        .ldtr = { .limit = REAL_MODE_LIMIT, .attr = SEG_ATTR_P | SEG_ATTR_TYPE(0x2) },
+        .tr = { .limit = REAL_MODE_LIMIT, .attr = SEG_ATTR_P | SEG_ATTR_TYPE(0xB) },
+        .gdtr = { .limit = REAL_MODE_LIMIT },
+        .idtr = { .limit = REAL_MODE_LIMIT },
+    };
+    vcpu_set_segs(v, &segs);
     vcpu_set(v, REG_RFLAGS, RFLAGS_FIXED);
     vcpu_set(v, REG_RIP, 0);
     vcpu_set(v, REG_RSP, 0);

@@ -25,6 +25,18 @@ void vcpu_set(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 void vcpu_get_seg(struct vcpu *v, enum seg_reg s, struct segment *out) { vmm->get_seg(v, s, out); }
 void vcpu_set_seg(struct vcpu *v, enum seg_reg s, const struct segment *in) { vmm->set_seg(v, s, in); }
 
+void vcpu_set_segs(struct vcpu *v, const struct seg_state *s)
+{
+    vcpu_set_seg(v, SEG_CS, &s->cs);
+    for (enum seg_reg r = SEG_ES; r <= SEG_GS; r++)
+        if (r != SEG_CS)
+            vcpu_set_seg(v, r, &s->data);
+    vcpu_set_seg(v, SEG_LDTR, &s->ldtr);
+    vcpu_set_seg(v, SEG_TR, &s->tr);
+    vcpu_set_seg(v, SEG_GDTR, &s->gdtr);
+    vcpu_set_seg(v, SEG_IDTR, &s->idtr);
+}
+
 void vcpu_inject_exception(struct vcpu *v, uint8_t vector, int64_t error)
 {
     v->pending = (struct event){

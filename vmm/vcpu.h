@@ -98,6 +98,10 @@ uint64_t vcpu_get(struct vcpu *v, enum vcpu_reg r);
 void vcpu_set(struct vcpu *v, enum vcpu_reg r, uint64_t val);
 void vcpu_get_seg(struct vcpu *v, enum seg_reg s, struct segment *out);
 void vcpu_set_seg(struct vcpu *v, enum seg_reg s, const struct segment *in);
+/* The segment state an entry protocol hands over (multiboot, Linux, a SIPI): CS,
+ * one data segment for SS, DS, ES, FS and GS, TR, LDTR and the table registers. */
+struct seg_state { struct segment cs, data, tr, ldtr, gdtr, idtr; };
+void vcpu_set_segs(struct vcpu *v, const struct seg_state *s);
 /* Queue an exception for the next entry (error < 0: none). */
 void vcpu_inject_exception(struct vcpu *v, uint8_t vector, int64_t error);
 #endif

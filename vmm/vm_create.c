@@ -39,21 +39,15 @@ static bool find_module(struct vm *vm, const char *what, const char *name, struc
 static void set_multiboot_entry(struct vcpu *v, uint32_t entry, uint32_t info)
 {
     const uint32_t flat = SEG_ATTR_S | SEG_ATTR_P | SEG_ATTR_DB | SEG_ATTR_G;
-    struct segment code = { .sel = 0x08, .attr = flat | SEG_ATTR_TYPE(0xB), .limit = 0xFFFFFFFF };
-    struct segment data = { .sel = 0x10, .attr = flat | SEG_ATTR_TYPE(0x3), .limit = 0xFFFFFFFF };
-    struct segment tr = { .attr = SEG_ATTR_P | SEG_ATTR_TYPE(0xB), .limit = 0x67 };
-    struct segment ldtr = { .attr = SEG_ATTR_P | SEG_ATTR_TYPE(0x2), .limit = 0xFFFF };
-    struct segment table = { .limit = 0xFFFF };
-    vcpu_set_seg(v, SEG_CS, &code);
-    vcpu_set_seg(v, SEG_SS, &data);
-    vcpu_set_seg(v, SEG_DS, &data);
-    vcpu_set_seg(v, SEG_ES, &data);
-    vcpu_set_seg(v, SEG_FS, &data);
-    vcpu_set_seg(v, SEG_GS, &data);
-    vcpu_set_seg(v, SEG_TR, &tr);
-    vcpu_set_seg(v, SEG_LDTR, &ldtr);
-    vcpu_set_seg(v, SEG_GDTR, &table);
-    vcpu_set_seg(v, SEG_IDTR, &table);
+    const struct seg_state segs = {
+        .cs = { .sel = 0x08, .attr = flat | SEG_ATTR_TYPE(0xB), .limit = 0xFFFFFFFF },
+        .data = { .sel = 0x10, .attr = flat | SEG_ATTR_TYPE(0x3), .limit = 0xFFFFFFFF },
+        .tr = { .attr = SEG_ATTR_P | SEG_ATTR_TYPE(0xB), .limit = 0x67 },
+        .ldtr = { .attr = SEG_ATTR_P | SEG_ATTR_TYPE(0x2), .limit = 0xFFFF },
+        .gdtr = { .limit = 0xFFFF },
+        .idtr = { .limit = 0xFFFF },
+    };
+    vcpu_set_segs(v, &segs);
     vcpu_set(v, REG_CR0, CR0_PE | CR0_ET);
     vcpu_set(v, REG_CR3, 0);
     vcpu_set(v, REG_CR4, 0);
@@ -73,14 +67,16 @@ static void set_multiboot_entry(struct vcpu *v, uint32_t entry, uint32_t info)
 static void set_linux_entry(struct vcpu *v, const struct lb_result *r)
 {
     const uint32_t flat = SEG_ATTR_S | SEG_ATTR_P | SEG_ATTR_G;
-    struct segment code = { .sel = LB_BOOT_CS, .attr = flat | SEG_ATTR_L | SEG_ATTR_TYPE(0xB),
-                            .limit = 0xFFFFFFFF };
-    struct segment data = { .sel = LB_BOOT_DS, .attr = flat | SEG_ATTR_DB | SEG_ATTR_TYPE(0x3),
-                            .limit = 0xFFFFFFFF };
-    struct segment tr = { .attr = SEG_ATTR_P | SEG_ATTR_TYPE(0xB), .limit = 0x67 };
-    struct segment ldtr = { .attr = SEG_ATTR_P | SEG_ATTR_TYPE(0x2), .limit = 0xFFFF };
-    struct segment gdtr = { .base = r->gdt_base, .limit = r->gdt_limit };
-    struct segment idtr = { .limit = 0xFFFF };
+    const struct seg_state segs = {
+        .cs = { .sel = LB_BOOT_CS, .attr = flat | SEG_ATTR_L | SEG_ATTR_TYPE(0xB),
+                .limit = 0xFFFFFFFF },
+        .data = { .sel = LB_BOOT_DS, .attr = flat | SEG_ATTR_DB | SEG_ATTR_TYPE(0x3),
+                  .limit = 0xFFFFFFFF },
+        .tr = { .attr = SEG_ATTR_P | SEG_ATTR_TYPE(0xB), .limit = 0x67 },
+        .ldtr = { .attr = SEG_ATTR_P | SEG_ATTR_TYPE(0x2), .limit = 0xFFFF },
+        .gdtr = { .base = r->gdt_base, .limit = r->gdt_limit },
+        .idtr = { .limit = 0xFFFF },
+    };
     /* Out of reset (real mode) the way a boot loader goes: protected mode first,
      * then PAE, LME and paging. Each step is a consistent state, which matters
      * under shadow paging: VMX without unrestricted guest runs real mode as
@@ -91,16 +87,7 @@ static void set_linux_entry(struct vcpu *v, const struct lb_result *r)
     vcpu_set(v, REG_CR4, CR4_PAE);
     vcpu_set(v, REG_EFER, EFER_LME);
     vcpu_set(v, REG_CR0, CR0_PE | CR0_ET | CR0_PG);       /* LMA follows (9.8.5) */
-    vcpu_set_seg(v, SEG_CS, &code);
-    vcpu_set_seg(v, SEG_SS, &data);
-    vcpu_set_seg(v, SEG_DS, &data);
-    vcpu_set_seg(v, SEG_ES, &data);
-    vcpu_set_seg(v, SEG_FS, &data);
-    vcpu_set_seg(v, SEG_GS, &data);
-    vcpu_set_seg(v, SEG_TR, &tr);
-    vcpu_set_seg(v, SEG_LDTR, &ldtr);
-    vcpu_set_seg(v, SEG_GDTR, &gdtr);
-    vcpu_set_seg(v, SEG_IDTR, &idtr);
+    vcpu_set_segs(v, &segs);
     vcpu_set(v, REG_RFLAGS, RFLAGS_FIXED);
     vcpu_set(v, REG_RIP, r->entry);
     vcpu_set(v, REG_RSP, 0);
