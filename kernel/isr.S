@@ -48,9 +48,11 @@ isr\n:
     ISR_ERR   30
     ISR_NOERR 31
 
-/* The host tick (kernel/timer.c): save the caller-saved registers, count, EOI. */
-    .globl isr_timer
-isr_timer:
+/* A host interrupt handled by one C function: save the registers the C calling
+ * convention lets it clobber, call it, return. */
+    .macro IRQ_CALL name, handler
+    .globl \name
+\name:
     push %rax
     push %rcx
     push %rdx
@@ -61,7 +63,7 @@ isr_timer:
     push %r10
     push %r11
     cld
-    call timer_interrupt
+    call \handler
     pop %r11
     pop %r10
     pop %r9
@@ -72,32 +74,13 @@ isr_timer:
     pop %rcx
     pop %rax
     iretq
+    .endm
 
+/* The host tick (kernel/timer.c): count, EOI. */
+    IRQ_CALL isr_timer, timer_interrupt
 /* A kick from another CPU (cpu_kick): its only job was to end a HLT or a guest's
  * turn, so it just acknowledges the interrupt. */
-    .globl isr_kick
-isr_kick:
-    push %rax
-    push %rcx
-    push %rdx
-    push %rsi
-    push %rdi
-    push %r8
-    push %r9
-    push %r10
-    push %r11
-    cld
-    call host_apic_eoi
-    pop %r11
-    pop %r10
-    pop %r9
-    pop %r8
-    pop %rdi
-    pop %rsi
-    pop %rdx
-    pop %rcx
-    pop %rax
-    iretq
+    IRQ_CALL isr_kick, host_apic_eoi
 
 /* APIC spurious interrupts need no EOI (SDM Vol. 3A 11.9). */
     .globl isr_spurious
