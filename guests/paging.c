@@ -474,8 +474,37 @@ static void touch(unsigned mib)
 	rt_check(!bad, "touched %u pages twice through fresh mappings", pages);
 }
 
+/* An interrupt held back by IF=0 makes the hypervisor ask the CPU for an
+ * interrupt window (SDM Vol. 3C 25.2, AMD APM Vol. 2 15.21.4); what it
+ * intercepts besides (under shadow paging: CR3 loads, INVLPG) must not change
+ * when the window closes, or every test after this one fails. */
+#define WINDOW_VECTOR 0x51
+static volatile unsigned window_irqs;
+
+static void on_window_irq(uint32_t v)
+{
+	(void)v;
+	window_irqs++;
+	rt_apic_eoi();
+}
+
+static void interrupt_window(void)
+{
+	rt_apic_enable(false, 0xff);
+	rt_set_irq_handler(WINDOW_VECTOR, on_window_irq);
+	rt_cli();
+	rt_apic_ipi(0, RT_APIC_ICR_SELF | RT_APIC_ICR_ASSERT | RT_APIC_ICR_FIXED | WINDOW_VECTOR);
+	unsigned before = window_irqs;
+	rt_sti();
+	__asm__ volatile("nop");
+	rt_cli();
+	rt_check(before == 0 && window_irqs == 1,
+		 "a self-IPI held back by IF=0 arrives after STI (%u, then %u)", before, window_irqs);
+}
+
 void guest_main(void)
 {
+	interrupt_window();
 	build_tables();
 	ring3_init();
 	pae = false;

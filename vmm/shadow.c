@@ -778,6 +778,29 @@ static bool write_to_table(struct vcpu *v, const struct vm_exit *e, uint64_t va,
     return false;
 }
 
+/* For the report of a fault that keeps coming back: what the CPU should find. */
+static void dump_path(struct vcpu *v, uint64_t va, const struct gpt_xlat *x)
+{
+    struct shadow_vm *s = v->vm->shadow;
+    const struct shadow_root *r = &s->roots[v->sh.root];
+    kprintf("hv86: shadow: vcpu %u root %d (cr3 %#lx mode %#lx top %s) guest cr0 %#lx cr3 %#lx "
+            "cr4 %#lx efer %#lx; guest leaf %#lx gpa %#lx size %#lx\n", v->id, v->sh.root,
+            r->cr3, r->mode, r->top == v->sh.top ? "current" : "STALE", v->sh.cr0, v->sh.cr3,
+            v->sh.cr4, v->sh.efer, x->leaf, x->gpa, x->page_size);
+    kprintf("hv86: shadow: cpu runs cr0 %#lx cr3 %#lx (root %#lx) cr4 %#lx efer %#lx\n",
+            vmm->get_reg(v, REG_CR0), vmm->get_reg(v, REG_CR3), hpa_of(r->top),
+            vmm->get_reg(v, REG_CR4), vmm->get_reg(v, REG_EFER));
+    int ti = r->top_table;
+    for (unsigned l = r->levels; l >= 1 && ti != NIL; l--) {
+        uint64_t e = s->tables[ti].page[(va >> LEVEL_SHIFT(l)) & (ENTRIES - 1)];
+        kprintf("hv86: shadow:   level %u table %d (gpage %#lx) entry %#lx\n", l, ti,
+                s->tables[ti].gpage, e);
+        if (!(e & PTE_P) || (e & PTE_PS) || l == 1)
+            break;
+        ti = child_of(v->vm, e);
+    }
+}
+
 void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, uint32_t err)
 {
     struct vm *vm = v->vm;
@@ -849,6 +872,7 @@ void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, u
     v->sh.repeats = again ? v->sh.repeats + 1 : 0;
     v->sh.fault_addr = va, v->sh.fault_rip = e->rip, v->sh.fault_exit = v->exits;
     if (v->sh.repeats > FAULT_REPEAT_MAX) {
+        dump_path(v, va, &x);
         vm_stop(vm, "shadow paging: vcpu %u: the fault at %#lx (error %#x) keeps coming "
                 "back (rip=%#lx)", v->id, va, err, e->rip);
         return;

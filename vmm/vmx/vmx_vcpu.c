@@ -210,7 +210,7 @@ static void write_controls(struct vcpu *v, struct vmx_vcpu *x)
      * for it (vmx_watch_tpr; 26.6.6.1). */
     vmcs_write(VMCS_VIRTUAL_APIC_ADDR, hpa_of(x->vapic));
     vmcs_write(VMCS_TPR_THRESHOLD, 0);
-    x->proc = c->proc;
+    x->proc = proc;                 /* what vmx_request_window adds its bits to */
     /* Bits set in a mask are the host's: the guest reads the shadow, and a write
      * that would change one exits (26.3, 26.6.6). */
     vmcs_write(VMCS_CR0_MASK, shadow ? ~0ull : vmx_cpu.cr0_mask);
