@@ -179,7 +179,7 @@ enum gpt_result gpt_walk(const struct gpt_regs *r, uint64_t gva, unsigned access
             goto fault;
 
         bool leaf = level == 1;
-        if (e & PTE_PS) {
+        if (level > 1 && (e & PTE_PS)) {        /* in a PTE, bit 7 is PAT (4.9.2) */
             if (mode == GPT_MODE_32)
                 leaf = level == 2 && (r->cr4 & CR4_PSE);    /* else PS is ignored */
             else

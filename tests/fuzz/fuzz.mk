@@ -15,8 +15,14 @@ FUZZ_CFLAGS  := -std=gnu11 -g -O1 -Wall -Wextra -Werror -I. \
 FUZZ_SRC_config  := lib/config.c lib/format.c
 FUZZ_SRC_decode  := vmm/emulate/decode.c
 FUZZ_SRC_emulate := vmm/emulate/emulate.c vmm/emulate/decode.c
+FUZZ_SRC_gpt_walk := vmm/gpt_walk.c
+FUZZ_SRC_linux_boot := loader/linux_boot.c
+FUZZ_SRC_multiboot_guest := loader/multiboot_guest.c
 FUZZ_ARGS_config := -max_len=4096 -dict=tests/fuzz/config.dict
 FUZZ_ARGS_decode := -max_len=20
+FUZZ_ARGS_gpt_walk := -max_len=24640
+FUZZ_ARGS_linux_boot := -max_len=8192
+FUZZ_ARGS_multiboot_guest := -max_len=8192
 
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS  := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))

@@ -217,6 +217,11 @@ static void test_32bit(void **state)
     assert_int_equal(x.page_size, 0x1000);
     assert_int_equal(x.level, 1);
     EXPECT_GPA(&r, 0x700000000403123ull, GPT_WRITE | GPT_USER, 0x5123);
+    put32(entry32(r.cr3, 0x00405000, 1), 0x6000 | PS | P | RW);   /* PAT, with PSE too */
+    r.cr4 = CR4_PSE;
+    EXPECT_GPA(&r, 0x00405010, 0, 0x6010);
+    assert_int_equal(x.page_size, 0x1000);
+    r.cr4 = 0;
 
     /* Not present: PDE, then PTE */
     EXPECT_PF(&r, 0x00800000, 0, 0);
@@ -387,6 +392,13 @@ static void test_4level_translate(void **state)
     EXPECT_GPA(r, 0xffff800040000000ull + 0x12345678, GPT_WRITE, 0x80000000ull + 0x12345678);
     assert_int_equal(x.page_size, 1u << 30);
     assert_int_equal(x.level, 3);
+
+    /* In a PTE bit 7 is PAT, not PS (4.9.2): still a 4 KiB page (found by
+     * tests/fuzz/fuzz_gpt_walk.c: the walk used to end without a leaf). */
+    map64(r->cr3, 4, 0x403000, 0xa000, 1, all, all | PS);
+    EXPECT_GPA(r, 0x403123, GPT_WRITE, 0xa123);
+    assert_int_equal(x.page_size, 0x1000);
+    assert_int_equal(x.level, 1);
 
     /* Not present at each level */
     EXPECT_PF(r, 0x0000100000000000ull, 0, 0);                  /* PML4E */
