@@ -493,6 +493,10 @@ def main(argv=None):
         else:
             todo.append((tid, s, b))
 
+    # Longest first (by timeout): the Bochs Linux boots take minutes, and started
+    # last they would leave the other worker idle at the end.
+    todo.sort(key=lambda t: -t[1].timeout_for(t[2]))
+
     def one(item):
         tid, s, b = item
         try:
