@@ -1,5 +1,6 @@
 /* The CPUID policy, one table for both vendors (docs/cpuid.md): guests see the
  * host's features minus what hv86 does not virtualize, plus hv86's own leaf. */
+#include "dev/pvclock.h"
 #include "kernel/x86.h"
 #include "vmm/cpuid.h"
 #include "vmm/vcpu.h"
@@ -10,6 +11,21 @@
 #define HV_SIGNATURE_B 0x36387668u    /* "hv86" */
 #define HV_SIGNATURE_C 0x36387668u
 #define HV_SIGNATURE_D 0x36387668u
+/* The leaves no CPU will ever define (SDM Vol. 2A, CPUID: "40000000H to
+ * 4FFFFFFFH"), left to hypervisors: all answered here, zero outside the two
+ * blocks below, never the host's values. */
+#define HV_RANGE_FIRST 0x40000000u
+#define HV_RANGE_LAST  0x4FFFFFFFu
+/* KVM's interface one block of 0x100 above hv86's own: Linux finds it by its
+ * signature wherever it is (hypervisor_cpuid_base, arch/x86/include/asm/
+ * processor.h in Linux 6.1, scans 0x40000000-0x4000FF00 in steps of 0x100), and
+ * hv86's own leaf stays at 0x40000000. Offered: the kvm-clock MSRs with the
+ * stable bit (vmm/kvmclock.c), and no port 0x80 delays, which are nothing but
+ * exits here (no device of hv86 needs ISA timing); nothing else (cpuid.rst). */
+#define KVM_LEAF_BASE  0x40000100u
+#define KVM_LEAF_LAST  (KVM_LEAF_BASE + KVM_CPUID_FEATURES)
+#define KVM_FEATURES   (KVM_FEATURE_CLOCKSOURCE2 | KVM_FEATURE_CLOCKSOURCE_STABLE_BIT | \
+                        KVM_FEATURE_NOP_IO_DELAY)
 #define SVM_LEAF       0x8000000Au
 
 /* Bits cleared from what the host reports: virtualization extensions (no nested
@@ -75,13 +91,20 @@ static void x2apic_topology(unsigned ncpus, uint32_t sub, uint32_t out[4])
 
 void cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t out[4])
 {
-    if (leaf >= HV_LEAF_BASE && leaf <= 0x400000FFu) {
-        out[0] = out[1] = out[2] = out[3] = 0;
+    if (leaf >= HV_RANGE_FIRST && leaf <= HV_RANGE_LAST) {
+        out[EAX] = out[EBX] = out[ECX] = out[EDX] = 0;
         if (leaf == HV_LEAF_BASE) {
-            out[0] = HV_LEAF_LAST;
-            out[1] = HV_SIGNATURE_B;
-            out[2] = HV_SIGNATURE_C;
-            out[3] = HV_SIGNATURE_D;
+            out[EAX] = HV_LEAF_LAST;
+            out[EBX] = HV_SIGNATURE_B;
+            out[ECX] = HV_SIGNATURE_C;
+            out[EDX] = HV_SIGNATURE_D;
+        } else if (leaf == KVM_LEAF_BASE) {
+            out[EAX] = KVM_LEAF_LAST;
+            out[EBX] = KVM_CPUID_SIGNATURE_EBX;
+            out[ECX] = KVM_CPUID_SIGNATURE_ECX;
+            out[EDX] = KVM_CPUID_SIGNATURE_EDX;
+        } else if (leaf == KVM_LEAF_LAST) {
+            out[EAX] = KVM_FEATURES;     /* EDX, the hints: none */
         }
         return;
     }
