@@ -41,6 +41,11 @@ enum { EAX, EBX, ECX, EDX };
  * runs the guest without "enable RDTSCP", so they #UD there): not offered. */
 #define CPUID_80000001_EDX_RDTSCP (1u << 27)
 #define CPUID_7_ECX_RDPID (1u << 22)
+/* IA32_MPERF/IA32_APERF (MSRs 0xE7/0xE8) are not implemented (they raise #GP,
+ * docs/msr.md): Linux reads both at every scheduler tick where CPUID.6:ECX[0]
+ * offers them (Bochs' CPU models do), two exits and two #GPs a tick. */
+#define POWER_LEAF 6u
+#define CPUID_6_ECX_APERFMPERF (1u << 0)
 #define AMD_SIZE_LEAF 0x80000008u
 /* The VM's topology: one package of N cores, one thread each (docs/cpuid.md). */
 #define CPUID_1_EDX_HTT (1u << 28)            /* EBX[23:16] is valid */
@@ -59,6 +64,7 @@ static unsigned vcpus(const struct vcpu *v)
 
 static const struct cpuid_mask hidden[] = {
     { 7, ECX, CPUID_7_ECX_RDPID },
+    { POWER_LEAF, ECX, CPUID_6_ECX_APERFMPERF },
     { 1, ECX, CPUID_1_ECX_VMX | CPUID_1_ECX_MONITOR | CPUID_1_ECX_OSXSAVE },
     { 0x80000001u, ECX, CPUID_80000001_ECX_SVM },
     { 0x80000001u, EDX, CPUID_80000001_EDX_RDTSCP },
