@@ -56,6 +56,14 @@ static void civil_of(uint64_t days, struct rtc_time *t)
     t->year = (uint32_t)(yoe + era * ERA_YEARS + (t->month <= 2) - ERA_YEARS);
 }
 
+#define UNIX_EPOCH_YEAR 1970u
+
+uint64_t rtc_unix_seconds(const struct rtc_time *t)
+{
+    uint64_t days = days_of(t->year, t->month, t->day) - days_of(UNIX_EPOCH_YEAR, 1, 1);
+    return days * SECS_PER_DAY + t->hour * 3600u + t->min * 60u + t->sec;
+}
+
 /* n seconds later. The day of the week counts on by itself, as on the chip. */
 static void add_seconds(struct rtc_time *t, uint64_t n)
 {

@@ -78,6 +78,9 @@ uint8_t rtc_read(struct rtc *r, unsigned off, uint64_t now);
 void rtc_write(struct rtc *r, unsigned off, uint8_t val, uint64_t now);
 /* Take the updates and periodic ticks up to now; the level of IRQ 8 (IRQF). */
 bool rtc_poll(struct rtc *r, uint64_t now);
+/* A calendar time as seconds since 1970-01-01 00:00:00 (Unix time, UTC as a PC
+ * keeps its RTC), e.g. the wall clock of the paravirtual clock (vmm/kvmclock.c). */
+uint64_t rtc_unix_seconds(const struct rtc_time *t);
 /* When IRQF may next be set (an enabled periodic tick or update), as of the
  * last poll or access; UINT64_MAX if none is enabled or IRQF is already set. */
 uint64_t rtc_next_event(const struct rtc *r);

@@ -1,5 +1,6 @@
 /* The CPUID policy, one table for both vendors (docs/cpuid.md): guests see the
  * host's features minus what hv86 does not virtualize, plus hv86's own leaf. */
+#include "dev/pvclock.h"
 #include "kernel/x86.h"
 #include "vmm/cpuid.h"
 #include "vmm/vcpu.h"
@@ -10,6 +11,21 @@
 #define HV_SIGNATURE_B 0x36387668u    /* "hv86" */
 #define HV_SIGNATURE_C 0x36387668u
 #define HV_SIGNATURE_D 0x36387668u
+/* The leaves no CPU will ever define (SDM Vol. 2A, CPUID: "40000000H to
+ * 4FFFFFFFH"), left to hypervisors: all answered here, zero outside the two
+ * blocks below, never the host's values. */
+#define HV_RANGE_FIRST 0x40000000u
+#define HV_RANGE_LAST  0x4FFFFFFFu
+/* KVM's interface one block of 0x100 above hv86's own: Linux finds it by its
+ * signature wherever it is (hypervisor_cpuid_base, arch/x86/include/asm/
+ * processor.h in Linux 6.1, scans 0x40000000-0x4000FF00 in steps of 0x100), and
+ * hv86's own leaf stays at 0x40000000. Offered: the kvm-clock MSRs with the
+ * stable bit (vmm/kvmclock.c), and no port 0x80 delays, which are nothing but
+ * exits here (no device of hv86 needs ISA timing); nothing else (cpuid.rst). */
+#define KVM_LEAF_BASE  0x40000100u
+#define KVM_LEAF_LAST  (KVM_LEAF_BASE + KVM_CPUID_FEATURES)
+#define KVM_FEATURES   (KVM_FEATURE_CLOCKSOURCE2 | KVM_FEATURE_CLOCKSOURCE_STABLE_BIT | \
+                        KVM_FEATURE_NOP_IO_DELAY)
 #define SVM_LEAF       0x8000000Au
 
 /* Bits cleared from what the host reports: virtualization extensions (no nested
@@ -25,6 +41,11 @@ enum { EAX, EBX, ECX, EDX };
  * runs the guest without "enable RDTSCP", so they #UD there): not offered. */
 #define CPUID_80000001_EDX_RDTSCP (1u << 27)
 #define CPUID_7_ECX_RDPID (1u << 22)
+/* IA32_MPERF/IA32_APERF (MSRs 0xE7/0xE8) are not implemented (they raise #GP,
+ * docs/msr.md): Linux reads both at every scheduler tick where CPUID.6:ECX[0]
+ * offers them (Bochs' CPU models do), two exits and two #GPs a tick. */
+#define POWER_LEAF 6u
+#define CPUID_6_ECX_APERFMPERF (1u << 0)
 #define AMD_SIZE_LEAF 0x80000008u
 /* The VM's topology: one package of N cores, one thread each (docs/cpuid.md). */
 #define CPUID_1_EDX_HTT (1u << 28)            /* EBX[23:16] is valid */
@@ -43,6 +64,7 @@ static unsigned vcpus(const struct vcpu *v)
 
 static const struct cpuid_mask hidden[] = {
     { 7, ECX, CPUID_7_ECX_RDPID },
+    { POWER_LEAF, ECX, CPUID_6_ECX_APERFMPERF },
     { 1, ECX, CPUID_1_ECX_VMX | CPUID_1_ECX_MONITOR | CPUID_1_ECX_OSXSAVE },
     { 0x80000001u, ECX, CPUID_80000001_ECX_SVM },
     { 0x80000001u, EDX, CPUID_80000001_EDX_RDTSCP },
@@ -75,13 +97,20 @@ static void x2apic_topology(unsigned ncpus, uint32_t sub, uint32_t out[4])
 
 void cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t out[4])
 {
-    if (leaf >= HV_LEAF_BASE && leaf <= 0x400000FFu) {
-        out[0] = out[1] = out[2] = out[3] = 0;
+    if (leaf >= HV_RANGE_FIRST && leaf <= HV_RANGE_LAST) {
+        out[EAX] = out[EBX] = out[ECX] = out[EDX] = 0;
         if (leaf == HV_LEAF_BASE) {
-            out[0] = HV_LEAF_LAST;
-            out[1] = HV_SIGNATURE_B;
-            out[2] = HV_SIGNATURE_C;
-            out[3] = HV_SIGNATURE_D;
+            out[EAX] = HV_LEAF_LAST;
+            out[EBX] = HV_SIGNATURE_B;
+            out[ECX] = HV_SIGNATURE_C;
+            out[EDX] = HV_SIGNATURE_D;
+        } else if (leaf == KVM_LEAF_BASE) {
+            out[EAX] = KVM_LEAF_LAST;
+            out[EBX] = KVM_CPUID_SIGNATURE_EBX;
+            out[ECX] = KVM_CPUID_SIGNATURE_ECX;
+            out[EDX] = KVM_CPUID_SIGNATURE_EDX;
+        } else if (leaf == KVM_LEAF_LAST) {
+            out[EAX] = KVM_FEATURES;     /* EDX, the hints: none */
         }
         return;
     }

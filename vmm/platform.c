@@ -18,6 +18,7 @@
 #include "kernel/x86.h"
 #include "loader/multiboot_guest.h"
 #include "vmm/irq.h"
+#include "vmm/kvmclock.h"
 #include "vmm/platform.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
@@ -47,6 +48,7 @@ struct platform {
     struct lapic lapic[VM_MAX_VCPUS];
     struct acpi_pm pm;
     struct pci_host pci;
+    struct kvmclock kvmclock;
 };
 
 static uint32_t all_ones(unsigned size)
@@ -356,7 +358,13 @@ int platform_attach(struct vm *vm, unsigned ncpus)
     pic8259_pair_reset(&p->pic);
     ioapic_init(&p->ioapic, PLATFORM_IOAPIC_ID, ioapic_send, vm);
     pit_init(&p->pit);
+    /* The RTC starts and the paravirtual clock's system time is 0 at the same
+     * moment: its wall clock is the RTC's start time. */
+    uint64_t tsc = rdtsc();
     rtc_init(&p->rtc, &rtc_epoch, vm->ram_size, time_ns());
+    if (kvmclock_init(&p->kvmclock, tsc, time_tsc_hz(), rtc_unix_seconds(&rtc_epoch)) != 0 ||
+        kvmclock_attach(vm, &p->kvmclock) != 0)
+        return -1;
     vm->irq = platform_irq_hooks;
     unsigned bits = phys_bits();
     for (unsigned i = 0; i < VM_MAX_VCPUS; i++) {

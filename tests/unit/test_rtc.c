@@ -32,6 +32,22 @@ static void wr(unsigned reg, uint8_t v, uint64_t now)
     rtc_write(&r, 1, v, now);
 }
 
+/* Unix time: the epoch, hv86's start time, a leap day and the end of 2099. */
+static void test_unix_seconds(void **state)
+{
+    (void)state;
+    const struct rtc_time epoch = { .year = 1970, .month = 1, .day = 1 };
+    const struct rtc_time hv86 = { .year = 2024, .month = 1, .day = 1 };
+    const struct rtc_time leap = { .year = 2024, .month = 2, .day = 29, .hour = 12, .min = 34,
+                                   .sec = 56 };
+    const struct rtc_time end = { .year = 2099, .month = 12, .day = 31, .hour = 23, .min = 59,
+                                  .sec = 59 };
+    assert_int_equal(rtc_unix_seconds(&epoch), 0);
+    assert_int_equal(rtc_unix_seconds(&hv86), 1704067200ull);
+    assert_int_equal(rtc_unix_seconds(&leap), 1709210096ull);
+    assert_int_equal(rtc_unix_seconds(&end), 4102444799ull);
+}
+
 static void test_calendar_bcd(void **state)
 {
     (void)state;
@@ -199,6 +215,7 @@ static void test_cmos(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_unix_seconds),
         cmocka_unit_test(test_calendar_bcd),
         cmocka_unit_test(test_formats_and_set),
         cmocka_unit_test(test_uip_and_divider),
