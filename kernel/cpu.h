@@ -28,6 +28,8 @@ struct cpu_timer {
     uint64_t next_tick;        /* time_ns() of the next tick */
     uint64_t wake_at;          /* a guest timer's expiry, if earlier */
     uint64_t armed_at;         /* when the one-shot fires */
+    uint64_t armed_tsc;        /* the same in TSC counts, UINT64_MAX if none: what
+                                  the VMX preemption timer counts (vmx.c) */
     bool tick_off;             /* the tick is not wanted (timer_tick_enable) */
 };
 

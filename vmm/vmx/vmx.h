@@ -49,6 +49,10 @@ struct vmx_pcpu {
     bool on;                       /* in VMX operation */
     void *vmxon_region;
     struct vcpu *lazy_owner;       /* whose lazy MSRs are in the hardware */
+    /* The vCPU that entered last here, with its host state, host CRs and lazy
+     * MSRs in place: its next entry skips those checks, which nothing between
+     * two of its exits changes (vmx_vcpu_run). Cleared when it leaves the CPU. */
+    struct vcpu *entered;
 };
 
 /* The capabilities, controls and bitmaps, the same on every CPU (the first

@@ -301,9 +301,12 @@ void vmx_vcpu_fini(struct vcpu *v)
     struct vmx_vcpu *x = v->backend;
     if (!x)
         return;
-    for (unsigned i = 0; i < HOST_MAX_CPUS; i++)   /* unloaded already, see vcpu_unload */
+    for (unsigned i = 0; i < HOST_MAX_CPUS; i++) {   /* unloaded already, see vcpu_unload */
         if (vmx_cpu.pcpu[i].lazy_owner == v)
             vmx_cpu.pcpu[i].lazy_owner = 0;
+        if (vmx_cpu.pcpu[i].entered == v)
+            vmx_cpu.pcpu[i].entered = 0;
+    }
     vmcs_free(&x->vmcs);
     if (x->v86_tss)
         frames_free(x->v86_tss, V86_TSS_PAGES);
