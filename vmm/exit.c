@@ -37,7 +37,7 @@ static bool skip(struct vcpu *v, const struct vm_exit *e)
         vm_stop(v->vm, "cannot decode the instruction at rip=%#lx", e->rip);
         return false;
     }
-    vcpu_set(v, REG_RIP, e->rip + len);
+    vmm->set_reg(v, REG_RIP, e->rip + len);   /* never the shadow MMU's (shadow_owns_reg) */
     return true;
 }
 

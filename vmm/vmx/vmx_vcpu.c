@@ -388,21 +388,12 @@ uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r)
     }
 }
 
-void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
+static __attribute__((noinline)) void set_other_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 {
     struct vmx_vcpu *x = cur(v);
     const struct vmx_cap_msrs *c = &vmx_cpu.caps;
     switch (r) {
     case REG_RSP: vmcs_write(VMCS_GUEST_RSP, val); break;
-    case REG_RIP: {
-        /* Moving RIP means the core completed the instruction: the one-instruction
-         * shadow of a preceding STI or MOV SS is over (25.4.2, as in KVM). */
-        uint64_t intr = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
-        if (intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS))
-            vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(uint64_t)(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS));
-        vmcs_write(VMCS_GUEST_RIP, val);
-        break;
-    }
     case REG_RFLAGS:
         if (x->v86) {
             x->saved_iopl = val & RFLAGS_IOPL;
@@ -439,6 +430,23 @@ void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
         break;
     default: break;
     }
+}
+
+/* RIP apart from the rest: nearly every exit writes it (the core completing an
+ * instruction), and this way it costs no register saves. */
+void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
+{
+    if (r != REG_RIP) {
+        set_other_reg(v, r, val);
+        return;
+    }
+    cur(v);
+    /* Moving RIP means the core completed the instruction: the one-instruction
+     * shadow of a preceding STI or MOV SS is over (25.4.2, as in KVM). */
+    uint64_t intr = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
+    if (intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS))
+        vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(uint64_t)(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS));
+    vmcs_write(VMCS_GUEST_RIP, val);
 }
 
 /* ---- interrupt delivery (26.7.5-6, 27.3.1.5) ------------------------------------- */
