@@ -49,6 +49,7 @@ struct cpu {
     struct vcpu *current;      /* the vCPU it is running, if any */
     volatile bool idle;        /* ran no vCPU in its last scheduling pass (hv.c) */
     struct vcpu *fpu_owner;    /* whose FPU state is in the registers (vmm/fpu.c) */
+    uint64_t xcr0;             /* what its XCR0 holds (vmm/fpu.c) */
     uint64_t vcpu_runs;        /* turns it gave to vCPUs, for the summary */
 };
 
