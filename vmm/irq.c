@@ -302,13 +302,6 @@ void irq_forget(struct vcpu *v)
     v->irq_quiet = false;
 }
 
-void irq_note_exit(struct vcpu *v, enum exit_kind kind)
-{
-    if (kind != EXIT_CPUID)
-        v->irq_quiet = false;
-    v->irq_async_exit = kind == EXIT_EXTINT || kind == EXIT_INTR_WINDOW || kind == EXIT_PREEMPT;
-}
-
 /* The full pass, out of line so that the fast path below costs no register
  * saves. */
 static __attribute__((noinline)) void prepare_entry_full(struct vcpu *v)

@@ -23,9 +23,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "vmm/exit.h"
+#include "vmm/vcpu.h"
 
 struct vm;
-struct vcpu;
 
 #define IRQ_NEVER UINT64_MAX       /* "no deadline" for the timer hooks */
 
@@ -109,8 +109,15 @@ void irq_prepare_entry(struct vcpu *v);
 void irq_forget(struct vcpu *v);
 /* v exited with kind: every exit but CPUID may change what irq_prepare_entry
  * decides (a device access, a CR8 write, the host's interrupt at a guest timer's
- * deadline, a HLT, ...), so the next entry makes its full pass. */
-void irq_note_exit(struct vcpu *v, enum exit_kind kind);
+ * deadline, a HLT, ...), so the next entry makes its full pass. An exit its
+ * instruction did not cause (a host interrupt, a window, a VMX preemption) may
+ * have stopped the guest at a HLT (step_over_hlt). Inline: on every exit. */
+static inline void irq_note_exit(struct vcpu *v, enum exit_kind kind)
+{
+    if (kind != EXIT_CPUID)
+        v->irq_quiet = false;
+    v->irq_async_exit = kind == EXIT_EXTINT || kind == EXIT_INTR_WINDOW || kind == EXIT_PREEMPT;
+}
 /* True if v has an NMI or an interrupt its local APIC would present now (HLT
  * wakes up). Brings the timers up to date first. */
 bool irq_pending(struct vcpu *v);
