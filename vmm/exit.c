@@ -320,7 +320,11 @@ void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
     case EXIT_CPUID: handle_cpuid(v, e); break;
     case EXIT_MSR_READ:
     case EXIT_MSR_WRITE: handle_msr(v, e); break;
-    case EXIT_CR_ACCESS: handle_cr(v, e); break;
+    case EXIT_CR_ACCESS:
+        handle_cr(v, e);
+        if (e->cr.cr == 8)         /* the TPR: irq_prepare_entry looks again */
+            irq_forget(v);
+        break;
     case EXIT_XSETBV: handle_xsetbv(v, e); break;
     case EXIT_HLT: handle_hlt(v, e); break;
     case EXIT_PAGING: handle_paging(v, e); break;
@@ -328,7 +332,8 @@ void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
     case EXIT_UD: vcpu_inject_exception(v, EXC_UD, -1); break;
     case EXIT_EXCEPTION:           /* intercepted only to be reflected */
         if (vm->shadow && e->exc.vector == EXC_PF) {
-            shadow_page_fault(v, e, e->exc.cr2, e->exc.error);
+            if (!shadow_page_fault(v, e, e->exc.cr2, e->exc.error))
+                irq_forget(v);     /* a device reached, say: look again */
             break;
         }
         vcpu_inject_exception(v, e->exc.vector, e->exc.has_error ? (int64_t)e->exc.error : -1);

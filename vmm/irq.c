@@ -341,7 +341,8 @@ static __attribute__((noinline)) void prepare_entry_full(struct vcpu *v)
 }
 
 /* The fast path: when the last full pass found nothing to inject, no window to
- * ask for and no TPR to watch, and since then v exited only for CPUID, no
+ * ask for and no TPR to watch, and since then v's exits touched no interrupt
+ * state (CPUID, CR0/CR3/CR4, shadow page faults: irq_note_exit), no
  * interrupt line or message reached its VM and no host timer interrupt came, the
  * result would be the same: the backend's window and TPR settings hold, and the
  * host timer is still armed for the earliest guest timer. A host interrupt that

@@ -801,7 +801,7 @@ static void dump_path(struct vcpu *v, uint64_t va, const struct gpt_xlat *x)
     }
 }
 
-void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, uint32_t err)
+bool shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, uint32_t err)
 {
     struct vm *vm = v->vm;
     vm->stats.sh_faults++;
@@ -820,10 +820,10 @@ void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, u
         uint64_t *slot = fill_path(vm, v->sh.root, va, none, 1);
         if (!slot) {
             vm_stop(vm, "shadow paging: no room for the backend's hidden pages");
-            return;
+            return false;
         }
         *slot = (s->hidden_hpa + ((va - s->hidden_la) & ~(uint64_t)OFFSET_4K)) | PTE_P | PTE_W;
-        return;
+        return true;
     }
     struct gpt_regs regs;
     guest_paging_regs(v, &regs);
@@ -836,14 +836,14 @@ void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, u
     case GPT_PAGE_FAULT:            /* the guest's own fault: its error code, CR2 */
         vcpu_set(v, REG_CR2, addr);
         vcpu_inject_exception(v, EXC_PF, x.pf_error);
-        return;
+        return false;
     case GPT_NON_CANONICAL:         /* the CPU checks canonicality before paging */
         vcpu_inject_exception(v, EXC_GP, 0);
-        return;
+        return false;
     case GPT_BAD_GPA:
         vm_stop(vm, "guest page table entry at gpa=%#lx outside its memory (linear %#lx, "
                 "rip=%#lx)", x.fault_gpa, va, e->rip);
-        return;
+        return false;
     }
     uint64_t page = x.gpa & ~(uint64_t)OFFSET_4K;
     void *host = vm_gpa_to_hva(vm, page, PAGE_SIZE);
@@ -861,10 +861,10 @@ void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, u
         } else {
             vm_stop(vm, "%s outside its memory at gpa=%#lx rip=%#lx", kind, x.gpa, e->rip);
         }
-        return;
+        return false;
     }
     if ((access & GPT_WRITE) && is_table(vm, page) && !write_to_table(v, e, va, x.gpa))
-        return;
+        return false;
     /* The same fault again on the very next exit, over and over: the entry made
      * does not satisfy the CPU, a bug to report rather than a hang. */
     bool again = va == v->sh.fault_addr && e->rip == v->sh.fault_rip &&
@@ -875,7 +875,7 @@ void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, u
         dump_path(v, va, &x);
         vm_stop(vm, "shadow paging: vcpu %u: the fault at %#lx (error %#x) keeps coming "
                 "back (rip=%#lx)", v->id, va, err, e->rip);
-        return;
+        return false;
     }
 
     struct guest_table g[5];
@@ -898,7 +898,7 @@ void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, u
         slot = fill_or_reclaim(vm, v->sh.root, va, g, stop);
     }
     if (!slot)
-        return;
+        return false;
     if (stop == 2 && (*slot & (PTE_P | PTE_PS)) == PTE_P) {    /* 4 KiB pieces: drop them */
         const uint64_t *pd = (const uint64_t *)((uintptr_t)slot & ~(uintptr_t)OFFSET_4K);
         zap_entry(vm, table_of(vm, pd), (unsigned)(slot - pd));
@@ -919,6 +919,7 @@ void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, u
         s->tlb_gen++;
     if (paging && x.page_size == PAGE_SIZE)
         prefetch(vm, &regs, v->sh.cr0 & CR0_WP, slot, va, &g[1]);
+    return true;
 }
 
 void shadow_invlpg(struct vcpu *v, uint64_t gva, bool all)

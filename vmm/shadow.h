@@ -94,7 +94,9 @@ uint64_t shadow_get_reg(struct vcpu *v, enum vcpu_reg r);
 void shadow_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val);
 
 /* A #PF the guest took (addr = the CPU's CR2, err = its error code). */
-void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, uint32_t err);
+/* true if it was resolved in the shadow tables alone: no device reached, no
+ * exception injected (the exit then keeps irq_prepare_entry's fast path). */
+bool shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, uint32_t err);
 /* INVLPG of gva by the guest; all: the address is unknown, drop the whole root. */
 void shadow_invlpg(struct vcpu *v, uint64_t gva, bool all);
 /* hv86 wrote [gpa, gpa + len) of guest RAM for the guest (the instruction
