@@ -48,11 +48,6 @@ enum { LARGE_NONE, LARGE_2M, LARGE_4M, LARGE_1G };
 #define WMAP_TABLE_SHIFT 9
 #define WMAP_MANY      (~0u)
 
-bool shadow_owns_reg(enum vcpu_reg r)
-{
-    return r == REG_CR0 || r == REG_CR3 || r == REG_CR4 || r == REG_EFER;
-}
-
 /* ---- shadow table pages and their descriptors ----------------------------------- */
 static void note_pages(struct vm *vm)
 {
@@ -511,17 +506,6 @@ void shadow_prepare_entry(struct vcpu *v)
     if (!r || !r->used || r->mode != mode || r->cr3 != cr3 || r->top != v->sh.top)
         sync(v);
     vmm->flush_tlb(v);
-}
-
-uint64_t shadow_get_reg(struct vcpu *v, enum vcpu_reg r)
-{
-    switch (r) {
-    case REG_CR0: return v->sh.cr0;
-    case REG_CR3: return v->sh.cr3;
-    case REG_CR4: return v->sh.cr4;
-    case REG_EFER: return v->sh.efer;
-    default: return 0;
-    }
 }
 
 void shadow_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
