@@ -353,7 +353,20 @@ static void vmx_set_paging(struct vcpu *v, const struct paging_regs *guest,
                            const struct paging_regs *hw)
 {
     const struct vmx_cap_msrs *c = &vmx_cpu.caps;
-    vmcs_load(&((struct vmx_vcpu *)v->backend)->vmcs);
+    struct vmx_vcpu *x = v->backend;
+    vmcs_load(&x->vmcs);
+    /* Under shadow paging nothing else writes these fields (the core's CR and
+     * EFER accesses end here), so what was written last is what they hold. */
+    bool same = x->paging_set && guest->cr0 == x->paging_guest.cr0 &&
+                guest->cr4 == x->paging_guest.cr4 && hw->cr0 == x->paging_hw.cr0 &&
+                hw->cr4 == x->paging_hw.cr4 && hw->efer == x->paging_hw.efer;
+    x->paging_guest = *guest;
+    x->paging_hw = *hw;
+    x->paging_set = true;
+    if (same) {                     /* a CR3 load: the new root alone */
+        vmcs_write(VMCS_GUEST_CR3, hw->cr3);
+        return;
+    }
     vmcs_write(VMCS_GUEST_CR0, (hw->cr0 | c->cr0_fixed0) & c->cr0_fixed1);
     vmcs_write(VMCS_CR0_SHADOW, guest->cr0);
     vmcs_write(VMCS_GUEST_CR3, hw->cr3);
