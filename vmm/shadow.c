@@ -493,11 +493,8 @@ static void sync(struct vcpu *v)
  * bumps the VM's tlb_gen; a vCPU that last entered with an older one may cache a
  * translation that is gone, or run on a root another vCPU evicted (and maybe
  * rebuilt for another CR3): drop its TLB tag, and pick its root again if so. */
-void shadow_prepare_entry(struct vcpu *v)
+static __attribute__((noinline)) void catch_up(struct vcpu *v, struct shadow_vm *s)
 {
-    struct shadow_vm *s = v->vm->shadow;
-    if (!s || v->sh.tlb_gen == s->tlb_gen)
-        return;
     v->sh.tlb_gen = s->tlb_gen;
     const struct shadow_root *r = v->sh.root >= 0 ? &s->roots[v->sh.root] : 0;
     uint64_t mode = mode_key(v), cr3 = mode ? v->sh.cr3 : 0;
@@ -506,6 +503,14 @@ void shadow_prepare_entry(struct vcpu *v)
     if (!r || !r->used || r->mode != mode || r->cr3 != cr3 || r->top != v->sh.top)
         sync(v);
     vmm->flush_tlb(v);
+}
+
+/* Before every entry: the check alone, the catching up out of line. */
+void shadow_prepare_entry(struct vcpu *v)
+{
+    struct shadow_vm *s = v->vm->shadow;
+    if (s && v->sh.tlb_gen != s->tlb_gen)
+        catch_up(v, s);
 }
 
 void shadow_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)

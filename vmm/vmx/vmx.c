@@ -357,16 +357,15 @@ static void vmx_set_paging(struct vcpu *v, const struct paging_regs *guest,
     vmcs_load(&x->vmcs);
     /* Under shadow paging nothing else writes these fields (the core's CR and
      * EFER accesses end here), so what was written last is what they hold. */
-    bool same = x->paging_set && guest->cr0 == x->paging_guest.cr0 &&
-                guest->cr4 == x->paging_guest.cr4 && hw->cr0 == x->paging_hw.cr0 &&
-                hw->cr4 == x->paging_hw.cr4 && hw->efer == x->paging_hw.efer;
+    if (x->paging_set && guest->cr0 == x->paging_guest.cr0 &&
+        guest->cr4 == x->paging_guest.cr4 && hw->cr0 == x->paging_hw.cr0 &&
+        hw->cr4 == x->paging_hw.cr4 && hw->efer == x->paging_hw.efer) {
+        vmcs_write(VMCS_GUEST_CR3, hw->cr3);    /* a CR3 load: the new root alone */
+        return;
+    }
     x->paging_guest = *guest;
     x->paging_hw = *hw;
     x->paging_set = true;
-    if (same) {                     /* a CR3 load: the new root alone */
-        vmcs_write(VMCS_GUEST_CR3, hw->cr3);
-        return;
-    }
     vmcs_write(VMCS_GUEST_CR0, (hw->cr0 | c->cr0_fixed0) & c->cr0_fixed1);
     vmcs_write(VMCS_CR0_SHADOW, guest->cr0);
     vmcs_write(VMCS_GUEST_CR3, hw->cr3);

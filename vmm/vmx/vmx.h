@@ -33,8 +33,9 @@ struct vmx_vcpu {
     struct segment saved_tr;       /* the guest's TR while hv86's TSS is loaded */
     uint64_t saved_iopl;           /* the guest's RFLAGS.IOPL (the CPU runs with 3) */
     uint32_t saved_idt_limit;      /* the guest's IDTR limit (the CPU runs with 0) */
-    /* Shadow paging: what vmx_set_paging last wrote (valid once it has), so a
-     * CR3 load, which changes nothing else, writes GUEST_CR3 alone. */
+    /* Shadow paging: the CR0, CR4 and EFER values vmx_set_paging last wrote
+     * (valid once it has), so a CR3 load, which changes none of them, writes
+     * GUEST_CR3 alone. */
     struct paging_regs paging_guest, paging_hw;
     bool paging_set;
     char msg[128];                 /* text for exit->invalid.rule */
