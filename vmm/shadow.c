@@ -796,9 +796,10 @@ bool shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, u
     vm->stats.sh_faults++;
     bool long_mode = v->sh.efer & EFER_LMA, paging = v->sh.cr0 & CR0_PG;
     uint64_t va = long_mode ? addr : (uint32_t)addr;
+    /* RFLAGS.AC matters only under CR4.SMAP (4.6): the VMCS read only then. */
     unsigned access = ((err & GPT_PF_W) ? GPT_WRITE : 0) | ((err & GPT_PF_U) ? GPT_USER : 0) |
                       ((err & GPT_PF_I) ? GPT_EXEC : 0) |
-                      ((vcpu_get(v, REG_RFLAGS) & RFLAGS_AC) ? GPT_AC : 0);
+                      ((v->sh.cr4 & CR4_SMAP) && (vcpu_get(v, REG_RFLAGS) & RFLAGS_AC) ? GPT_AC : 0);
     struct shadow_vm *s = vm->shadow;
     if (!paging && va - s->hidden_la < (uint64_t)s->hidden_pages * PAGE_SIZE) {
         static const struct guest_table none[5] = {
