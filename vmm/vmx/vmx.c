@@ -324,9 +324,9 @@ static int vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
     if (vmx_cpu.ctls.pin & PIN_PREEMPT_TIMER) {
         /* Up to the host's next timer interrupt (the tick, or a guest timer's
          * wake-up): the timer counts TSC periods shifted right by
-         * IA32_VMX_MISC[4:0] (26.5.1), and the timer keeps that instant in TSC
-         * counts. No interrupt armed (a single vCPU with no timer): as long as
-         * the field allows. */
+         * IA32_VMX_MISC[4:0] (26.5.1), and kernel/timer.c keeps that instant
+         * in TSC counts. No interrupt armed (a single vCPU with no timer): as
+         * long as the field allows. */
         uint64_t at = timer_next_interrupt_tsc(), now = rdtsc(), quantum = PREEMPT_FIELD_MAX;
         if (at != UINT64_MAX)
             quantum = (at > now ? at - now : 0) >> VMX_MISC_PREEMPT_RATE(vmx_cpu.caps.misc);

@@ -122,7 +122,8 @@ void vmx_vcpu_arrive(struct vcpu *v)
 }
 
 /* CR0/CR3/CR4 can change under the host (e.g. fpu_host_init sets OSXSAVE): compare
- * against what the VMCS holds before each entry, as VM exit reloads them (28.5.1). */
+ * against what the VMCS holds before a vCPU's first entry on a CPU (vmx_vcpu_run),
+ * as VM exit reloads them (28.5.1). */
 void vmx_refresh_host_state(struct vmx_vcpu *x)
 {
     uint64_t cr0 = read_cr0(), cr3 = read_cr3(), cr4 = read_cr4();
