@@ -28,6 +28,8 @@ struct cpu_timer {
     uint64_t next_tick;        /* time_ns() of the next tick */
     uint64_t wake_at;          /* a guest timer's expiry, if earlier */
     uint64_t armed_at;         /* when the one-shot fires */
+    uint64_t armed_tsc;        /* the same in TSC counts, UINT64_MAX if none: what
+                                  the VMX preemption timer counts (vmx.c) */
     bool tick_off;             /* the tick is not wanted (timer_tick_enable) */
 };
 
@@ -47,6 +49,7 @@ struct cpu {
     struct vcpu *current;      /* the vCPU it is running, if any */
     volatile bool idle;        /* ran no vCPU in its last scheduling pass (hv.c) */
     struct vcpu *fpu_owner;    /* whose FPU state is in the registers (vmm/fpu.c) */
+    uint64_t xcr0;             /* what its XCR0 holds (vmm/fpu.c) */
     uint64_t vcpu_runs;        /* turns it gave to vCPUs, for the summary */
 };
 

@@ -29,12 +29,15 @@ static uint64_t tsc_per_ms;
 static uint64_t tsc_at_init;
 static uint32_t apic_per_ms;     /* LAPIC timer counts (divide 16) per ms */
 
-/* One-shot (SDM Vol. 3A 11.5.4) for time_ns() == at, rounded up to a count. */
+/* One-shot (SDM Vol. 3A 11.5.4) for time_ns() == at, rounded up to a count. The
+ * same instant in TSC counts is kept too: converted here, once per one-shot, it
+ * saves every VM entry the conversion (vmx.c sets its preemption timer from it). */
 static void arm(struct cpu_timer *t, uint64_t at)
 {
-    uint64_t now = time_ns(), delta = at > now ? at - now : 0;
+    uint64_t tsc = rdtsc(), now = time_ns(), delta = at > now ? at - now : 0;
     uint64_t count = (delta * apic_per_ms + NS_PER_MS - 1) / NS_PER_MS;
     t->armed_at = at;
+    t->armed_tsc = tsc + delta / NS_PER_MS * tsc_per_ms + delta % NS_PER_MS * tsc_per_ms / NS_PER_MS;
     host_apic_write(LAPIC_TIMER_INIT, count > 0xFFFFFFFFu ? 0xFFFFFFFFu : count ? (uint32_t)count : 1);
 }
 
@@ -45,6 +48,7 @@ static void arm_next(struct cpu_timer *t)
     uint64_t at = !t->tick_off && t->next_tick < t->wake_at ? t->next_tick : t->wake_at;
     if (at == NS_NEVER) {
         t->armed_at = NS_NEVER;
+        t->armed_tsc = UINT64_MAX;
         host_apic_write(LAPIC_TIMER_INIT, 0);    /* stops the one-shot (11.5.4) */
     } else {
         arm(t, at);
@@ -88,11 +92,6 @@ uint64_t timer_ticks_since(uint64_t t0)
     return now > t0 ? (now - t0) / TICK_NS : 0;
 }
 
-uint64_t timer_next_interrupt(void)
-{
-    return this_cpu()->timer.armed_at;
-}
-
 void timer_wake_at(uint64_t at)
 {
     struct cpu_timer *t = &this_cpu()->timer;
@@ -102,9 +101,6 @@ void timer_wake_at(uint64_t at)
     if (at < t->armed_at)
         arm(t, at);
 }
-
-uint64_t timer_cpu_ticks(void) { return this_cpu()->timer.ticks; }
-uint64_t timer_cpu_interrupts(void) { return this_cpu()->timer.interrupts; }
 
 void timer_idle(void)
 {
@@ -163,6 +159,7 @@ void timer_cpu_start(void)
 {
     struct cpu_timer *t = &this_cpu()->timer;
     t->wake_at = t->armed_at = NS_NEVER;
+    t->armed_tsc = UINT64_MAX;
     t->tick_off = false;
     if (!apic_per_ms)
         return;

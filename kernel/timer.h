@@ -8,6 +8,7 @@
 #define KERNEL_TIMER_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "kernel/cpu.h"
 
 #define TIMER_VECTOR 0x20
 #define PIC_VECTOR_BASE 0x30   /* the masked 8259s' vectors: only spurious ones arrive */
@@ -17,10 +18,11 @@
  * since the VMs started), right whether or not the CPUs' ticks run
  * (timer_tick_enable). */
 uint64_t timer_ticks_since(uint64_t t0);
-/* This CPU's ticks: a change ends a vCPU's turn on it. */
-uint64_t timer_cpu_ticks(void);
+/* This CPU's ticks: a change ends a vCPU's turn on it. Inline, like the two
+ * below: the run loop reads them around every VM exit. */
+static inline uint64_t timer_cpu_ticks(void) { return this_cpu()->timer.ticks; }
 /* Every host timer interrupt of this CPU so far, tick or wake-up (timer_wake_at). */
-uint64_t timer_cpu_interrupts(void);
+static inline uint64_t timer_cpu_interrupts(void) { return this_cpu()->timer.interrupts; }
 /* Calibrate and start the periodic tick on the BSP; 0 on success. */
 int timer_init(void);
 /* Start this CPU's tick (an AP, after timer_init succeeded on the BSP). */
@@ -44,6 +46,6 @@ void timer_idle(void);
  * (timer_wake_at) still come. This CPU's tick count (timer_cpu_ticks) keeps
  * counting time either way. */
 void timer_tick_enable(bool on);
-/* time_ns() of the next host timer interrupt, UINT64_MAX if none is armed. */
-uint64_t timer_next_interrupt(void);
+/* The TSC value at the next host timer interrupt, UINT64_MAX if none is armed. */
+static inline uint64_t timer_next_interrupt_tsc(void) { return this_cpu()->timer.armed_tsc; }
 #endif

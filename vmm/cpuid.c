@@ -28,10 +28,6 @@
                         KVM_FEATURE_NOP_IO_DELAY)
 #define SVM_LEAF       0x8000000Au
 
-/* Bits cleared from what the host reports: virtualization extensions (no nested
- * virtualization), MONITOR/MWAIT (not intercepted: a guest must not park the
- * physical CPU), and OSXSAVE, which is recomputed from the guest's own CR4. */
-struct cpuid_mask { uint32_t leaf; uint8_t reg; uint32_t clear; };
 enum { EAX, EBX, ECX, EDX };
 #define CPUID_1_ECX_MONITOR (1u << 3)
 #define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
@@ -61,14 +57,6 @@ static unsigned vcpus(const struct vcpu *v)
 {
     return v->vm && v->vm->nvcpus ? v->vm->nvcpus : 1;
 }
-
-static const struct cpuid_mask hidden[] = {
-    { 7, ECX, CPUID_7_ECX_RDPID },
-    { POWER_LEAF, ECX, CPUID_6_ECX_APERFMPERF },
-    { 1, ECX, CPUID_1_ECX_VMX | CPUID_1_ECX_MONITOR | CPUID_1_ECX_OSXSAVE },
-    { 0x80000001u, ECX, CPUID_80000001_ECX_SVM },
-    { 0x80000001u, EDX, CPUID_80000001_EDX_RDTSCP },
-};
 
 /* Bits of the APIC ID that number n cores: ceil(log2(n)). */
 static uint32_t id_bits(unsigned n)
@@ -119,10 +107,14 @@ void cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t out[4])
         return;
     }
     cpuid(leaf, sub, &out[0], &out[1], &out[2], &out[3]);
-    for (unsigned i = 0; i < sizeof hidden / sizeof hidden[0]; i++)
-        if (hidden[i].leaf == leaf)
-            out[hidden[i].reg] &= ~hidden[i].clear;
-    if (leaf == 1) {
+    /* Most leaves reach the guest as the host reports them (one switch, so that
+     * they cost no more than the look-up). Bits cleared from the rest:
+     * virtualization extensions (no nested virtualization), MONITOR/MWAIT (not
+     * intercepted: a guest must not park the physical CPU), RDTSCP and RDPID,
+     * APERF/MPERF, and OSXSAVE, which is recomputed from the guest's own CR4. */
+    switch (leaf) {
+    case 1:
+        out[ECX] &= ~(CPUID_1_ECX_VMX | CPUID_1_ECX_MONITOR | CPUID_1_ECX_OSXSAVE);
         /* The virtual local APIC has x2APIC mode and the timer's TSC-deadline
          * mode (dev/lapic.c), whatever the host. */
         out[ECX] |= CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE;
@@ -138,15 +130,29 @@ void cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t out[4])
          * before any VM exit (Bochs): no PCID under shadow paging (docs/shadow.md). */
         if (v->vm->shadow)
             out[ECX] &= ~CPUID_1_ECX_PCID;
-    }
-    if (leaf == X2APIC_TOPOLOGY_LEAF)
+        break;
+    case POWER_LEAF:
+        out[ECX] &= ~CPUID_6_ECX_APERFMPERF;
+        break;
+    case 7:
+        out[ECX] &= ~CPUID_7_ECX_RDPID;
+        break;
+    case X2APIC_TOPOLOGY_LEAF:
         x2apic_topology(vcpus(v), sub, out);
-    if (leaf == AMD_SIZE_LEAF)              /* APM Vol. 3 E.4.7: cores of the package */
+        out[EDX] = v->id;        /* the x2APIC ID (SDM Vol. 2A CPUID leaf 0BH) */
+        break;
+    case V2_TOPOLOGY_LEAF:
+        out[EDX] = v->id;
+        break;
+    case 0x80000001u:
+        out[ECX] &= ~CPUID_80000001_ECX_SVM;
+        out[EDX] &= ~CPUID_80000001_EDX_RDTSCP;
+        break;
+    case AMD_SIZE_LEAF:             /* APM Vol. 3 E.4.7: cores of the package */
         out[ECX] = (out[ECX] & ~(AMD_NC_MASK | AMD_APIC_ID_SIZE_MASK)) |
                    (vcpus(v) - 1) | id_bits(vcpus(v)) << AMD_APIC_ID_SIZE_SHIFT;
-    /* EDX of the topology leaves is the x2APIC ID (SDM Vol. 2A CPUID leaf 0BH). */
-    if (leaf == X2APIC_TOPOLOGY_LEAF || leaf == V2_TOPOLOGY_LEAF)
-        out[EDX] = v->id;
+        break;
+    }
 }
 
 bool cpuid_guest_has(struct vcpu *v, uint32_t leaf, unsigned reg, uint32_t bit)

@@ -29,16 +29,23 @@ const char *exit_kind_name(enum exit_kind k)
     return k < EXIT_KIND_COUNT ? kind_names[k] : "?";
 }
 
+/* Move RIP past the instruction at rip, len bytes long (0: unknown, decode it). */
+static bool skip_len(struct vcpu *v, uint64_t rip, unsigned len)
+{
+    if (!len)
+        len = insn_length(v, rip);
+    if (!len) {
+        vm_stop(v->vm, "cannot decode the instruction at rip=%#lx", rip);
+        return false;
+    }
+    vmm->set_reg(v, REG_RIP, rip + len);   /* never the shadow MMU's (shadow_owns_reg) */
+    return true;
+}
+
 /* Move RIP past the exiting instruction. */
 static bool skip(struct vcpu *v, const struct vm_exit *e)
 {
-    unsigned len = e->insn_len ? e->insn_len : insn_length(v, e->rip);
-    if (!len) {
-        vm_stop(v->vm, "cannot decode the instruction at rip=%#lx", e->rip);
-        return false;
-    }
-    vcpu_set(v, REG_RIP, e->rip + len);
-    return true;
+    return skip_len(v, e->rip, e->insn_len);
 }
 
 static unsigned guest_cpl(struct vcpu *v)
@@ -180,12 +187,10 @@ static void handle_cr(struct vcpu *v, const struct vm_exit *e)
     }
     if (e->cr.write) {
         uint64_t val;
-        struct vm_exit decoded = *e;
+        unsigned len = e->insn_len;
         if (e->cr.gpr == CR_GPR_DECODE) {
-            unsigned len;
             if (!insn_cr_write_value(v, e->rip, cr, &val, &len))
                 return;
-            decoded.insn_len = (uint8_t)len;
         } else {
             val = e->cr.gpr == GPR_RSP ? vcpu_get(v, REG_RSP) : v->gpr[e->cr.gpr];
         }
@@ -195,7 +200,7 @@ static void handle_cr(struct vcpu *v, const struct vm_exit *e)
             vcpu_inject_exception(v, EXC_GP, 0);
             return;
         }
-        skip(v, &decoded);
+        skip_len(v, e->rip, len);
         return;
     } else {
         uint64_t val = vcpu_get(v, regs[cr]);
@@ -210,9 +215,7 @@ static void handle_cr(struct vcpu *v, const struct vm_exit *e)
         } else {
             v->gpr[e->cr.gpr] = val;
         }
-        struct vm_exit decoded = *e;
-        decoded.insn_len = (uint8_t)len;
-        skip(v, &decoded);
+        skip_len(v, e->rip, len);
         return;
     }
 }
@@ -320,7 +323,11 @@ void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
     case EXIT_CPUID: handle_cpuid(v, e); break;
     case EXIT_MSR_READ:
     case EXIT_MSR_WRITE: handle_msr(v, e); break;
-    case EXIT_CR_ACCESS: handle_cr(v, e); break;
+    case EXIT_CR_ACCESS:
+        handle_cr(v, e);
+        if (e->cr.cr == 8)         /* the TPR: irq_prepare_entry looks again */
+            irq_forget(v);
+        break;
     case EXIT_XSETBV: handle_xsetbv(v, e); break;
     case EXIT_HLT: handle_hlt(v, e); break;
     case EXIT_PAGING: handle_paging(v, e); break;
@@ -328,7 +335,8 @@ void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
     case EXIT_UD: vcpu_inject_exception(v, EXC_UD, -1); break;
     case EXIT_EXCEPTION:           /* intercepted only to be reflected */
         if (vm->shadow && e->exc.vector == EXC_PF) {
-            shadow_page_fault(v, e, e->exc.cr2, e->exc.error);
+            if (!shadow_page_fault(v, e, e->exc.cr2, e->exc.error))
+                irq_forget(v);     /* a device reached, say: look again */
             break;
         }
         vcpu_inject_exception(v, e->exc.vector, e->exc.has_error ? (int64_t)e->exc.error : -1);

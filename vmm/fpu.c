@@ -3,7 +3,9 @@
  * and only moves when another vCPU takes the CPU: then it is saved with XSAVE under
  * the full XCR0 (SDM Vol. 1 13.4), so no register content crosses between VMs.
  * Each CPU has its own owner (struct cpu); a vCPU that leaves a CPU for another
- * takes its state along (fpu_unload). */
+ * takes its state along (fpu_unload). XCR0 is switched lazily too: the guest's
+ * stays loaded after an exit (hv86 runs no instruction it enables), and the full
+ * XCR0 goes back only for XSAVE/XRSTOR, so an exit round trip costs no XSETBV. */
 #include "kernel/console.h"
 #include "kernel/cpu.h"
 #include "kernel/mm.h"
@@ -33,6 +35,7 @@ void fpu_host_init(void)
         cpuid(0xD, 0, &a, &b, &c, &d);
         xcr0_all = ((uint64_t)d << 32) | a;
         xsetbv(0, xcr0_all);
+        this_cpu()->xcr0 = xcr0_all;
         cpuid(0xD, 0, &a, &b, &c, &d);      /* EBX: size for the XCR0 now set */
         area_size = b > XSAVE_HEADER_END ? b : XSAVE_HEADER_END;
     }
@@ -64,22 +67,38 @@ void fpu_vcpu_fini(struct vcpu *v)
     v->fpu_area = 0;
 }
 
+/* XCR0 as val on this CPU, XSETBV only if it holds something else. */
+static void set_xcr0(struct cpu *c, uint64_t val)
+{
+    if (c->xcr0 != val) {
+        xsetbv(0, val);
+        c->xcr0 = val;
+    }
+}
+
+/* XSAVE and XRSTOR act on the components XCR0 enables (SDM Vol. 1 13.8, 13.9):
+ * the full set, whichever guest's XCR0 is loaded, or a component the last guest
+ * did not enable would keep another vCPU's content in the registers. */
 static void save(struct vcpu *v)
 {
-    if (has_xsave)
+    if (has_xsave) {
+        set_xcr0(this_cpu(), xcr0_all);
         __asm__ volatile("xsave64 (%0)" :: "r"(v->fpu_area), "a"((uint32_t)xcr0_all),
                          "d"((uint32_t)(xcr0_all >> 32)) : "memory");
-    else
+    } else {
         __asm__ volatile("fxsave64 (%0)" :: "r"(v->fpu_area) : "memory");
+    }
 }
 
 static void restore(struct vcpu *v)
 {
-    if (has_xsave)
+    if (has_xsave) {
+        set_xcr0(this_cpu(), xcr0_all);
         __asm__ volatile("xrstor64 (%0)" :: "r"(v->fpu_area), "a"((uint32_t)xcr0_all),
                          "d"((uint32_t)(xcr0_all >> 32)) : "memory");
-    else
+    } else {
         __asm__ volatile("fxrstor64 (%0)" :: "r"(v->fpu_area) : "memory");
+    }
 }
 
 /* this_cpu()->fpu_owner: whose state is in this CPU's registers. */
@@ -105,8 +124,8 @@ void fpu_unload(struct vcpu *v)
 
 void fpu_enter_guest(struct vcpu *v)
 {
-    if (has_xsave && v->xcr0 != xcr0_all)
-        xsetbv(0, v->xcr0);
+    if (has_xsave)
+        set_xcr0(this_cpu(), v->xcr0);
 }
 
 void fpu_leave_guest(struct vcpu *v)
@@ -120,7 +139,5 @@ void fpu_leave_guest(struct vcpu *v)
      * or the next entry would put the old one back under the guest's feet. */
     uint64_t now = xgetbv(0);
     if (now != v->xcr0)
-        v->xcr0 = now;
-    if (v->xcr0 != xcr0_all)
-        xsetbv(0, xcr0_all);
+        this_cpu()->xcr0 = v->xcr0 = now;
 }

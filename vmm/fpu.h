@@ -11,7 +11,9 @@ void fpu_vcpu_fini(struct vcpu *v);
 void fpu_switch_to(struct vcpu *v);
 /* v may run on another CPU next: if its state is in this CPU's registers, save it. */
 void fpu_unload(struct vcpu *v);
-/* Around guest entry: the guest's XCR0 in, the host's back out. */
+/* Around guest entry: the guest's XCR0 in (it stays after the exit: the full
+ * one comes back only for XSAVE/XRSTOR), and after it a guest XSETBV the CPU
+ * did not intercept taken over. */
 void fpu_enter_guest(struct vcpu *v);
 void fpu_leave_guest(struct vcpu *v);
 #endif

@@ -19,14 +19,18 @@ bool guest_read_gpa(void *ctx, uint64_t gpa, void *buf, unsigned len)
 
 void guest_paging_regs(struct vcpu *v, struct gpt_regs *r)
 {
-    uint32_t ext[4], feat[4];
-    cpuid_guest(v, 0x80000008u, 0, ext);
-    cpuid_guest(v, 0x80000001u, 0, feat);
+    struct vm *vm = v->vm;
+    if (!vm->gpt_maxphyaddr) {      /* its CPUID does not change: ask once per VM */
+        uint32_t ext[4], feat[4];
+        cpuid_guest(v, 0x80000008u, 0, ext);
+        cpuid_guest(v, 0x80000001u, 0, feat);
+        vm->gpt_maxphyaddr = ext[0] & 0xFF;
+        vm->gpt_flags = (feat[3] & CPUID_80000001_EDX_PAGE1GB) ? 0 : GPT_F_NO_1G_PAGES;
+    }
     *r = (struct gpt_regs){
         .cr0 = vcpu_get(v, REG_CR0), .cr3 = vcpu_get(v, REG_CR3),
         .cr4 = vcpu_get(v, REG_CR4), .efer = vcpu_get(v, REG_EFER),
-        .maxphyaddr = ext[0] & 0xFF,
-        .flags = (feat[3] & CPUID_80000001_EDX_PAGE1GB) ? 0 : GPT_F_NO_1G_PAGES,
+        .maxphyaddr = vm->gpt_maxphyaddr, .flags = vm->gpt_flags,
     };
 }
 

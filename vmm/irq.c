@@ -302,26 +302,10 @@ void irq_forget(struct vcpu *v)
     v->irq_quiet = false;
 }
 
-void irq_note_exit(struct vcpu *v, enum exit_kind kind)
+/* The full pass, out of line so that the fast path below costs no register
+ * saves. */
+static __attribute__((noinline)) void prepare_entry_full(struct vcpu *v)
 {
-    if (kind != EXIT_CPUID)
-        v->irq_quiet = false;
-    v->irq_async_exit = kind == EXIT_EXTINT || kind == EXIT_INTR_WINDOW || kind == EXIT_PREEMPT;
-}
-
-/* The fast path: when the last full pass found nothing to inject, no window to
- * ask for and no TPR to watch, and since then v exited only for CPUID, no
- * interrupt line or message reached its VM and no host timer interrupt came, the
- * result would be the same: the backend's window and TPR settings hold, and the
- * host timer is still armed for the earliest guest timer. A host interrupt that
- * came is an exit of its own (EXIT_EXTINT, which makes a full pass); the
- * timer_cpu_interrupts check keeps that true should one ever be taken inside
- * another exit's handling, where it would use up a guest timer's wake-up. */
-void irq_prepare_entry(struct vcpu *v)
-{
-    if (v->irq_quiet && v->irq_events_seen == v->vm->irq_events &&
-        v->irq_timer_seen == timer_cpu_interrupts() && !v->event_pending)
-        return;
     v->irq_events_seen = v->vm->irq_events;
     v->irq_timer_seen = timer_cpu_interrupts();
     struct lapic *l = platform_lapic(v);
@@ -354,6 +338,22 @@ void irq_prepare_entry(struct vcpu *v)
     /* The host's timer comes back for the next expiry while the guest runs. */
     uint64_t apic = lapic_timer_next(l);
     timer_wake_at(next < apic ? next : apic);
+}
+
+/* The fast path: when the last full pass found nothing to inject, no window to
+ * ask for and no TPR to watch, and since then v's exits touched no interrupt
+ * state (CPUID, CR0/CR3/CR4, shadow page faults: irq_note_exit), no
+ * interrupt line or message reached its VM and no host timer interrupt came, the
+ * result would be the same: the backend's window and TPR settings hold, and the
+ * host timer is still armed for the earliest guest timer. A host interrupt that
+ * came is an exit of its own (EXIT_EXTINT, which makes a full pass); the
+ * timer_cpu_interrupts check keeps that true should one ever be taken inside
+ * another exit's handling, where it would use up a guest timer's wake-up. */
+void irq_prepare_entry(struct vcpu *v)
+{
+    if (!v->irq_quiet || v->irq_events_seen != v->vm->irq_events ||
+        v->irq_timer_seen != timer_cpu_interrupts() || v->event_pending)
+        prepare_entry_full(v);
 }
 
 void irq_hlt(struct vcpu *v, uint64_t rip)

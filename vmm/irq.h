@@ -23,9 +23,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "vmm/exit.h"
+#include "vmm/vcpu.h"
 
 struct vm;
-struct vcpu;
 
 #define IRQ_NEVER UINT64_MAX       /* "no deadline" for the timer hooks */
 
@@ -105,12 +105,29 @@ void irq_timers_changed(struct vm *vm);
  * take now (pending exception first, then NMI, then the highest-priority
  * interrupt), and request an interrupt or NMI window for what must wait. */
 void irq_prepare_entry(struct vcpu *v);
-/* The next irq_prepare_entry(v) makes its full pass (another vCPU ran since). */
+/* The next irq_prepare_entry(v) makes its full pass (another vCPU ran since, or
+ * v's exit touched interrupt state). */
 void irq_forget(struct vcpu *v);
-/* v exited with kind: every exit but CPUID may change what irq_prepare_entry
- * decides (a device access, a CR8 write, the host's interrupt at a guest timer's
- * deadline, a HLT, ...), so the next entry makes its full pass. */
-void irq_note_exit(struct vcpu *v, enum exit_kind kind);
+/* v exited with kind. Most exits may change what irq_prepare_entry decides (a
+ * device access, a CR8 write, the host's interrupt at a guest timer's deadline,
+ * a HLT, ...), so the next entry makes its full pass. CPUID, CR accesses and
+ * exceptions touch no interrupt state as a rule and keep the fast path; the
+ * dispatcher calls irq_forget after one that did after all (a CR8 write, a
+ * shadow page fault that reached a device; an exception injected makes a full
+ * pass anyway). An exit its instruction did not cause (a host interrupt, a
+ * window, a VMX preemption) may have stopped the guest at a HLT
+ * (step_over_hlt). Inline: on every exit. */
+#define IRQ_KEEPS_QUIET ((1u << EXIT_CPUID) | (1u << EXIT_CR_ACCESS) | (1u << EXIT_EXCEPTION))
+#define IRQ_ASYNC_EXITS ((1u << EXIT_EXTINT) | (1u << EXIT_INTR_WINDOW) | (1u << EXIT_PREEMPT))
+_Static_assert(EXIT_KIND_COUNT <= 32, "exit kinds as bits of a uint32_t");
+static inline void irq_note_exit(struct vcpu *v, enum exit_kind kind)
+{
+    uint32_t bit = 1u << kind;
+    if (!(bit & IRQ_KEEPS_QUIET))
+        v->irq_quiet = false;
+    v->irq_async_exit = bit & IRQ_ASYNC_EXITS;
+}
+
 /* True if v has an NMI or an interrupt its local APIC would present now (HLT
  * wakes up). Brings the timers up to date first. */
 bool irq_pending(struct vcpu *v);

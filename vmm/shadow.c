@@ -48,11 +48,6 @@ enum { LARGE_NONE, LARGE_2M, LARGE_4M, LARGE_1G };
 #define WMAP_TABLE_SHIFT 9
 #define WMAP_MANY      (~0u)
 
-bool shadow_owns_reg(enum vcpu_reg r)
-{
-    return r == REG_CR0 || r == REG_CR3 || r == REG_CR4 || r == REG_EFER;
-}
-
 /* ---- shadow table pages and their descriptors ----------------------------------- */
 static void note_pages(struct vm *vm)
 {
@@ -498,11 +493,8 @@ static void sync(struct vcpu *v)
  * bumps the VM's tlb_gen; a vCPU that last entered with an older one may cache a
  * translation that is gone, or run on a root another vCPU evicted (and maybe
  * rebuilt for another CR3): drop its TLB tag, and pick its root again if so. */
-void shadow_prepare_entry(struct vcpu *v)
+static __attribute__((noinline)) void catch_up(struct vcpu *v, struct shadow_vm *s)
 {
-    struct shadow_vm *s = v->vm->shadow;
-    if (!s || v->sh.tlb_gen == s->tlb_gen)
-        return;
     v->sh.tlb_gen = s->tlb_gen;
     const struct shadow_root *r = v->sh.root >= 0 ? &s->roots[v->sh.root] : 0;
     uint64_t mode = mode_key(v), cr3 = mode ? v->sh.cr3 : 0;
@@ -513,15 +505,12 @@ void shadow_prepare_entry(struct vcpu *v)
     vmm->flush_tlb(v);
 }
 
-uint64_t shadow_get_reg(struct vcpu *v, enum vcpu_reg r)
+/* Before every entry: the check alone, the catching up out of line. */
+void shadow_prepare_entry(struct vcpu *v)
 {
-    switch (r) {
-    case REG_CR0: return v->sh.cr0;
-    case REG_CR3: return v->sh.cr3;
-    case REG_CR4: return v->sh.cr4;
-    case REG_EFER: return v->sh.efer;
-    default: return 0;
-    }
+    struct shadow_vm *s = v->vm->shadow;
+    if (s && v->sh.tlb_gen != s->tlb_gen)
+        catch_up(v, s);
 }
 
 void shadow_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
@@ -801,15 +790,16 @@ static void dump_path(struct vcpu *v, uint64_t va, const struct gpt_xlat *x)
     }
 }
 
-void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, uint32_t err)
+bool shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, uint32_t err)
 {
     struct vm *vm = v->vm;
     vm->stats.sh_faults++;
     bool long_mode = v->sh.efer & EFER_LMA, paging = v->sh.cr0 & CR0_PG;
     uint64_t va = long_mode ? addr : (uint32_t)addr;
+    /* RFLAGS.AC matters only under CR4.SMAP (4.6): the VMCS read only then. */
     unsigned access = ((err & GPT_PF_W) ? GPT_WRITE : 0) | ((err & GPT_PF_U) ? GPT_USER : 0) |
                       ((err & GPT_PF_I) ? GPT_EXEC : 0) |
-                      ((vcpu_get(v, REG_RFLAGS) & RFLAGS_AC) ? GPT_AC : 0);
+                      ((v->sh.cr4 & CR4_SMAP) && (vcpu_get(v, REG_RFLAGS) & RFLAGS_AC) ? GPT_AC : 0);
     struct shadow_vm *s = vm->shadow;
     if (!paging && va - s->hidden_la < (uint64_t)s->hidden_pages * PAGE_SIZE) {
         static const struct guest_table none[5] = {
@@ -820,10 +810,10 @@ void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, u
         uint64_t *slot = fill_path(vm, v->sh.root, va, none, 1);
         if (!slot) {
             vm_stop(vm, "shadow paging: no room for the backend's hidden pages");
-            return;
+            return false;
         }
         *slot = (s->hidden_hpa + ((va - s->hidden_la) & ~(uint64_t)OFFSET_4K)) | PTE_P | PTE_W;
-        return;
+        return true;
     }
     struct gpt_regs regs;
     guest_paging_regs(v, &regs);
@@ -836,14 +826,14 @@ void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, u
     case GPT_PAGE_FAULT:            /* the guest's own fault: its error code, CR2 */
         vcpu_set(v, REG_CR2, addr);
         vcpu_inject_exception(v, EXC_PF, x.pf_error);
-        return;
+        return false;
     case GPT_NON_CANONICAL:         /* the CPU checks canonicality before paging */
         vcpu_inject_exception(v, EXC_GP, 0);
-        return;
+        return false;
     case GPT_BAD_GPA:
         vm_stop(vm, "guest page table entry at gpa=%#lx outside its memory (linear %#lx, "
                 "rip=%#lx)", x.fault_gpa, va, e->rip);
-        return;
+        return false;
     }
     uint64_t page = x.gpa & ~(uint64_t)OFFSET_4K;
     void *host = vm_gpa_to_hva(vm, page, PAGE_SIZE);
@@ -861,10 +851,10 @@ void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, u
         } else {
             vm_stop(vm, "%s outside its memory at gpa=%#lx rip=%#lx", kind, x.gpa, e->rip);
         }
-        return;
+        return false;
     }
     if ((access & GPT_WRITE) && is_table(vm, page) && !write_to_table(v, e, va, x.gpa))
-        return;
+        return false;
     /* The same fault again on the very next exit, over and over: the entry made
      * does not satisfy the CPU, a bug to report rather than a hang. */
     bool again = va == v->sh.fault_addr && e->rip == v->sh.fault_rip &&
@@ -875,7 +865,7 @@ void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, u
         dump_path(v, va, &x);
         vm_stop(vm, "shadow paging: vcpu %u: the fault at %#lx (error %#x) keeps coming "
                 "back (rip=%#lx)", v->id, va, err, e->rip);
-        return;
+        return false;
     }
 
     struct guest_table g[5];
@@ -898,7 +888,7 @@ void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, u
         slot = fill_or_reclaim(vm, v->sh.root, va, g, stop);
     }
     if (!slot)
-        return;
+        return false;
     if (stop == 2 && (*slot & (PTE_P | PTE_PS)) == PTE_P) {    /* 4 KiB pieces: drop them */
         const uint64_t *pd = (const uint64_t *)((uintptr_t)slot & ~(uintptr_t)OFFSET_4K);
         zap_entry(vm, table_of(vm, pd), (unsigned)(slot - pd));
@@ -919,6 +909,7 @@ void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, u
         s->tlb_gen++;
     if (paging && x.page_size == PAGE_SIZE)
         prefetch(vm, &regs, v->sh.cr0 & CR0_WP, slot, va, &g[1]);
+    return true;
 }
 
 void shadow_invlpg(struct vcpu *v, uint64_t gva, bool all)

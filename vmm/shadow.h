@@ -88,13 +88,30 @@ void shadow_vm_fini(struct vm *vm);
  * in real mode (above 1 MiB + 64 KiB). */
 void shadow_map_hidden(struct vm *vm, uint64_t la, uint64_t hpa, unsigned pages);
 
-/* The guest-visible CR0/CR3/CR4/EFER (vcpu_get/vcpu_set divert here). */
-bool shadow_owns_reg(enum vcpu_reg r);
-uint64_t shadow_get_reg(struct vcpu *v, enum vcpu_reg r);
+/* The guest-visible CR0/CR3/CR4/EFER (vcpu_get/vcpu_set divert here). The first
+ * two are inline: every register access of the core asks them. */
+static inline bool shadow_owns_reg(enum vcpu_reg r)
+{
+    return r == REG_CR0 || r == REG_CR3 || r == REG_CR4 || r == REG_EFER;
+}
+
+static inline uint64_t shadow_get_reg(const struct vcpu *v, enum vcpu_reg r)
+{
+    switch (r) {
+    case REG_CR0: return v->sh.cr0;
+    case REG_CR3: return v->sh.cr3;
+    case REG_CR4: return v->sh.cr4;
+    case REG_EFER: return v->sh.efer;
+    default: return 0;
+    }
+}
+
 void shadow_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val);
 
 /* A #PF the guest took (addr = the CPU's CR2, err = its error code). */
-void shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, uint32_t err);
+/* true if it was resolved in the shadow tables alone: no device reached, no
+ * exception injected (the exit then keeps irq_prepare_entry's fast path). */
+bool shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, uint32_t err);
 /* INVLPG of gva by the guest; all: the address is unknown, drop the whole root. */
 void shadow_invlpg(struct vcpu *v, uint64_t gva, bool all);
 /* hv86 wrote [gpa, gpa + len) of guest RAM for the guest (the instruction

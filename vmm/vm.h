@@ -85,6 +85,10 @@ struct vm {
     uint64_t timers_due;             /* time_ns() of the next irq.timers call */
     uint64_t irq_events;             /* interrupt lines and messages so far (vmm/irq.c) */
     struct shadow_vm *shadow;        /* non-NULL: shadow paging (vmm/shadow.h) */
+    /* The guest's MAXPHYADDR and 1 GiB page support for its page walks (vmm/insn.c
+     * guest_paging_regs): from its CPUID, which is the VM's for life; 0: not
+     * asked yet. */
+    unsigned gpt_maxphyaddr, gpt_flags;
     int owner;                       /* the host CPU that runs its vCPUs, the only one
                                         that touches its state (hv.c, docs/smp.md) */
     uint32_t ran_on;                 /* host CPUs that did run it, one bit each */

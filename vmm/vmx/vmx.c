@@ -8,7 +8,7 @@
 #include "vmm/vmx/vmx.h"
 #include "vmm/vmx/vmx_insn.h"
 
-#define PREEMPT_MAX_NS 1000000000000ull   /* 1000 s: beyond, the field saturates anyway */
+#define PREEMPT_FIELD_MAX 0xFFFFFFFFull   /* a 32-bit field (25.4.2) */
 
 struct vmx_cpu vmx_cpu;
 
@@ -239,6 +239,7 @@ static void vmx_cpu_fini(void)
     enum vmx_result off = vmxoff();
     vmcs_forget_current();
     p->lazy_owner = 0;
+    p->entered = 0;
     if (off == VMX_OK)
         p->on = false;
     write_cr4(read_cr4() & ~(uint64_t)CR4_VMXE);
@@ -289,6 +290,8 @@ static void vmx_vcpu_unload(struct vcpu *v)
         save_lazy_msrs(v);
         here->lazy_owner = 0;
     }
+    if (here->entered == v)
+        here->entered = 0;
     if (x->vmcs.cpu == (int)this_cpu()->index)
         vmcs_clear(&x->vmcs);
 }
@@ -296,10 +299,18 @@ static void vmx_vcpu_unload(struct vcpu *v)
 static int vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
     struct vmx_vcpu *x = v->backend;
+    struct vmx_pcpu *here = vmx_here();
     vmcs_load(&x->vmcs);
-    vmx_vcpu_arrive(v);
-    vmx_refresh_host_state(x);
-    switch_lazy_msrs(v);
+    /* Its first entry on this CPU since it came (or since another vCPU entered
+     * here): the host state, CRs and lazy MSRs. The host writes its CR0 and CR4
+     * only while starting or stopping VMX operation (vmx_cpu_init, fpu_host_init,
+     * vmx_cpu_fini), never between two entries. */
+    if (here->entered != v) {
+        vmx_vcpu_arrive(v);
+        vmx_refresh_host_state(x);
+        switch_lazy_msrs(v);
+        here->entered = v;
+    }
     vmx_inject_pending(v);
     if (!x->checked) {              /* hv86's own view first: names the broken rule */
         if (!vmx_check_state(v, e)) {
@@ -312,16 +323,14 @@ static int vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
     }
     if (vmx_cpu.ctls.pin & PIN_PREEMPT_TIMER) {
         /* Up to the host's next timer interrupt (the tick, or a guest timer's
-         * wake-up), in the timer's units (IA32_VMX_MISC[4:0]); no interrupt
-         * armed (a single vCPU with no timer): as long as the field allows. */
-        uint64_t at = timer_next_interrupt(), now = time_ns(), quantum = 0xFFFFFFFFu;
-        if (at != UINT64_MAX) {
-            uint64_t ns = at > now ? at - now : 0;
-            if (ns > PREEMPT_MAX_NS)         /* keeps the product below 2^64 */
-                ns = PREEMPT_MAX_NS;
-            quantum = (ns * (time_tsc_hz() / 1000) / 1000000u) >> VMX_MISC_PREEMPT_RATE(vmx_cpu.caps.misc);
-        }
-        vmcs_write(VMCS_GUEST_PREEMPT_TIMER, quantum > 0xFFFFFFFFu ? 0xFFFFFFFFu : quantum);
+         * wake-up): the timer counts TSC periods shifted right by
+         * IA32_VMX_MISC[4:0] (26.5.1), and kernel/timer.c keeps that instant
+         * in TSC counts. No interrupt armed (a single vCPU with no timer): as
+         * long as the field allows. */
+        uint64_t at = timer_next_interrupt_tsc(), now = rdtsc(), quantum = PREEMPT_FIELD_MAX;
+        if (at != UINT64_MAX)
+            quantum = (at > now ? at - now : 0) >> VMX_MISC_PREEMPT_RATE(vmx_cpu.caps.misc);
+        vmcs_write(VMCS_GUEST_PREEMPT_TIMER, quantum > PREEMPT_FIELD_MAX ? PREEMPT_FIELD_MAX : quantum);
     }
     do {
         /* VMX does not switch CR2 (28.3): the guest's goes in by hand. */
@@ -344,7 +353,19 @@ static void vmx_set_paging(struct vcpu *v, const struct paging_regs *guest,
                            const struct paging_regs *hw)
 {
     const struct vmx_cap_msrs *c = &vmx_cpu.caps;
-    vmcs_load(&((struct vmx_vcpu *)v->backend)->vmcs);
+    struct vmx_vcpu *x = v->backend;
+    vmcs_load(&x->vmcs);
+    /* Under shadow paging nothing else writes these fields (the core's CR and
+     * EFER accesses end here), so what was written last is what they hold. */
+    if (x->paging_set && guest->cr0 == x->paging_guest.cr0 &&
+        guest->cr4 == x->paging_guest.cr4 && hw->cr0 == x->paging_hw.cr0 &&
+        hw->cr4 == x->paging_hw.cr4 && hw->efer == x->paging_hw.efer) {
+        vmcs_write(VMCS_GUEST_CR3, hw->cr3);    /* a CR3 load: the new root alone */
+        return;
+    }
+    x->paging_guest = *guest;
+    x->paging_hw = *hw;
+    x->paging_set = true;
     vmcs_write(VMCS_GUEST_CR0, (hw->cr0 | c->cr0_fixed0) & c->cr0_fixed1);
     vmcs_write(VMCS_CR0_SHADOW, guest->cr0);
     vmcs_write(VMCS_GUEST_CR3, hw->cr3);

@@ -33,6 +33,11 @@ struct vmx_vcpu {
     struct segment saved_tr;       /* the guest's TR while hv86's TSS is loaded */
     uint64_t saved_iopl;           /* the guest's RFLAGS.IOPL (the CPU runs with 3) */
     uint32_t saved_idt_limit;      /* the guest's IDTR limit (the CPU runs with 0) */
+    /* Shadow paging: the CR0, CR4 and EFER values vmx_set_paging last wrote
+     * (valid once it has), so a CR3 load, which changes none of them, writes
+     * GUEST_CR3 alone. */
+    struct paging_regs paging_guest, paging_hw;
+    bool paging_set;
     char msg[128];                 /* text for exit->invalid.rule */
 };
 
@@ -49,6 +54,10 @@ struct vmx_pcpu {
     bool on;                       /* in VMX operation */
     void *vmxon_region;
     struct vcpu *lazy_owner;       /* whose lazy MSRs are in the hardware */
+    /* The vCPU that entered last here, with its host state, host CRs and lazy
+     * MSRs in place: its next entry skips those checks, which nothing between
+     * two of its exits changes (vmx_vcpu_run). Cleared when it leaves the CPU. */
+    struct vcpu *entered;
 };
 
 /* The capabilities, controls and bitmaps, the same on every CPU (the first

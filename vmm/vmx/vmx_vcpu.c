@@ -122,7 +122,8 @@ void vmx_vcpu_arrive(struct vcpu *v)
 }
 
 /* CR0/CR3/CR4 can change under the host (e.g. fpu_host_init sets OSXSAVE): compare
- * against what the VMCS holds before each entry, as VM exit reloads them (28.5.1). */
+ * against what the VMCS holds before a vCPU's first entry on a CPU (vmx_vcpu_run),
+ * as VM exit reloads them (28.5.1). */
 void vmx_refresh_host_state(struct vmx_vcpu *x)
 {
     uint64_t cr0 = read_cr0(), cr3 = read_cr3(), cr4 = read_cr4();
@@ -301,9 +302,12 @@ void vmx_vcpu_fini(struct vcpu *v)
     struct vmx_vcpu *x = v->backend;
     if (!x)
         return;
-    for (unsigned i = 0; i < HOST_MAX_CPUS; i++)   /* unloaded already, see vcpu_unload */
+    for (unsigned i = 0; i < HOST_MAX_CPUS; i++) {   /* unloaded already, see vcpu_unload */
         if (vmx_cpu.pcpu[i].lazy_owner == v)
             vmx_cpu.pcpu[i].lazy_owner = 0;
+        if (vmx_cpu.pcpu[i].entered == v)
+            vmx_cpu.pcpu[i].entered = 0;
+    }
     vmcs_free(&x->vmcs);
     if (x->v86_tss)
         frames_free(x->v86_tss, V86_TSS_PAGES);
@@ -385,21 +389,12 @@ uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r)
     }
 }
 
-void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
+static __attribute__((noinline)) void set_other_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 {
     struct vmx_vcpu *x = cur(v);
     const struct vmx_cap_msrs *c = &vmx_cpu.caps;
     switch (r) {
     case REG_RSP: vmcs_write(VMCS_GUEST_RSP, val); break;
-    case REG_RIP: {
-        /* Moving RIP means the core completed the instruction: the one-instruction
-         * shadow of a preceding STI or MOV SS is over (25.4.2, as in KVM). */
-        uint64_t intr = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
-        if (intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS))
-            vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(uint64_t)(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS));
-        vmcs_write(VMCS_GUEST_RIP, val);
-        break;
-    }
     case REG_RFLAGS:
         if (x->v86) {
             x->saved_iopl = val & RFLAGS_IOPL;
@@ -436,6 +431,23 @@ void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
         break;
     default: break;
     }
+}
+
+/* RIP apart from the rest: nearly every exit writes it (the core completing an
+ * instruction), and this way it costs no register saves. */
+void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
+{
+    if (r != REG_RIP) {
+        set_other_reg(v, r, val);
+        return;
+    }
+    cur(v);
+    /* Moving RIP means the core completed the instruction: the one-instruction
+     * shadow of a preceding STI or MOV SS is over (25.4.2, as in KVM). */
+    uint64_t intr = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
+    if (intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS))
+        vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(uint64_t)(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS));
+    vmcs_write(VMCS_GUEST_RIP, val);
 }
 
 /* ---- interrupt delivery (26.7.5-6, 27.3.1.5) ------------------------------------- */
