@@ -348,17 +348,25 @@ void shadow_gpa_written(struct vm *vm, uint64_t gpa, uint64_t len)
     }
 }
 
+static unsigned free_root(struct vm *vm, struct shadow_root *r);
+
 /* Stop write-protecting gpage: drop every shadow table mirroring it (KVM's
- * unprotect). A root's top stays: false if gpage is one (still a guest table). */
-static bool unprotect(struct vm *vm, uint64_t gpage)
+ * unprotect). A root whose top mirrors it goes as a whole (a page that was a
+ * process's top-level table, freed and reused: its cached root is stale), except
+ * root `keep`, the one the writing vCPU runs on: false if that one stays (gpage
+ * is still a guest table). */
+static bool unprotect(struct vm *vm, uint64_t gpage, int keep)
 {
     struct shadow_vm *s = vm->shadow;
     s->stamp++;
     for (int i; (i = next_unvisited(vm, gpage)) != NIL;) {
         struct shadow_table *t = &s->tables[i];
         t->stamp = s->stamp;
-        if (t->parent == NIL)
+        if (t->parent == NIL) {
+            if (t->root != keep)    /* other vCPUs on it pick a root again */
+                vm->stats.sh_reclaimed += free_root(vm, &s->roots[t->root]);
             continue;
+        }
         if (t->fixed) {
             zap_all(vm, i);
             unbind(vm, i);
@@ -731,7 +739,7 @@ static bool write_to_table(struct vcpu *v, const struct vm_exit *e, uint64_t va,
         s->flood_gpage = page;
         s->flood_writes = 0;
     }
-    if (++s->flood_writes > FLOOD_WRITES && unprotect(vm, page)) {
+    if (++s->flood_writes > FLOOD_WRITES && unprotect(vm, page, v->sh.root)) {
         vm->stats.sh_unprotects++;
         return true;
     }
@@ -739,7 +747,7 @@ static bool write_to_table(struct vcpu *v, const struct vm_exit *e, uint64_t va,
      * or exception, requeued as pending by the backend) is not the instruction
      * at RIP's to emulate: let the CPU redo it on the unprotected page. */
     if (v->event_pending) {
-        if (unprotect(vm, page)) {
+        if (unprotect(vm, page, v->sh.root)) {
             vm->stats.sh_unprotects++;
             return true;
         }
@@ -758,12 +766,15 @@ static bool write_to_table(struct vcpu *v, const struct vm_exit *e, uint64_t va,
         vm->stats.sh_pt_writes += (unsigned)done;
         return false;
     }
-    if (unprotect(vm, page)) {      /* not emulated: let the CPU do it, unprotected */
+    if (unprotect(vm, page, v->sh.root)) {    /* not emulated: the CPU does it, unprotected */
         vm->stats.sh_unprotects++;
         return true;
     }
+    uint8_t b[4] = { 0 };
+    guest_linear_rw(v, e->rip, b, sizeof b, false);
     vm_stop(vm, "shadow paging: a write to the guest's top-level page table at gpa=%#lx by "
-            "an instruction hv86 does not emulate (rip=%#lx)", gpa, e->rip);
+            "an instruction hv86 does not emulate (rip=%#lx: %02x %02x %02x %02x)", gpa, e->rip,
+            b[0], b[1], b[2], b[3]);
     return false;
 }
 

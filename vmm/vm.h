@@ -61,7 +61,7 @@ struct vm {
     unsigned id;
     enum vm_state state;
     int status;                      /* launcher exit status for this VM */
-    char reason[128];                /* why hv86 stopped it, if it did */
+    char reason[256];                /* why hv86 stopped it, if it did */
     uint64_t ram_size;
     struct ram_region ram[VM_MAX_RAM_REGIONS];
     unsigned nram;
