@@ -37,7 +37,7 @@ enum { EAX, EBX, ECX, EDX };
  * runs the guest without "enable RDTSCP", so they #UD there): not offered. */
 #define CPUID_80000001_EDX_RDTSCP (1u << 27)
 #define CPUID_7_ECX_RDPID (1u << 22)
-/* IA32_MPERF/IA32_APERF (MSRs 0xE7/0xE8) are not implemented (they raise #GP,
+/* hv86 has no IA32_MPERF/IA32_APERF (MSRs 0xE7/0xE8: they raise #GP,
  * docs/msr.md): Linux reads both at every scheduler tick where CPUID.6:ECX[0]
  * offers them (Bochs' CPU models do), two exits and two #GPs a tick. */
 #define POWER_LEAF 6u
