@@ -39,9 +39,7 @@ static struct lapic *lapic_of(struct vcpu *v)
 
 /* --- sources ------------------------------------------------------------------ */
 
-/* Something reached the VM's interrupt controllers: every vCPU's next entry
- * looks again (irq_prepare_entry's fast path). */
-static void irq_event(struct vm *vm)
+void irq_event(struct vm *vm)
 {
     vm->irq_events++;
 }

@@ -105,6 +105,10 @@ void irq_timers_changed(struct vm *vm);
  * take now (pending exception first, then NMI, then the highest-priority
  * interrupt), and request an interrupt or NMI window for what must wait. */
 void irq_prepare_entry(struct vcpu *v);
+/* Something reached the VM's interrupt controllers (a line, a message, an INIT
+ * or SIPI): every vCPU's next entry looks again (irq_prepare_entry's fast path),
+ * and a solo turn ends (vmm/sched.c). */
+void irq_event(struct vm *vm);
 /* The next irq_prepare_entry(v) makes its full pass (another vCPU ran since, or
  * v's exit touched interrupt state). */
 void irq_forget(struct vcpu *v);

@@ -107,11 +107,15 @@ static bool vcpu_runnable(struct vcpu *v, uint64_t *wake)
 }
 
 /* One turn of v: it runs until this CPU's tick ends its turn (or, without a
- * working timer, for one exit), its VM stops or it halts. */
-static void run_turn(struct vcpu *v, struct vcpu **last)
+ * working timer, for one exit), its VM stops or it halts. A solo turn (the only
+ * vCPU of the CPU that can run, others asleep, the tick off) ends instead at a
+ * host interrupt (a sleeper's timer, a kick) or an interrupt message in its VM,
+ * either of which may have woken another vCPU. */
+static void run_turn(struct vcpu *v, struct vcpu **last, bool solo)
 {
     struct vm *vm = v->vm;
     struct vm_exit e;
+    uint64_t events = vm->irq_events;
     vm->ran_on |= 1u << this_cpu()->index;
     this_cpu()->current = v;
     uint64_t t0 = rdtsc();
@@ -132,14 +136,16 @@ static void run_turn(struct vcpu *v, struct vcpu **last)
         fpu_leave_guest(v);
         exit_dispatch(v, &e);
     } while (vm->state == VM_RUNNING && !v->halted && !v->init_pending &&
-             timer_cpu_ticks() == turn && timer_running && e.kind != EXIT_PREEMPT);
+             timer_cpu_ticks() == turn && timer_running && e.kind != EXIT_PREEMPT &&
+             !(solo && (e.kind == EXIT_EXTINT || vm->irq_events != events)));
     this_cpu()->current = 0;
 }
 
 /* Round-robin over every runnable vCPU of the VMs this CPU owns. A halted vCPU
  * is skipped until something wakes it (vmm/irq.c), a vCPU in wait-for-SIPI until
  * a SIPI starts it; when none can run, the CPU sleeps until its next interrupt:
- * the tick, or the earliest guest timer (timer_wake_at). A VM whose vCPUs all
+ * the tick, or the earliest guest timer (timer_wake_at). With one vCPU able to
+ * run the tick is off and that vCPU's turn is solo (run_turn). A VM whose vCPUs all
  * sleep with no timer armed can never wake: it is stopped. The end of a VM (exit
  * port, power-off, stop) ends all its vCPUs, since they run only while it is
  * VM_RUNNING; it then leaves its CPU (give_vm to nobody). Load balance: after a
@@ -147,41 +153,63 @@ static void run_turn(struct vcpu *v, struct vcpu **last)
  * hands that VM to the idle CPU. The loop ends when no VM runs anywhere: until
  * then a CPU without VMs may still be handed one. */
 static uint64_t run_start;           /* time_ns() when the VMs started: ended_tick */
+#define PASS_CPU_SHIFT 48
 
 static void run_cpu(void)
 {
     struct vcpu *last = 0;
     struct cpu *c = this_cpu();
     int me = (int)c->index;
+    /* This CPU's passes, numbered apart from every other CPU's: a VM handed to it
+     * in the middle of a pass is left for the next (its ready flags are stale). */
+    uint64_t pass = (uint64_t)me << PASS_CPU_SHIFT;
     for (bool any = true; any;) {
         any = false;
+        pass++;
         bool ran = false;
         uint64_t wake = IRQ_NEVER;
-        /* The tick shares this CPU between vCPUs: with exactly one vCPU among the
-         * VMs it owns it is switched off, which saves that vCPU an exit every tick
-         * (docs/interrupts.md). A CPU without VMs keeps it, to see the end of
-         * the run; one handed a VM is kicked. */
-        unsigned vcpus = 0;
-        for (unsigned i = 0; i < nvms; i++)
-            if (vm_running(vms[i]) && owns(vms[i], me))
-                vcpus += vms[i]->nvcpus;
-        timer_tick_enable(vcpus != 1);
+        /* Who can run now, and the first timer of those asleep. The tick shares
+         * this CPU between vCPUs: with at most one of them able to run it is
+         * switched off, which saves that vCPU an exit every tick, and the
+         * sleepers' timers are armed as wake-ups instead (a solo turn ends at
+         * one: run_turn; docs/interrupts.md). A CPU without VMs keeps the tick,
+         * to see the end of the run; one handed a VM is kicked. */
+        unsigned owned = 0, ready = 0;
+        for (unsigned i = 0; i < nvms; i++) {
+            struct vm *vm = vms[i];
+            if (!vm_running(vm) || !owns(vm, me))
+                continue;
+            vm->sched_wake = IRQ_NEVER;
+            vm->sched_pass = pass;
+            for (unsigned k = 0; k < vm->nvcpus; k++) {
+                struct vcpu *v = &vm->vcpus[k];
+                v->ready = vcpu_runnable(v, &vm->sched_wake);
+                ready += v->ready;
+            }
+            owned += vm->nvcpus;
+            wake = vm->sched_wake < wake ? vm->sched_wake : wake;
+        }
+        bool tick = !owned || ready > 1, solo = ready == 1 && owned > 1;
+        timer_tick_enable(tick);
+        if (!tick)
+            timer_wake_at(wake);
         for (unsigned i = 0; i < nvms; i++) {
             struct vm *vm = vms[i];
             if (!vm_running(vm))
                 continue;
             any = true;
-            if (!owns(vm, me))
+            if (!owns(vm, me) || vm->sched_pass != pass)
                 continue;
             bool live = false;
-            uint64_t vm_wake = IRQ_NEVER;
+            uint64_t vm_wake = vm->sched_wake;
             for (unsigned k = 0; k < vm->nvcpus && vm->state == VM_RUNNING; k++) {
                 struct vcpu *v = &vm->vcpus[k];
-                if (!vcpu_runnable(v, &vm_wake))
+                /* Again: an earlier turn of this pass may have sent it an INIT. */
+                if (!v->ready || !vcpu_runnable(v, &vm_wake))
                     continue;
                 ran = live = true;
                 __atomic_store_n(&c->idle, false, __ATOMIC_RELEASE);
-                run_turn(v, &last);
+                run_turn(v, &last, solo);
             }
             if (vm->state == VM_RUNNING && !live && vm_wake == IRQ_NEVER)
                 vm_stop(vm, "all %u vCPUs halted or waiting for a SIPI with no interrupt "
@@ -190,6 +218,7 @@ static void run_cpu(void)
             if (vm->state != VM_RUNNING) {
                 vm->ended_tick = timer_ticks_since(run_start);
                 give_vm(vm, VM_NO_CPU);
+                ran = true;             /* no sleep: the next pass sees the change */
                 continue;
             }
             int to = live ? idle_cpu(me) : VM_NO_CPU;

@@ -12,6 +12,7 @@
 #include "vmm/platform.h"
 #include "vmm/startup.h"
 #include "vmm/vcpu.h"
+#include "vmm/irq.h"
 #include "vmm/vm.h"
 
 #define SIPI_CS_SHIFT      8           /* CS selector = vector << 8 */
@@ -24,6 +25,7 @@ void startup_init(struct vcpu *v)
 {
     v->init_pending = true;
     v->sipi_pending = false;           /* a SIPI before this INIT no longer counts */
+    irq_event(v->vm);
 }
 
 bool startup_sipi(struct vcpu *v, uint8_t vector)
@@ -32,6 +34,7 @@ bool startup_sipi(struct vcpu *v, uint8_t vector)
         return false;
     v->sipi_pending = true;
     v->sipi_vector = vector;
+    irq_event(v->vm);
     return true;
 }
 

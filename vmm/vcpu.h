@@ -66,6 +66,7 @@ struct vcpu {
     void *fpu_area;            /* XSAVE area while another vCPU owns the FPU */
     bool halted;               /* in HLT until an interrupt (vmm/irq.c) */
     bool halted_if;            /* ... with RFLAGS.IF set: an interrupt may wake it */
+    bool ready;                /* could run at the start of its CPU's pass (vmm/sched.c) */
     /* Processor start-up (vmm/startup.c): */
     bool wait_sipi;            /* wait-for-SIPI: not run until a SIPI arrives */
     bool init_pending;         /* an INIT arrived: applied before it runs next */

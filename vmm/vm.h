@@ -84,6 +84,8 @@ struct vm {
     struct irq_hooks irq;            /* its IOAPIC, 8259s, device timers (vmm/irq.h) */
     uint64_t timers_due;             /* time_ns() of the next irq.timers call */
     uint64_t irq_events;             /* interrupt lines and messages so far (vmm/irq.c) */
+    uint64_t sched_wake;             /* its sleeping vCPUs' first timer (vmm/sched.c) */
+    uint64_t sched_pass;             /* the owner's pass that set sched_wake and ready */
     struct shadow_vm *shadow;        /* non-NULL: shadow paging (vmm/shadow.h) */
     /* The guest's MAXPHYADDR and 1 GiB page support for its page walks (vmm/insn.c
      * guest_paging_regs): from its CPUID, which is the VM's for life; 0: not
