@@ -135,3 +135,14 @@ const char *bootinfo_arg(const char *key, char *buf, unsigned size)
     }
     return NULL;
 }
+
+bool bootinfo_arg_uint(const char *key, unsigned *n)
+{
+    char buf[16];
+    if (!bootinfo_arg(key, buf, sizeof buf))
+        return false;
+    *n = 0;
+    for (const char *p = buf; *p >= '0' && *p <= '9'; p++)
+        *n = *n * 10 + (unsigned)(*p - '0');
+    return true;
+}

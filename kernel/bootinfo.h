@@ -1,6 +1,7 @@
 /* What the boot loader told us, in one form for multiboot v1 and v2. */
 #ifndef KERNEL_BOOTINFO_H
 #define KERNEL_BOOTINFO_H
+#include <stdbool.h>
 #include <stdint.h>
 
 #define BOOT_MAX_MODULES 32
@@ -26,4 +27,6 @@ int bootinfo_parse(uint32_t magic, uint64_t info);
 const struct boot_module *bootinfo_module(const char *name);
 /* "key=value" from the hv86 command line; NULL if absent. */
 const char *bootinfo_arg(const char *key, char *buf, unsigned size);
+/* "key=N" as a decimal number (its leading digits; 0 if none); false if absent. */
+bool bootinfo_arg_uint(const char *key, unsigned *n);
 #endif

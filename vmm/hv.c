@@ -147,12 +147,9 @@ static void summary(void)
 /* hv86.cpus=N: at most N CPUs (default: every CPU the MADT lists). */
 static unsigned host_cpus_wanted(void)
 {
-    char buf[8];
-    unsigned n = 0;
-    if (!bootinfo_arg("hv86.cpus", buf, sizeof buf))
+    unsigned n;
+    if (!bootinfo_arg_uint("hv86.cpus", &n))
         return HOST_MAX_CPUS;
-    for (const char *p = buf; *p >= '0' && *p <= '9'; p++)
-        n = n * 10 + (unsigned)(*p - '0');
     return n ? n : 1;
 }
 

@@ -973,12 +973,9 @@ void shadow_map_hidden(struct vm *vm, uint64_t la, uint64_t hpa, unsigned pages)
 
 static unsigned bound_from_cmdline(void)
 {
-    char buf[16];
-    unsigned n = 0;
-    if (!bootinfo_arg("hv86.shadow_pages", buf, sizeof buf))
+    unsigned n;
+    if (!bootinfo_arg_uint("hv86.shadow_pages", &n))
         return SHADOW_DEFAULT_PAGES;
-    for (const char *p = buf; *p >= '0' && *p <= '9'; p++)
-        n = n * 10 + (unsigned)(*p - '0');
     return n < SHADOW_MIN_PAGES ? SHADOW_MIN_PAGES : n;
 }
 
