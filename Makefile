@@ -51,7 +51,7 @@ include guests/guests.mk
 # Downloaded once (apt-get download, nothing installed); present files are kept.
 LINUX := $(BUILD)/linux
 
-$(LINUX)/vmlinuz $(LINUX)/busybox: scripts/linux-image
+$(LINUX)/vmlinuz $(LINUX)/busybox &: scripts/linux-image
 	scripts/linux-image $(LINUX)
 
 $(LINUX)/initramfs.cpio.gz: guests/linux/init $(LINUX)/busybox scripts/mkinitramfs
