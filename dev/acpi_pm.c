@@ -84,3 +84,17 @@ enum acpi_pm_action acpi_pm_write(struct acpi_pm *pm, unsigned off, unsigned siz
     }
     return act;
 }
+
+enum bus_result acpi_pm_bus_access(void *dev, struct vcpu *v, uint64_t offset, unsigned size,
+                                   bool write, uint64_t *val)
+{
+    struct acpi_pm *pm = dev;
+    (void)v;
+    uint64_t ticks = acpi_pm_ticks(pm->host ? pm->host->now_ns() : 0);
+    if (!write)
+        *val = acpi_pm_read(pm, (unsigned)offset, size, ticks);
+    else if (acpi_pm_write(pm, (unsigned)offset, size, (uint32_t)*val, ticks) == ACPI_PM_POWEROFF &&
+             pm->host)
+        pm->host->end(pm->host->ctx, 0);
+    return BUS_OK;
+}

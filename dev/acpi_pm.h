@@ -8,6 +8,7 @@
 #ifndef DEV_ACPI_PM_H
 #define DEV_ACPI_PM_H
 #include <stdint.h>
+#include "dev/bus.h"
 
 #define ACPI_PM_BASE     0x600
 #define ACPI_PM1_STS     0x00      /* PM1a_EVT_BLK: status (16 bits) ... */
@@ -50,6 +51,7 @@ struct acpi_pm {
     uint16_t en;              /* PM1_EN */
     uint16_t cnt;             /* PM1_CNT, the stored bits: BM_RLD, SLP_TYP */
     uint64_t tmr_epoch;       /* timer ticks >> 31 when TMR_STS was last cleared */
+    const struct dev_host *host;  /* the time; S5 ends the VM; set after acpi_pm_init */
 };
 
 enum acpi_pm_action { ACPI_PM_NONE, ACPI_PM_POWEROFF };
@@ -63,4 +65,8 @@ uint32_t acpi_pm_read(const struct acpi_pm *pm, unsigned off, unsigned size, uin
 /* A write; ACPI_PM_POWEROFF when it sets SLP_EN with SLP_TYP = S5. */
 enum acpi_pm_action acpi_pm_write(struct acpi_pm *pm, unsigned off, unsigned size, uint32_t val,
                                   uint64_t ticks);
+/* The bus handler of ports 0x600-0x60B: PM1 and the PM timer at the host's
+ * time; entering S5 ends the VM with status 0 (powered off). */
+enum bus_result acpi_pm_bus_access(void *dev, struct vcpu *v, uint64_t offset, unsigned size,
+                                   bool write, uint64_t *val);
 #endif

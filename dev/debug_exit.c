@@ -12,3 +12,15 @@ uint32_t debug_exit_read(unsigned size)
 {
     return size >= 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
 }
+
+enum bus_result debug_exit_bus_access(void *dev, struct vcpu *v, uint64_t offset, unsigned size,
+                                      bool write, uint64_t *val)
+{
+    const struct dev_host *host = dev;
+    (void)v; (void)offset;
+    if (!write)
+        *val = debug_exit_read(size);
+    else if (host)
+        host->end(host->ctx, debug_exit_status((uint32_t)*val));
+    return BUS_OK;
+}

@@ -3,6 +3,7 @@
 #ifndef DEV_DEBUG_EXIT_H
 #define DEV_DEBUG_EXIT_H
 #include <stdint.h>
+#include "dev/bus.h"
 
 #define DEBUG_EXIT_PORT  0xf4
 #define DEBUG_EXIT_WIDTH 4
@@ -11,4 +12,8 @@
 int debug_exit_status(uint32_t v);
 /* What a read of size bytes returns. */
 uint32_t debug_exit_read(unsigned size);
+/* The bus handler of the exit port; dev is the VM's struct dev_host: a write
+ * ends the VM with debug_exit_status. */
+enum bus_result debug_exit_bus_access(void *dev, struct vcpu *v, uint64_t offset, unsigned size,
+                                      bool write, uint64_t *val);
 #endif

@@ -68,3 +68,15 @@ bool fw_cfg_io(struct fw_cfg *f, unsigned off, unsigned size, bool in, uint32_t 
     }
     return size == 1;               /* a data write: ignored */
 }
+
+enum bus_result fw_cfg_bus_access(void *dev, struct vcpu *v, uint64_t offset, unsigned size,
+                                  bool write, uint64_t *val)
+{
+    uint32_t v32 = (uint32_t)*val;
+    (void)v;
+    if (!fw_cfg_io(dev, (unsigned)offset, size, !write, &v32))
+        return BUS_UNCLAIMED;
+    if (!write)
+        *val = v32;
+    return BUS_OK;
+}

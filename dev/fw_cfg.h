@@ -5,6 +5,7 @@
 #define DEV_FW_CFG_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "dev/bus.h"
 
 #define FW_CFG_PORT_SEL   0x510
 #define FW_CFG_PORT_DATA  0x511
@@ -34,4 +35,7 @@ uint8_t fw_cfg_read_byte(struct fw_cfg *f);
  * x86 fw_cfg decodes it. Returns false for an access QEMU does not accept
  * (nothing changed; the caller treats it as an unclaimed port). */
 bool fw_cfg_io(struct fw_cfg *f, unsigned off, unsigned size, bool in, uint32_t *val);
+/* The bus handler of the two ports: an access QEMU refuses is BUS_UNCLAIMED. */
+enum bus_result fw_cfg_bus_access(void *dev, struct vcpu *v, uint64_t offset, unsigned size,
+                                  bool write, uint64_t *val);
 #endif

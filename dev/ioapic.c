@@ -139,3 +139,14 @@ void ioapic_eoi(struct ioapic *io, uint8_t vector)
         service(io, pin);
     }
 }
+
+enum bus_result ioapic_bus_access(void *dev, struct vcpu *v, uint64_t offset, unsigned size,
+                                  bool write, uint64_t *val)
+{
+    (void)v;
+    if (write)
+        ioapic_mmio_write(dev, (uint32_t)offset, size, (uint32_t)*val);
+    else
+        *val = ioapic_mmio_read(dev, (uint32_t)offset, size);
+    return BUS_OK;
+}

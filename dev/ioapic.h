@@ -8,6 +8,7 @@
 #define DEV_IOAPIC_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "dev/bus.h"
 
 #define IOAPIC_BASE     0xFEC00000u
 #define IOAPIC_SIZE     0x1000u     /* the page QEMU and the chipsets decode */
@@ -79,4 +80,7 @@ void ioapic_set_irq(struct ioapic *io, unsigned pin, bool high);
  * bus): Remote IRR clears on the entries with that vector, and a pin that is
  * still asserted interrupts again. */
 void ioapic_eoi(struct ioapic *io, uint8_t vector);
+/* The bus handler of its page (IOREGSEL, IOWIN). */
+enum bus_result ioapic_bus_access(void *dev, struct vcpu *v, uint64_t offset, unsigned size,
+                                  bool write, uint64_t *val);
 #endif

@@ -602,3 +602,36 @@ void lapic_set_cr8(struct lapic *l, uint8_t cr8)
 {
     l->tpr = (uint32_t)(cr8 & 0xF) << 4;
 }
+
+/* --- for the core's interrupt delivery ---------------------------------------- */
+
+void lapic_set_clock(struct lapic *l, const struct lapic_clock *clock)
+{
+    l->clock = clock;
+}
+
+uint32_t lapic_tpr(const struct lapic *l)
+{
+    return l->tpr;
+}
+
+bool lapic_irr_empty(const struct lapic *l)
+{
+    return l->irr_count == 0;
+}
+
+bool lapic_take_ipi(struct lapic *l, uint32_t *icr_lo)
+{
+    if (!l->icr_sent)
+        return false;
+    l->icr_sent = false;
+    *icr_lo = l->icr_lo;
+    return true;
+}
+
+int lapic_take_eoi(struct lapic *l)
+{
+    int vector = l->eoi_level;
+    l->eoi_level = NO_EOI;
+    return vector;
+}

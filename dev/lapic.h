@@ -185,4 +185,19 @@ uint64_t lapic_timer_next(const struct lapic *l);
 /* CR8 is TPR[7:4] (SDM Vol. 3A 11.8.6): for the backends to keep them in step. */
 uint8_t lapic_get_cr8(const struct lapic *l);
 void lapic_set_cr8(struct lapic *l, uint8_t cr8);
+
+/* --- for the core's interrupt delivery (vmm/irq.c): the model's state through
+ * these functions only, never its fields --- */
+void lapic_set_clock(struct lapic *l, const struct lapic_clock *clock);
+/* The TPR as the model last saw it (11.8.3.1). */
+uint32_t lapic_tpr(const struct lapic *l);
+/* Nothing in IRR: nothing to present, whatever the TPR (a quick test). */
+bool lapic_irr_empty(const struct lapic *l);
+/* An ICR write left an IPI to send: true once per write, with the ICR's low
+ * half (delivery mode, vector, destination mode and shorthand) in *icr_lo. The
+ * destination is matched with lapic_ipi_reaches, before the next ICR write. */
+bool lapic_take_ipi(struct lapic *l, uint32_t *icr_lo);
+/* A level-triggered vector took its EOI (the EOI broadcast to the IOAPICs,
+ * 11.8.5): its vector once, else -1. */
+int lapic_take_eoi(struct lapic *l);
 #endif

@@ -148,3 +148,37 @@ void pci_ecam_write(struct pci_host *h, uint64_t off, unsigned size, uint64_t va
     ecam_decode(off, &bus, &dev, &fn, &reg);
     pci_config_write(h, bus, dev, fn, reg, size, (uint32_t)val);
 }
+
+/* --- the bus handlers -------------------------------------------------------- */
+
+enum bus_result pci_bus_access(void *dev, struct vcpu *v, uint64_t offset, unsigned size,
+                               bool write, uint64_t *val)
+{
+    struct pci_host *h = dev;
+    uint32_t v32 = (uint32_t)*val;
+    (void)v;
+    switch (pci_io(h, (unsigned)offset, size, !write, &v32)) {
+    case PCI_IO_DONE:
+        if (!write)
+            *val = v32;
+        return BUS_OK;
+    case PCI_IO_RESET:
+        if (h->host)
+            h->host->stop(h->host->ctx, "reset requested (port 0xcf9): hv86 does not reset VMs");
+        return BUS_REFUSED;
+    case PCI_IO_UNCLAIMED:
+    default:
+        return BUS_UNCLAIMED;
+    }
+}
+
+enum bus_result pci_ecam_bus_access(void *dev, struct vcpu *v, uint64_t offset, unsigned size,
+                                    bool write, uint64_t *val)
+{
+    (void)v;
+    if (write)
+        pci_ecam_write(dev, offset, size, *val);
+    else
+        *val = pci_ecam_read(dev, offset, size);
+    return BUS_OK;
+}

@@ -9,6 +9,7 @@
 #define DEV_PCI_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "dev/bus.h"
 
 #define PCI_CONFIG_ADDRESS_PORT 0xCF8   /* dword accesses only */
 #define PCI_CONFIG_DATA_PORT    0xCFC   /* 0xCFC-0xCFF: byte, word or dword */
@@ -72,6 +73,7 @@ struct pci_host {
     uint32_t config_address;             /* the CONFIG_ADDRESS register */
     uint16_t command;                    /* 00:00.0's command register */
     uint8_t reset_control;               /* RST_CNT */
+    const struct dev_host *host;         /* a reset request stops the VM; set after init */
 };
 
 /* What a port access did. */
@@ -96,4 +98,10 @@ enum pci_io_result pci_io(struct pci_host *h, unsigned off, unsigned size, bool 
  * access is two dword accesses, low first). */
 uint64_t pci_ecam_read(const struct pci_host *h, uint64_t off, unsigned size);
 void pci_ecam_write(struct pci_host *h, uint64_t off, unsigned size, uint64_t val);
+/* Bus handlers: ports 0xCF8-0xCFF (a reset request through RST_CNT stops the
+ * VM: hv86 does not reset VMs) and the ECAM window. */
+enum bus_result pci_bus_access(void *dev, struct vcpu *v, uint64_t offset, unsigned size,
+                               bool write, uint64_t *val);
+enum bus_result pci_ecam_bus_access(void *dev, struct vcpu *v, uint64_t offset, unsigned size,
+                                    bool write, uint64_t *val);
 #endif

@@ -297,3 +297,53 @@ uint8_t pic8259_pair_inta(struct pic8259_pair *pp)
     cascade(pp);
     return vector;
 }
+
+/* --- the bus handlers -------------------------------------------------------- */
+
+static void master_byte(void *dev, unsigned a0, bool write, uint8_t *b)
+{
+    if (write)
+        pic8259_pair_write(dev, 0, a0, *b);
+    else
+        *b = pic8259_pair_read(dev, 0, a0);
+}
+
+static void slave_byte(void *dev, unsigned a0, bool write, uint8_t *b)
+{
+    if (write)
+        pic8259_pair_write(dev, 1, a0, *b);
+    else
+        *b = pic8259_pair_read(dev, 1, a0);
+}
+
+static void elcr_byte(void *dev, unsigned i, bool write, uint8_t *b)
+{
+    if (write)
+        pic_elcr_write(dev, i, *b);
+    else
+        *b = pic_elcr_read(dev, i);
+}
+
+enum bus_result pic8259_master_bus_access(void *dev, struct vcpu *v, uint64_t offset,
+                                          unsigned size, bool write, uint64_t *val)
+{
+    (void)v;
+    bus_bytewise(dev, master_byte, PIC_PORTS, offset, size, write, val);
+    return BUS_OK;
+}
+
+enum bus_result pic8259_slave_bus_access(void *dev, struct vcpu *v, uint64_t offset,
+                                         unsigned size, bool write, uint64_t *val)
+{
+    (void)v;
+    bus_bytewise(dev, slave_byte, PIC_PORTS, offset, size, write, val);
+    return BUS_OK;
+}
+
+enum bus_result pic_elcr_bus_access(void *dev, struct vcpu *v, uint64_t offset,
+                                    unsigned size, bool write, uint64_t *val)
+{
+    (void)v;
+    bus_bytewise(dev, elcr_byte, PIC_PORTS, offset, size, write, val);
+    return BUS_OK;
+}

@@ -8,6 +8,7 @@
 #define DEV_PIC8259_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "dev/bus.h"
 
 #define PIC_MASTER_PORT 0x20     /* A0 = 0 at 0x20, A0 = 1 at 0x21 */
 #define PIC_SLAVE_PORT  0xA0
@@ -57,4 +58,13 @@ uint8_t pic8259_pair_inta(struct pic8259_pair *pp);
 /* ELCR byte i (0: 0x4D0, 1: 0x4D1). */
 uint8_t pic_elcr_read(const struct pic8259_pair *pp, unsigned i);
 void pic_elcr_write(struct pic8259_pair *pp, unsigned i, uint8_t val);
+/* Bus handlers (dev/bus.h) of the pair: the master's two ports, the slave's and
+ * the ELCR pair; byte-wide, a wider access split as the ISA bus does. */
+#define PIC_PORTS 2
+enum bus_result pic8259_master_bus_access(void *dev, struct vcpu *v, uint64_t offset,
+                                          unsigned size, bool write, uint64_t *val);
+enum bus_result pic8259_slave_bus_access(void *dev, struct vcpu *v, uint64_t offset,
+                                         unsigned size, bool write, uint64_t *val);
+enum bus_result pic_elcr_bus_access(void *dev, struct vcpu *v, uint64_t offset,
+                                    unsigned size, bool write, uint64_t *val);
 #endif

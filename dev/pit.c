@@ -298,3 +298,52 @@ void pit_port61_write(struct pit *p, uint8_t val, uint64_t now)
     p->port61 = val & PORT61_WRITABLE;
     set_gate(&p->ch[PIT_SPEAKER_CHANNEL], val & PORT61_GATE2, now);
 }
+
+/* --- the bus handlers -------------------------------------------------------- */
+
+static uint64_t host_now(const struct pit *p)
+{
+    return p->host ? p->host->now_ns() : 0;
+}
+
+static void pit_byte(void *dev, unsigned off, bool write, uint8_t *b)
+{
+    struct pit *p = dev;
+    if (write)
+        pit_write(p, off, *b, host_now(p));
+    else
+        *b = pit_read(p, off, host_now(p));
+}
+
+static void port61_byte(void *dev, unsigned off, bool write, uint8_t *b)
+{
+    struct pit *p = dev;
+    (void)off;
+    if (write)
+        pit_port61_write(p, *b, host_now(p));
+    else
+        *b = pit_port61_read(p, host_now(p));
+}
+
+static enum bus_result pit_bytes(struct pit *p, bus_byte_fn byte, uint64_t ports,
+                                 uint64_t offset, unsigned size, bool write, uint64_t *val)
+{
+    bus_bytewise(p, byte, ports, offset, size, write, val);
+    if (p->host)
+        p->host->timers_changed(p->host->ctx);
+    return BUS_OK;
+}
+
+enum bus_result pit_bus_access(void *dev, struct vcpu *v, uint64_t offset, unsigned size,
+                               bool write, uint64_t *val)
+{
+    (void)v;
+    return pit_bytes(dev, pit_byte, PIT_PORTS, offset, size, write, val);
+}
+
+enum bus_result pit_port61_bus_access(void *dev, struct vcpu *v, uint64_t offset,
+                                      unsigned size, bool write, uint64_t *val)
+{
+    (void)v;
+    return pit_bytes(dev, port61_byte, 1, offset, size, write, val);
+}

@@ -12,6 +12,7 @@
 #define DEV_PIT_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "dev/bus.h"
 
 #define PIT_PORT        0x40        /* counters 0-2 at +0..+2, control word at +3 */
 #define PIT_PORTS       4
@@ -46,6 +47,7 @@ struct pit_channel {
 struct pit {
     struct pit_channel ch[PIT_CHANNELS];
     uint8_t port61;          /* its writable bits 3-0 */
+    const struct dev_host *host;  /* the time, and timers_changed; set after pit_init */
 };
 
 /* Power-up. The data sheet leaves mode, count and OUT undefined; here no
@@ -67,4 +69,11 @@ uint64_t pit_take_edges(struct pit *p, unsigned c, uint64_t now);
 /* When counter c's OUT next rises after now, or UINT64_MAX if it will not
  * without a new count or GATE change. */
 uint64_t pit_next_edge(const struct pit *p, unsigned c, uint64_t now);
+/* Bus handlers of ports 0x40-0x43 and of port 0x61 (dev is the struct pit):
+ * byte-wide; each access may move the next OUT0 edge, so the host's
+ * timers_changed follows it. */
+enum bus_result pit_bus_access(void *dev, struct vcpu *v, uint64_t offset, unsigned size,
+                               bool write, uint64_t *val);
+enum bus_result pit_port61_bus_access(void *dev, struct vcpu *v, uint64_t offset,
+                                      unsigned size, bool write, uint64_t *val);
 #endif

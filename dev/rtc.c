@@ -342,3 +342,35 @@ void rtc_init(struct rtc *r, const struct rtc_time *start, uint64_t ram_size, ui
     put_word(r, CMOS_EXT_MEM_POST, ext_kib);
     put_word(r, CMOS_MEM_16M, ram_size > HIGH_MEM_START ? (ram_size - HIGH_MEM_START) / HIGH_MEM_UNIT : 0);
 }
+
+/* --- the bus handler ---------------------------------------------------------- */
+
+void rtc_update_irq(struct rtc *r, uint64_t now)
+{
+    bool level = rtc_poll(r, now);
+    if (level != r->irq_level && r->host)
+        r->host->set_isa_irq(r->host->ctx, RTC_IRQ, level);
+    r->irq_level = level;
+}
+
+static void rtc_byte(void *dev, unsigned off, bool write, uint8_t *b)
+{
+    struct rtc *r = dev;
+    uint64_t now = r->host ? r->host->now_ns() : 0;
+    if (write)
+        rtc_write(r, off, *b, now);
+    else
+        *b = rtc_read(r, off, now);
+    rtc_update_irq(r, now);
+}
+
+enum bus_result rtc_bus_access(void *dev, struct vcpu *v, uint64_t offset, unsigned size,
+                               bool write, uint64_t *val)
+{
+    struct rtc *r = dev;
+    (void)v;
+    bus_bytewise(r, rtc_byte, RTC_PORTS, offset, size, write, val);
+    if (r->host)
+        r->host->timers_changed(r->host->ctx);
+    return BUS_OK;
+}

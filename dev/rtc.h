@@ -9,6 +9,7 @@
 #define DEV_RTC_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "dev/bus.h"
 
 #define RTC_PORT        0x70
 #define RTC_PORTS       2
@@ -67,6 +68,8 @@ struct rtc {
     uint64_t div_start_ns;       /* when the divider chain last started */
     uint64_t div_phase;          /* its 32.768 kHz cycle count then */
     uint64_t cycles;             /* its cycle count up to which we caught up */
+    const struct dev_host *host; /* IRQ 8, the time; set after rtc_init */
+    bool irq_level;              /* IRQ 8 as last driven */
 };
 
 /* Power-up, as a PC BIOS leaves it: 32.768 kHz, 1024 Hz periodic rate (A =
@@ -84,4 +87,11 @@ uint64_t rtc_unix_seconds(const struct rtc_time *t);
 /* When IRQF may next be set (an enabled periodic tick or update), as of the
  * last poll or access; UINT64_MAX if none is enabled or IRQF is already set. */
 uint64_t rtc_next_event(const struct rtc *r);
+/* IRQ 8 follows IRQF (set by an event, dropped by reading register C): bring
+ * the RTC up to now and drive the line through r->host. */
+void rtc_update_irq(struct rtc *r, uint64_t now);
+/* The bus handler of ports 0x70-0x71: byte-wide; the access, then IRQ 8 and the
+ * host's timers_changed (it may move the next event). */
+enum bus_result rtc_bus_access(void *dev, struct vcpu *v, uint64_t offset, unsigned size,
+                               bool write, uint64_t *val);
 #endif

@@ -109,3 +109,20 @@ uint8_t uart16550_read(struct uart16550 *u, unsigned reg)
     default: return u->scr;
     }
 }
+
+enum bus_result uart16550_bus_access(void *dev, struct vcpu *v, uint64_t offset, unsigned size,
+                                     bool write, uint64_t *val)
+{
+    struct uart16550 *u = dev;
+    (void)v; (void)size;               /* a wider access reaches the one register */
+    if (write)
+        uart16550_write(u, (unsigned)offset, (uint8_t)*val);
+    else
+        *val = uart16550_read(u, (unsigned)offset);
+    bool level = uart16550_irq(u);
+    if (level != u->irq_level && u->host) {
+        u->irq_level = level;
+        u->host->set_isa_irq(u->host->ctx, UART_COM1_IRQ, level);
+    }
+    return BUS_OK;
+}

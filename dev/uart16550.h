@@ -6,6 +6,7 @@
 #define DEV_UART16550_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "dev/bus.h"
 
 #define UART_LINE_MAX 160
 #define UART_PORTS    8       /* registers at base + 0..7 */
@@ -21,6 +22,8 @@ struct uart16550 {
     unsigned len;
     uart16550_emit_fn emit;
     void *ctx;
+    const struct dev_host *host;  /* its IRQ line (COM1's IRQ 4); NULL: none */
+    bool irq_level;           /* the line as last driven */
 };
 
 /* The state after reset, with the line sink. */
@@ -32,4 +35,8 @@ void uart16550_write(struct uart16550 *u, unsigned reg, uint8_t val);
 bool uart16550_irq(const struct uart16550 *u);
 /* Emit a partial line, if any (when the VM ends). */
 void uart16550_flush(struct uart16550 *u);
+/* The bus handler (dev/bus.h) of the 8 registers: the access, then IRQ 4 to
+ * the level the interrupt conditions give. */
+enum bus_result uart16550_bus_access(void *dev, struct vcpu *v, uint64_t offset, unsigned size,
+                                     bool write, uint64_t *val);
 #endif

@@ -77,10 +77,15 @@ static void handle_io(struct vcpu *v, const struct vm_exit *e)
 bool io_port_access(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *val)
 {
     struct vm *vm = v->vm;
-    for (unsigned i = 0; i < vm->nio; i++) {
-        const struct io_handler *h = &vm->io[i];
-        if (port >= h->base && port < h->base + h->count)
-            return h->fn(v, h->dev, port, size, in, val);
+    uint64_t v64 = *val;
+    switch (bus_access(&vm->bus, BUS_PIO, v, port, size, !in, &v64)) {
+    case BUS_OK:
+        *val = (uint32_t)v64;
+        return true;
+    case BUS_REFUSED:                  /* the device stopped the VM */
+        return false;
+    case BUS_UNCLAIMED:
+        break;
     }
     if (in) {
         *val = size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
@@ -255,9 +260,9 @@ static void handle_paging(struct vcpu *v, const struct vm_exit *e)
                      : e->paging.access & ACCESS_EXEC ? "execute" : "read";
     /* A data access to a device's range: emulate the instruction (vmm/mmio.c).
      * Executing from a device is not offered: it stops the VM below. */
-    const struct mmio_handler *h = vm_find_mmio(v->vm, e->paging.gpa);
-    if (h && !(e->paging.access & ACCESS_EXEC)) {
-        mmio_emulate(v, e, h);
+    struct bus_range h;
+    if (!(e->paging.access & ACCESS_EXEC) && bus_find(&v->vm->bus, BUS_MMIO, e->paging.gpa, &h)) {
+        mmio_emulate(v, e, &h);
         return;
     }
     if (!vm_gpa_to_hva(v->vm, e->paging.gpa, 1)) {

@@ -134,9 +134,8 @@ void irq_set_gsi(struct vm *vm, unsigned gsi, bool high)
  * (lapic_ipi_reaches). An INIT level de-assert does nothing (11.6.1, "Level"):
  * only its assert resets the target. Delivery is immediate, so the delivery
  * status bit always reads idle. */
-static void send_ipi(struct vcpu *v, struct lapic *l)
+static void send_ipi(struct vcpu *v, struct lapic *l, uint32_t lo)
 {
-    uint32_t lo = l->icr_lo;
     struct irq_msg m = {
         .mode = (uint8_t)((lo & APIC_ICR_DM) >> APIC_ICR_DM_SHIFT),
         .vector = (uint8_t)(lo & APIC_VECTOR_MASK),
@@ -154,49 +153,65 @@ static void send_ipi(struct vcpu *v, struct lapic *l)
  * and the TPR's class for the guest's CR8. */
 static void after_access(struct vcpu *v, struct lapic *l)
 {
-    if (l->icr_sent) {
-        l->icr_sent = false;
-        send_ipi(v, l);
-    }
-    if (l->eoi_level >= 0) {
-        uint8_t vector = (uint8_t)l->eoi_level;
-        l->eoi_level = -1;
-        if (v->vm->irq.ioapic_eoi)
-            v->vm->irq.ioapic_eoi(v->vm, vector);
-    }
+    uint32_t icr_lo;
+    if (lapic_take_ipi(l, &icr_lo))
+        send_ipi(v, l, icr_lo);
+    int eoi = lapic_take_eoi(l);
+    if (eoi >= 0 && v->vm->irq.ioapic_eoi)
+        v->vm->irq.ioapic_eoi(v->vm, (uint8_t)eoi);
     vcpu_set(v, REG_CR8, lapic_get_cr8(l));
 }
 
 /* The xAPIC page. While the APIC is disabled or in x2APIC mode it is no device's
  * (SDM Vol. 3A 11.12.2: as if globally disabled), and an access to it stops the
  * VM like any other address outside RAM and devices (docs/platform.md). */
-bool irq_lapic_mmio(struct vcpu *v, void *dev, uint64_t gpa, unsigned size, bool write,
-                    uint64_t *val)
+enum bus_result irq_lapic_mmio(void *dev, struct vcpu *v, uint64_t offset, unsigned size,
+                               bool write, uint64_t *val)
 {
     struct lapic *l = lapic_of(v);
-    uint32_t off = (uint32_t)(gpa - LAPIC_BASE), r = 0;
+    uint32_t off = (uint32_t)offset, r = 0;
     (void)dev;
     bool ok = write ? lapic_mmio_write(l, off, size, (uint32_t)*val)
                     : lapic_mmio_read(l, off, size, &r);
     if (!ok) {
         vm_stop(v->vm, "%s of the xAPIC page at gpa=%#lx rip=%#lx while the APIC is %s",
-                write ? "write" : "read", gpa, vcpu_get(v, REG_RIP),
+                write ? "write" : "read", LAPIC_BASE + offset, vcpu_get(v, REG_RIP),
                 lapic_mode(l) == APIC_MODE_DISABLED ? "disabled" : "in x2APIC mode");
-        return false;
+        return BUS_REFUSED;
     }
     if (!write)
         *val = r;
     after_access(v, l);
-    return true;
+    return BUS_OK;
 }
 
-bool irq_lapic_msr(struct vcpu *v, void *dev, uint32_t index, bool write, uint64_t *val)
+static enum bus_result lapic_msr(struct vcpu *v, uint32_t index, bool write, uint64_t *val)
 {
     struct lapic *l = lapic_of(v);
-    (void)dev;
     bool ok = write ? lapic_msr_write(l, index, *val) : lapic_msr_read(l, index, val);
     after_access(v, l);
-    return ok;
+    return ok ? BUS_OK : BUS_REFUSED;
+}
+
+enum bus_result irq_lapic_base_msr(void *dev, struct vcpu *v, uint64_t offset, unsigned size,
+                                   bool write, uint64_t *val)
+{
+    (void)dev; (void)offset; (void)size;
+    return lapic_msr(v, LAPIC_MSR_BASE, write, val);
+}
+
+enum bus_result irq_lapic_deadline_msr(void *dev, struct vcpu *v, uint64_t offset,
+                                       unsigned size, bool write, uint64_t *val)
+{
+    (void)dev; (void)offset; (void)size;
+    return lapic_msr(v, LAPIC_MSR_TSC_DEADLINE, write, val);
+}
+
+enum bus_result irq_x2apic_msr(void *dev, struct vcpu *v, uint64_t offset, unsigned size,
+                               bool write, uint64_t *val)
+{
+    (void)dev; (void)size;
+    return lapic_msr(v, X2APIC_MSR_FIRST + (uint32_t)offset, write, val);
 }
 
 bool irq_write_cr8(struct vcpu *v, uint64_t val)
@@ -270,7 +285,7 @@ static uint8_t tpr_watch_class(const struct lapic *l)
     if (irr < 0 || lapic_highest(l) >= 0)
         return 0;
     unsigned class = APIC_PRIO_CLASS((unsigned)irr);
-    return class > APIC_PRIO_CLASS(l->tpr) ? 0 : (uint8_t)class;
+    return class > APIC_PRIO_CLASS(lapic_tpr(l)) ? 0 : (uint8_t)class;
 }
 
 /* An interrupt about to be injected at a HLT, after an exit the guest's own
@@ -308,7 +323,7 @@ static __attribute__((noinline)) void prepare_entry_full(struct vcpu *v)
     v->irq_timer_seen = timer_cpu_interrupts();
     struct lapic *l = platform_lapic(v);
     uint64_t next = poll_timers(v, l);
-    if (l->irr_count)                  /* the TPR matters only for what is in IRR */
+    if (!lapic_irr_empty(l))           /* the TPR matters only for what is in IRR */
         lapic_of(v);
     bool intr = intr_pending(v, l);
     if (!v->event_pending) {

@@ -22,6 +22,7 @@
 #define VMM_IRQ_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "dev/bus.h"
 #include "vmm/exit.h"
 #include "vmm/vcpu.h"
 
@@ -158,9 +159,15 @@ bool irq_write_cr8(struct vcpu *v, uint64_t val);
 struct lapic_clock;
 extern const struct lapic_clock irq_lapic_clock;
 
-/* The xAPIC page (struct mmio_handler fn) and the APIC MSRs: IA32_APIC_BASE,
- * the x2APIC range, IA32_TSC_DEADLINE (struct msr_handler fn); dev is unused. */
-bool irq_lapic_mmio(struct vcpu *v, void *dev, uint64_t gpa, unsigned size, bool write,
-                    uint64_t *val);
-bool irq_lapic_msr(struct vcpu *v, void *dev, uint32_t index, bool write, uint64_t *val);
+/* Bus handlers (dev/bus.h) of the xAPIC page and of the APIC MSRs:
+ * IA32_APIC_BASE, IA32_TSC_DEADLINE and the x2APIC range. Each vCPU reaches its
+ * own local APIC; dev is unused. */
+enum bus_result irq_lapic_mmio(void *dev, struct vcpu *v, uint64_t offset, unsigned size,
+                               bool write, uint64_t *val);
+enum bus_result irq_lapic_base_msr(void *dev, struct vcpu *v, uint64_t offset, unsigned size,
+                                   bool write, uint64_t *val);
+enum bus_result irq_lapic_deadline_msr(void *dev, struct vcpu *v, uint64_t offset,
+                                       unsigned size, bool write, uint64_t *val);
+enum bus_result irq_x2apic_msr(void *dev, struct vcpu *v, uint64_t offset, unsigned size,
+                               bool write, uint64_t *val);
 #endif

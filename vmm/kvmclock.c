@@ -36,24 +36,28 @@ static void write_wall_clock(struct vm *vm, const struct kvmclock *k, uint64_t g
         pvclock_write_wall(area, k->wall_sec, 0);
 }
 
-static bool kvmclock_msr(struct vcpu *v, void *dev, uint32_t index, bool write, uint64_t *val)
+/* The bus handler of the two MSRs (dev/bus.h). */
+static enum bus_result kvmclock_msr(void *dev, struct vcpu *v, uint64_t offset, unsigned size,
+                                    bool write, uint64_t *val)
 {
     struct kvmclock *k = dev;
+    uint32_t index = MSR_KVM_WALL_CLOCK_NEW + (uint32_t)offset;
+    (void)size;
     uint64_t *msr = index == MSR_KVM_WALL_CLOCK_NEW ? &k->wall_msr : &k->time_msr[v->id];
     if (!write) {
         *val = *msr;
-        return true;
+        return BUS_OK;
     }
     *msr = *val;
     if (index == MSR_KVM_WALL_CLOCK_NEW)
         write_wall_clock(v->vm, k, *val);
     else if (*val & KVM_SYSTEM_TIME_ENABLE)
         write_time_area(v->vm, k, *val & ~KVM_SYSTEM_TIME_ENABLE);
-    return true;
+    return BUS_OK;
 }
 
 int kvmclock_attach(struct vm *vm, struct kvmclock *k)
 {
     _Static_assert(MSR_KVM_SYSTEM_TIME_NEW == MSR_KVM_WALL_CLOCK_NEW + 1, "one MSR range");
-    return vm_register_msr(vm, MSR_KVM_WALL_CLOCK_NEW, 2, kvmclock_msr, k);
+    return vm_claim(vm, BUS_MSR, MSR_KVM_WALL_CLOCK_NEW, 2, "kvmclock", kvmclock_msr, k) < 0 ? -1 : 0;
 }

@@ -27,6 +27,6 @@ struct kvmclock {
 /* System time 0 is now: the guest TSC tsc (of tsc_hz ticks per second), when the
  * VM's wall clock shows unix_sec. -1 if the TSC rate is unknown (0). */
 int kvmclock_init(struct kvmclock *k, uint64_t tsc, uint64_t tsc_hz, uint64_t unix_sec);
-/* Claim the two MSRs for vm; -1 if no handler slot is left. */
+/* Claim the two MSRs on vm's bus; -1 if the claim is refused (logged). */
 int kvmclock_attach(struct vm *vm, struct kvmclock *k);
 #endif

@@ -20,7 +20,8 @@
 struct mmio_ctx {
     struct vcpu *v;
     const struct vm_exit *e;
-    const struct mmio_handler *h;   /* the device the exit's GPA belongs to */
+    const struct bus_range *h;      /* the device the exit's GPA belongs to */
+    struct bus_range found;         /* another one an access reached */
     bool long64;                    /* 64-bit mode: only the FS and GS bases count */
     struct gpt_regs regs;           /* the guest's paging state */
     unsigned access;                /* GPT_USER at CPL 3, GPT_AC with EFLAGS.AC */
@@ -38,12 +39,12 @@ static uint64_t linear_of(const struct mmio_ctx *x, unsigned seg, uint64_t offse
     return x->long64 ? linear : (uint32_t)linear;
 }
 
-static const struct mmio_handler *device_at(const struct mmio_ctx *x, uint64_t gpa)
+static const struct bus_range *device_at(struct mmio_ctx *x, uint64_t gpa)
 {
-    const struct mmio_handler *h = x->h;
+    const struct bus_range *h = x->h;
     if (h && gpa >= h->base && gpa - h->base < h->size)
         return h;
-    return vm_find_mmio(x->v->vm, gpa);
+    return bus_find(&x->v->vm->bus, BUS_MMIO, gpa, &x->found) ? &x->found : NULL;
 }
 
 /* One access of the emulated instruction. */
@@ -58,7 +59,7 @@ static bool mmio_access(void *ctx, const struct emu_access *a, uint64_t *val)
      * the #PF/#GP, does the copy, or stops the VM for an address outside RAM. */
     if (gpt_walk(&x->regs, linear, x->access | (a->write ? GPT_WRITE : 0), &mem, &xl) != GPT_OK)
         return guest_linear_rw(v, linear, val, a->size, a->write);
-    const struct mmio_handler *h = device_at(x, xl.gpa);
+    const struct bus_range *h = device_at(x, xl.gpa);
     if (!h)
         return guest_linear_rw(v, linear, val, a->size, a->write);
 
@@ -69,12 +70,20 @@ static bool mmio_access(void *ctx, const struct emu_access *a, uint64_t *val)
                 "(rip=%#lx)", a->write ? "write" : "read", a->size, xl.gpa, x->e->rip);
         return false;
     }
-    if (!h->fn(v, h->dev, xl.gpa, a->size, a->write, val)) {
-        vm_stop(v->vm, "the device at %#lx refused the %u-byte %s at gpa=%#lx (rip=%#lx)",
-                h->base, a->size, a->write ? "write" : "read", xl.gpa, x->e->rip);
+    /* Dispatched by address: should the range have moved since, the access goes
+     * where the bus says now. */
+    switch (bus_access(&v->vm->bus, BUS_MMIO, v, xl.gpa, a->size, a->write, val)) {
+    case BUS_OK:
+        return v->vm->state == VM_RUNNING;
+    case BUS_REFUSED:
+        if (v->vm->state == VM_RUNNING)
+            vm_stop(v->vm, "%s refused the %u-byte %s at gpa=%#lx (rip=%#lx)", h->name,
+                    a->size, a->write ? "write" : "read", xl.gpa, x->e->rip);
         return false;
+    case BUS_UNCLAIMED:
+        break;
     }
-    return v->vm->state == VM_RUNNING;
+    return guest_linear_rw(v, linear, val, a->size, a->write);
 }
 
 /* "0f b1 0b" for the stop message; "?" if the bytes cannot be read again. */
@@ -100,7 +109,7 @@ static void insn_bytes(const struct mmio_ctx *x, unsigned len, char *out, size_t
 
 /* 1: done (or a fault injected); 0: the VM was stopped; -1: not an instruction
  * the emulator covers, nothing done, and the VM left running (!stop_unsupported). */
-static int emulate(struct vcpu *v, const struct vm_exit *e, const struct mmio_handler *h,
+static int emulate(struct vcpu *v, const struct vm_exit *e, const struct bus_range *h,
                    bool stop_unsupported)
 {
     const char *kind = e->paging.access & ACCESS_WRITE ? "write" : "read";
@@ -154,7 +163,7 @@ static int emulate(struct vcpu *v, const struct vm_exit *e, const struct mmio_ha
     return 1;
 }
 
-bool mmio_emulate(struct vcpu *v, const struct vm_exit *e, const struct mmio_handler *h)
+bool mmio_emulate(struct vcpu *v, const struct vm_exit *e, const struct bus_range *h)
 {
     return emulate(v, e, h, true) == 1;
 }

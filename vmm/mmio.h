@@ -8,18 +8,19 @@
 #include "vmm/exit.h"
 
 struct vcpu;
-struct mmio_handler;
+struct bus_range;
 
 /* REP iterations done per exit; the rest run when the guest re-executes the
  * instruction (it exits again), so a long REP stays preemptible. */
 #define MMIO_REP_BATCH 256
 
-/* Emulate the instruction behind EXIT_PAGING e, whose GPA device h claims.
+/* Emulate the instruction behind EXIT_PAGING e, whose GPA is in device range h
+ * (a copy from bus_find).
  * true: the instruction (or a batch of its REP iterations) was carried out, or a
  * fault was injected into the guest; false: the VM was stopped (an instruction the
  * emulator does not cover, a device that refused the access, an access straddling
  * a device's end), with a reason naming the instruction bytes, the GPA and RIP. */
-bool mmio_emulate(struct vcpu *v, const struct vm_exit *e, const struct mmio_handler *h);
+bool mmio_emulate(struct vcpu *v, const struct vm_exit *e, const struct bus_range *h);
 
 /* Emulate the instruction behind e, a write to guest RAM that hv86 must see (a
  * guest page table that shadow paging write-protects, docs/shadow.md); its RAM

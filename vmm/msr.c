@@ -57,21 +57,13 @@ static void log_once(struct vcpu *v, uint32_t index, bool write)
             index, vm->nmsr_logged == VM_MSR_LOG_MAX ? " (further ones not logged)" : "");
 }
 
-/* A device model's MSR range (e.g. the x2APIC registers), if one claims index. */
-static const struct msr_handler *device_msr(struct vcpu *v, uint32_t index)
-{
-    struct vm *vm = v->vm;
-    for (unsigned i = 0; i < vm->nmsr; i++)
-        if (index >= vm->msr[i].base && index - vm->msr[i].base < vm->msr[i].count)
-            return &vm->msr[i];
-    return 0;
-}
 
 bool msr_guest_read(struct vcpu *v, uint32_t index, uint64_t *val)
 {
-    const struct msr_handler *h = device_msr(v, index);
-    if (h)
-        return h->fn(v, h->dev, index, false, val);
+    /* A device model's MSR (the APIC's, kvm-clock's) first. */
+    enum bus_result dev = bus_access(&v->vm->bus, BUS_MSR, v, index, 8, false, val);
+    if (dev != BUS_UNCLAIMED)
+        return dev == BUS_OK;
     switch (index) {
     case MSR_EFER: *val = vcpu_get(v, REG_EFER); return true;
     case MSR_PAT: *val = vcpu_get(v, REG_PAT); return true;
@@ -92,9 +84,9 @@ bool msr_guest_read(struct vcpu *v, uint32_t index, uint64_t *val)
 
 bool msr_guest_write(struct vcpu *v, uint32_t index, uint64_t val)
 {
-    const struct msr_handler *h = device_msr(v, index);
-    if (h)
-        return h->fn(v, h->dev, index, true, &val);
+    enum bus_result dev = bus_access(&v->vm->bus, BUS_MSR, v, index, 8, true, &val);
+    if (dev != BUS_UNCLAIMED)
+        return dev == BUS_OK;
     switch (index) {
     case MSR_EFER: {
         uint64_t old = vcpu_get(v, REG_EFER);

@@ -1,6 +1,8 @@
-/* The platform glue: the device models in dev/ are pure state machines; this file
- * gives each VM its set, registers their ports, MMIO ranges and MSRs, and turns
- * their results into console output, VM exits and stops. */
+/* The platform: each VM's set of device models (dev/, pure state machines), what
+ * they ask of the VM (struct dev_host: interrupt lines, time, the VM's end), their
+ * ranges claimed on the VM's bus from one table (wiring[]), its interrupt hooks
+ * and its ACPI tables. */
+#include <stddef.h>
 #include "dev/acpi.h"
 #include "dev/acpi_pm.h"
 #include "dev/debug_exit.h"
@@ -42,19 +44,13 @@ struct platform {
     struct ioapic ioapic;
     struct pit pit;
     struct rtc rtc;
-    bool rtc_irq;                    /* IRQ 8 as last driven */
-    bool uart_irq;                   /* IRQ 4 as last driven */
     unsigned ncpus;                  /* vCPUs: APIC IDs 0 .. ncpus - 1 */
     struct lapic lapic[VM_MAX_VCPUS];
     struct acpi_pm pm;
     struct pci_host pci;
     struct kvmclock kvmclock;
+    struct dev_host host;            /* what the models ask of the VM */
 };
-
-static uint32_t all_ones(unsigned size)
-{
-    return size >= 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
-}
 
 /* The guest's output as hv86 prints it: "[NAME] line" (docs/result-protocol.md). */
 static void uart_emit(void *ctx, const char *line, unsigned len)
@@ -67,165 +63,26 @@ static void uart_emit(void *ctx, const char *line, unsigned len)
     console_unlock();
 }
 
-static bool uart_io(struct vcpu *v, void *dev, uint16_t port, unsigned size, bool in,
-                    uint32_t *val)
+/* --- what the device models ask of the VM (struct dev_host, dev/bus.h) ------- */
+
+static void host_set_isa_irq(void *ctx, unsigned irq, bool level)
 {
-    struct platform *p = dev;
-    (void)v; (void)size;
-    if (in)
-        *val = uart16550_read(&p->uart, port - COM1_BASE);
-    else
-        uart16550_write(&p->uart, port - COM1_BASE, (uint8_t)*val);
-    bool level = uart16550_irq(&p->uart);
-    if (level != p->uart_irq) {
-        p->uart_irq = level;
-        irq_set_isa(p->vm, UART_COM1_IRQ, level);
-    }
-    return true;
+    irq_set_isa(ctx, irq, level);
 }
 
-static bool exit_io(struct vcpu *v, void *dev, uint16_t port, unsigned size, bool in,
-                    uint32_t *val)
+static void host_timers_changed(void *ctx)
 {
-    (void)dev; (void)port;
-    if (in)
-        *val = debug_exit_read(size);
-    else
-        vm_exit_status(v->vm, debug_exit_status(*val));
-    return true;
+    irq_timers_changed(ctx);
 }
 
-static bool fw_cfg_port(struct vcpu *v, void *dev, uint16_t port, unsigned size, bool in,
-                        uint32_t *val)
+static void host_end(void *ctx, int status)
 {
-    struct platform *p = dev;
-    if (fw_cfg_io(&p->fw_cfg, port - FW_CFG_PORT_SEL, size, in, val))
-        return true;
-    if (in) {                          /* an access QEMU refuses: as unclaimed */
-        *val = all_ones(size);
-        v->vm->stats.io_unclaimed_reads++;
-    } else {
-        v->vm->stats.io_unclaimed_writes++;
-    }
-    return true;
+    vm_exit_status(ctx, status);
 }
 
-/* One byte of the PIC pair or its ELCR; false if port is none of theirs. */
-static bool pic_byte(struct platform *p, uint16_t port, bool in, uint8_t *b)
+static void host_stop(void *ctx, const char *why)
 {
-    unsigned a0 = port & 1, i;
-    switch (port & ~1u) {
-    case PIC_MASTER_PORT: i = 0; break;
-    case PIC_SLAVE_PORT: i = 1; break;
-    case PIC_ELCR_PORT:
-        if (in)
-            *b = pic_elcr_read(&p->pic, a0);
-        else
-            pic_elcr_write(&p->pic, a0, *b);
-        return true;
-    default: return false;
-    }
-    if (in)
-        *b = pic8259_pair_read(&p->pic, i, a0);
-    else
-        pic8259_pair_write(&p->pic, i, a0, *b);
-    return true;
-}
-
-/* One byte of the PIT or port 0x61 (dev/pit.h). */
-static bool pit_byte(struct platform *p, uint16_t port, bool in, uint8_t *b)
-{
-    uint64_t now = time_ns();
-    if (port == PORT61) {
-        if (in)
-            *b = pit_port61_read(&p->pit, now);
-        else
-            pit_port61_write(&p->pit, *b, now);
-    } else if (port >= PIT_PORT && port < PIT_PORT + PIT_PORTS) {
-        if (in)
-            *b = pit_read(&p->pit, port - PIT_PORT, now);
-        else
-            pit_write(&p->pit, port - PIT_PORT, *b, now);
-    } else {
-        return false;
-    }
-    return true;
-}
-
-/* IRQ 8 follows the RTC's IRQF: set by a tick, dropped by reading register C. */
-static void rtc_sync(struct platform *p, uint64_t now)
-{
-    bool level = rtc_poll(&p->rtc, now);
-    if (level != p->rtc_irq)
-        irq_set_isa(p->vm, RTC_IRQ, level);
-    p->rtc_irq = level;
-}
-
-static bool rtc_byte(struct platform *p, uint16_t port, bool in, uint8_t *b)
-{
-    uint64_t now = time_ns();
-    if (port < RTC_PORT || port >= RTC_PORT + RTC_PORTS)
-        return false;
-    if (in)
-        *b = rtc_read(&p->rtc, port - RTC_PORT, now);
-    else
-        rtc_write(&p->rtc, port - RTC_PORT, *b, now);
-    rtc_sync(p, now);
-    return true;
-}
-
-/* The ISA devices are byte-wide: a wider access takes the following ports in
- * turn, as the ISA bus splits it; bytes past the device are unclaimed (all
- * ones). */
-static void isa_bytes(struct platform *p, bool (*byte)(struct platform *, uint16_t, bool, uint8_t *),
-                      uint16_t port, unsigned size, bool in, uint32_t *val)
-{
-    uint32_t r = 0;
-    for (unsigned i = 0; i < size; i++) {
-        uint8_t b = in ? 0xFF : (uint8_t)(*val >> (8 * i));
-        byte(p, (uint16_t)(port + i), in, &b);
-        r |= (uint32_t)b << (8 * i);
-    }
-    if (in)
-        *val = r;
-}
-
-static bool pic_io(struct vcpu *v, void *dev, uint16_t port, unsigned size, bool in,
-                   uint32_t *val)
-{
-    (void)v;
-    isa_bytes(dev, pic_byte, port, size, in, val);
-    return true;
-}
-
-/* A PIT or RTC access may move their next event: hook_timers runs again. */
-static bool pit_io(struct vcpu *v, void *dev, uint16_t port, unsigned size, bool in,
-                   uint32_t *val)
-{
-    isa_bytes(dev, pit_byte, port, size, in, val);
-    irq_timers_changed(v->vm);
-    return true;
-}
-
-static bool rtc_io(struct vcpu *v, void *dev, uint16_t port, unsigned size, bool in,
-                   uint32_t *val)
-{
-    isa_bytes(dev, rtc_byte, port, size, in, val);
-    irq_timers_changed(v->vm);
-    return true;
-}
-
-static bool ioapic_mmio(struct vcpu *v, void *dev, uint64_t gpa, unsigned size, bool write,
-                        uint64_t *val)
-{
-    struct ioapic *io = &((struct platform *)dev)->ioapic;
-    uint32_t off = (uint32_t)(gpa - IOAPIC_BASE);
-    (void)v;
-    if (write)
-        ioapic_mmio_write(io, off, size, (uint32_t)*val);
-    else
-        *val = ioapic_mmio_read(io, off, size);
-    return true;
+    vm_stop(ctx, "%s", why);
 }
 
 /* An IOAPIC message onto the VM's APIC bus (vmm/irq.h). */
@@ -267,7 +124,7 @@ static uint64_t hook_timers(struct vm *vm, uint64_t now)
         irq_set_isa(vm, PIT_IRQ, true);
         irq_set_isa(vm, PIT_IRQ, false);
     }
-    rtc_sync(p, now);
+    rtc_update_irq(&p->rtc, now);
     uint64_t pit = pit_next_edge(&p->pit, PIT_IRQ_CHANNEL, now), rtc = rtc_next_event(&p->rtc);
     return pit < rtc ? pit : rtc;
 }
@@ -277,55 +134,6 @@ static const struct irq_hooks platform_irq_hooks = {
     .pic_set_irq = hook_pic_set_irq, .pic_intr = hook_pic_intr,
     .pic_intack = hook_pic_intack, .timers = hook_timers,
 };
-
-/* ACPI PM1a and the PM timer (dev/acpi_pm.h); S5 powers the VM off (status 0). */
-static bool acpi_pm_io(struct vcpu *v, void *dev, uint16_t port, unsigned size, bool in,
-                       uint32_t *val)
-{
-    struct platform *p = dev;
-    uint64_t ticks = acpi_pm_ticks(time_ns());
-    if (in)
-        *val = acpi_pm_read(&p->pm, port - ACPI_PM_BASE, size, ticks);
-    else if (acpi_pm_write(&p->pm, port - ACPI_PM_BASE, size, *val, ticks) == ACPI_PM_POWEROFF)
-        vm_exit_status(v->vm, 0);
-    return true;
-}
-
-/* 0xCF8-0xCFF: PCI configuration mechanism #1 and RST_CNT (dev/pci.h). hv86 cannot
- * reset a VM, so a reset request ends it with the reason. */
-static bool pci_port(struct vcpu *v, void *dev, uint16_t port, unsigned size, bool in,
-                     uint32_t *val)
-{
-    struct platform *p = dev;
-    switch (pci_io(&p->pci, port - PCI_CONFIG_ADDRESS_PORT, size, in, val)) {
-    case PCI_IO_DONE:
-        break;
-    case PCI_IO_RESET:
-        vm_stop(v->vm, "reset requested (port %#x): hv86 does not reset VMs", port);
-        return false;
-    case PCI_IO_UNCLAIMED:
-        if (in) {
-            *val = all_ones(size);
-            v->vm->stats.io_unclaimed_reads++;
-        } else {
-            v->vm->stats.io_unclaimed_writes++;
-        }
-        break;
-    }
-    return true;
-}
-
-static bool ecam_mmio(struct vcpu *v, void *dev, uint64_t gpa, unsigned size, bool write,
-                      uint64_t *val)
-{
-    struct platform *p = dev;
-    (void)v;
-    if (write)
-        pci_ecam_write(&p->pci, gpa - PCI_ECAM_BASE, size, *val);
-    else
-        *val = pci_ecam_read(&p->pci, gpa - PCI_ECAM_BASE, size);
-    return true;
-}
 
 /* The PCI hole (ECAM window, memory window) exists only above the VM's RAM. */
 static bool has_pci_hole(uint64_t ram_size)
@@ -343,6 +151,38 @@ static unsigned phys_bits(void)
     return a & 0xFF;
 }
 
+/* --- the wiring: every device range of a VM, claimed on its bus (dev/bus.h) --- */
+
+struct wiring {
+    const char *name;
+    enum bus_space space;
+    uint64_t base, size;
+    bus_access_fn access;
+    size_t state;                    /* the model's offset in struct platform */
+    bool pci_hole;                   /* only where the VM has the PCI hole */
+};
+#define AT(model) .state = offsetof(struct platform, model)
+static const struct wiring wiring[] = {
+    { "uart", BUS_PIO, COM1_BASE, UART_PORTS, uart16550_bus_access, AT(uart) },
+    { "debug-exit", BUS_PIO, DEBUG_EXIT_PORT, DEBUG_EXIT_WIDTH, debug_exit_bus_access, AT(host) },
+    { "fw_cfg", BUS_PIO, FW_CFG_PORT_SEL, FW_CFG_PORTS, fw_cfg_bus_access, AT(fw_cfg) },
+    { "pic-master", BUS_PIO, PIC_MASTER_PORT, PIC_PORTS, pic8259_master_bus_access, AT(pic) },
+    { "pic-slave", BUS_PIO, PIC_SLAVE_PORT, PIC_PORTS, pic8259_slave_bus_access, AT(pic) },
+    { "elcr", BUS_PIO, PIC_ELCR_PORT, PIC_PORTS, pic_elcr_bus_access, AT(pic) },
+    { "pit", BUS_PIO, PIT_PORT, PIT_PORTS, pit_bus_access, AT(pit) },
+    { "port61", BUS_PIO, PORT61, 1, pit_port61_bus_access, AT(pit) },
+    { "rtc", BUS_PIO, RTC_PORT, RTC_PORTS, rtc_bus_access, AT(rtc) },
+    { "acpi-pm", BUS_PIO, ACPI_PM_BASE, ACPI_PM_PORTS, acpi_pm_bus_access, AT(pm) },
+    { "pci", BUS_PIO, PCI_CONFIG_ADDRESS_PORT, PCI_PORTS, pci_bus_access, AT(pci) },
+    { "lapic", BUS_MMIO, LAPIC_BASE, LAPIC_SIZE, irq_lapic_mmio, AT(lapic) },
+    { "ioapic", BUS_MMIO, IOAPIC_BASE, IOAPIC_SIZE, ioapic_bus_access, AT(ioapic) },
+    { "pci-ecam", BUS_MMIO, PCI_ECAM_BASE, PCI_ECAM_SIZE, pci_ecam_bus_access, AT(pci),
+      .pci_hole = true },
+    { "apic-base", BUS_MSR, LAPIC_MSR_BASE, 1, irq_lapic_base_msr, AT(lapic) },
+    { "tsc-deadline", BUS_MSR, LAPIC_MSR_TSC_DEADLINE, 1, irq_lapic_deadline_msr, AT(lapic) },
+    { "x2apic", BUS_MSR, X2APIC_MSR_FIRST, X2APIC_MSR_COUNT, irq_x2apic_msr, AT(lapic) },
+};
+
 int platform_attach(struct vm *vm, unsigned ncpus)
 {
     struct platform *p = kmalloc(sizeof *p);
@@ -351,17 +191,23 @@ int platform_attach(struct vm *vm, unsigned ncpus)
     vm->platform = p;                /* platform_detach frees it, attached or not */
     p->vm = vm;
     p->ncpus = ncpus;
+    p->host = (struct dev_host){ .ctx = vm, .now_ns = time_ns, .set_isa_irq = host_set_isa_irq,
+                                 .timers_changed = host_timers_changed, .end = host_end,
+                                 .stop = host_stop };
     uart16550_init(&p->uart, uart_emit, vm);
+    p->uart.host = &p->host;
     /* FW_CFG_NB_CPUS is the vCPU count; on x86 QEMU's FW_CFG_MAX_CPUS is the
      * highest APIC ID + 1, the same here (IDs are 0 .. ncpus - 1). */
     fw_cfg_init(&p->fw_cfg, vm->ram_size, (uint16_t)ncpus, (uint16_t)ncpus);
     pic8259_pair_reset(&p->pic);
     ioapic_init(&p->ioapic, PLATFORM_IOAPIC_ID, ioapic_send, vm);
     pit_init(&p->pit);
+    p->pit.host = &p->host;
     /* The RTC starts and the paravirtual clock's system time is 0 at the same
      * moment: its wall clock is the RTC's start time. */
     uint64_t tsc = rdtsc();
     rtc_init(&p->rtc, &rtc_epoch, vm->ram_size, time_ns());
+    p->rtc.host = &p->host;
     if (kvmclock_init(&p->kvmclock, tsc, time_tsc_hz(), rtc_unix_seconds(&rtc_epoch)) != 0 ||
         kvmclock_attach(vm, &p->kvmclock) != 0)
         return -1;
@@ -369,31 +215,19 @@ int platform_attach(struct vm *vm, unsigned ncpus)
     unsigned bits = phys_bits();
     for (unsigned i = 0; i < VM_MAX_VCPUS; i++) {
         lapic_init(&p->lapic[i], i, i == 0, bits);
-        p->lapic[i].clock = &irq_lapic_clock;
+        lapic_set_clock(&p->lapic[i], &irq_lapic_clock);
     }
-    if (vm_register_io(vm, COM1_BASE, UART_PORTS, uart_io, p) != 0 ||
-        vm_register_io(vm, DEBUG_EXIT_PORT, DEBUG_EXIT_WIDTH, exit_io, p) != 0 ||
-        vm_register_io(vm, FW_CFG_PORT_SEL, FW_CFG_PORTS, fw_cfg_port, p) != 0 ||
-        vm_register_io(vm, PIC_MASTER_PORT, 2, pic_io, p) != 0 ||
-        vm_register_io(vm, PIC_SLAVE_PORT, 2, pic_io, p) != 0 ||
-        vm_register_io(vm, PIC_ELCR_PORT, 2, pic_io, p) != 0 ||
-        vm_register_mmio(vm, LAPIC_BASE, LAPIC_SIZE, irq_lapic_mmio, p) != 0 ||
-        vm_register_msr(vm, LAPIC_MSR_BASE, 1, irq_lapic_msr, p) != 0 ||
-        vm_register_msr(vm, LAPIC_MSR_TSC_DEADLINE, 1, irq_lapic_msr, p) != 0 ||
-        vm_register_msr(vm, X2APIC_MSR_FIRST, X2APIC_MSR_COUNT, irq_lapic_msr, p) != 0)
-        return -1;
-    if (vm_register_io(vm, PIT_PORT, PIT_PORTS, pit_io, p) != 0 ||
-        vm_register_io(vm, PORT61, 1, pit_io, p) != 0 ||
-        vm_register_io(vm, RTC_PORT, RTC_PORTS, rtc_io, p) != 0 ||
-        vm_register_mmio(vm, IOAPIC_BASE, IOAPIC_SIZE, ioapic_mmio, p) != 0)
-        return -1;
     acpi_pm_init(&p->pm, acpi_pm_ticks(time_ns()));
+    p->pm.host = &p->host;
     pci_host_init(&p->pci);
-    if (vm_register_io(vm, ACPI_PM_BASE, ACPI_PM_PORTS, acpi_pm_io, p) != 0 ||
-        vm_register_io(vm, PCI_CONFIG_ADDRESS_PORT, PCI_PORTS, pci_port, p) != 0 ||
-        (has_pci_hole(vm->ram_size) &&
-         vm_register_mmio(vm, PCI_ECAM_BASE, PCI_ECAM_SIZE, ecam_mmio, p) != 0))
-        return -1;
+    p->pci.host = &p->host;
+    bool hole = has_pci_hole(vm->ram_size);
+    for (unsigned i = 0; i < sizeof wiring / sizeof wiring[0]; i++) {
+        const struct wiring *w = &wiring[i];
+        if ((!w->pci_hole || hole) &&
+            vm_claim(vm, w->space, w->base, w->size, w->name, w->access, (char *)p + w->state) < 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -415,17 +249,20 @@ unsigned platform_reserved(uint64_t ram_size, struct mbg_range *r, unsigned max)
     return 1;
 }
 
-/* The VM is being destroyed: its handlers go with it, only the state is freed. */
+/* The VM is being destroyed: its ranges leave the bus, its state is freed. */
 void platform_detach(struct vm *vm)
 {
     struct platform *p = vm->platform;
     if (!p)
         return;
     uart16550_flush(&p->uart);
+    bus_lock(&vm->bus);              /* every range is one of the platform's */
+    for (int id = 0; id < BUS_MAX_RANGES; id++)
+        bus_release(&vm->bus, id);
+    bus_unlock(&vm->bus);
     kfree(p);
     vm->platform = NULL;
     vm->irq = (struct irq_hooks){ 0 };
-    vm->nio = vm->nmmio = vm->nmsr = 0;
 }
 
 struct lapic *platform_lapic(struct vcpu *v)

@@ -849,16 +849,16 @@ bool shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, u
     uint64_t page = x.gpa & ~(uint64_t)OFFSET_4K;
     void *host = vm_gpa_to_hva(vm, page, PAGE_SIZE);
     if (!host) {                    /* a device, or nothing: as a nested fault would */
-        const struct mmio_handler *h = vm_find_mmio(vm, x.gpa);
+        struct bus_range h;
         const char *kind = (access & GPT_WRITE) ? "write" : (access & GPT_EXEC) ? "execute" : "read";
-        if (h && !(access & GPT_EXEC)) {
+        if (!(access & GPT_EXEC) && bus_find(&vm->bus, BUS_MMIO, x.gpa, &h)) {
             struct vm_exit m = *e;
             m.kind = EXIT_PAGING;
             m.paging.gpa = x.gpa;
             m.paging.access = (access & GPT_WRITE) ? ACCESS_WRITE : ACCESS_READ;
             m.paging.gla_valid = true;
             m.paging.gla = va;
-            mmio_emulate(v, &m, h);
+            mmio_emulate(v, &m, &h);
         } else {
             vm_stop(vm, "%s outside its memory at gpa=%#lx rip=%#lx", kind, x.gpa, e->rip);
         }

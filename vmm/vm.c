@@ -43,36 +43,23 @@ bool vm_read_gpa(struct vm *vm, uint64_t gpa, void *dst, uint64_t len)
     return true;
 }
 
-int vm_register_io(struct vm *vm, uint16_t base, uint16_t count, io_handler_fn fn, void *dev)
+int vm_claim(struct vm *vm, enum bus_space space, uint64_t base, uint64_t size,
+             const char *name, bus_access_fn access, void *dev)
 {
-    if (vm->nio >= VM_MAX_IO_HANDLERS)
-        return -1;
-    vm->io[vm->nio++] = (struct io_handler){ base, count, fn, dev };
-    return 0;
-}
-
-int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t size, mmio_handler_fn fn, void *dev)
-{
-    if (vm->nmmio >= VM_MAX_MMIO_HANDLERS)
-        return -1;
-    vm->mmio[vm->nmmio++] = (struct mmio_handler){ base, size, fn, dev };
-    return 0;
-}
-
-int vm_register_msr(struct vm *vm, uint32_t base, uint32_t count, msr_handler_fn fn, void *dev)
-{
-    if (vm->nmsr >= VM_MAX_MSR_HANDLERS)
-        return -1;
-    vm->msr[vm->nmsr++] = (struct msr_handler){ base, count, fn, dev };
-    return 0;
-}
-
-const struct mmio_handler *vm_find_mmio(struct vm *vm, uint64_t gpa)
-{
-    for (unsigned i = 0; i < vm->nmmio; i++)
-        if (gpa >= vm->mmio[i].base && gpa - vm->mmio[i].base < vm->mmio[i].size)
-            return &vm->mmio[i];
-    return NULL;
+    bus_lock(&vm->bus);
+    int id = bus_claim(&vm->bus, space, base, size, name, access, dev);
+    const struct bus_range *other = id == BUS_E_OVERLAP
+        ? bus_range_of(&vm->bus, bus_conflict(&vm->bus, space, base, size, -1)) : NULL;
+    if (other)
+        kprintf("hv86: vm %s: %s %s [%#lx, %#lx) overlaps %s [%#lx, %#lx): refused\n",
+                vm->name, name, bus_space_name(space), base, base + size, other->name,
+                other->base, other->base + other->size);
+    else if (id < 0)
+        kprintf("hv86: vm %s: %s %s [%#lx, %#lx): %s\n", vm->name, name,
+                bus_space_name(space), base, base + size,
+                id == BUS_E_FULL ? "the bus is full" : "not a range of that space");
+    bus_unlock(&vm->bus);
+    return id < 0 ? -1 : id;
 }
 
 void vm_stop(struct vm *vm, const char *fmt, ...)

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "dev/bus.h"
 #include "vmm/exit.h"
 #include "vmm/irq.h"
 #include "vmm/vcpu.h"
@@ -11,9 +12,6 @@
 #define VM_NAME_MAX   32
 #define VM_MAX_VCPUS  8
 #define VM_MAX_RAM_REGIONS 8
-#define VM_MAX_IO_HANDLERS 16
-#define VM_MAX_MMIO_HANDLERS 8
-#define VM_MAX_MSR_HANDLERS 4
 #define VM_MSR_LOG_MAX 16
 
 /* How a VM ended (docs/result-protocol.md gives the console lines). */
@@ -24,24 +22,6 @@ enum vm_state { VM_CREATED, VM_RUNNING, VM_EXITED, VM_POWEROFF, VM_STOPPED };
 
 /* Guest RAM: [gpa, gpa+size) backed by host-physical [hpa, hpa+size). */
 struct ram_region { uint64_t gpa, size, hpa; };
-
-/* A port-I/O device: return true if handled. *val is in/out, size 1, 2 or 4. */
-typedef bool (*io_handler_fn)(struct vcpu *v, void *dev, uint16_t port, unsigned size,
-                              bool in, uint32_t *val);
-struct io_handler { uint16_t base, count; io_handler_fn fn; void *dev; };
-
-/* A memory-mapped device: gpa in [base, base+size), size 1, 2, 4 or 8 bytes, *val
- * in/out. Return false to stop the VM (the handler logs why). The core decodes and
- * emulates the guest instruction, so a handler sees plain register accesses. */
-typedef bool (*mmio_handler_fn)(struct vcpu *v, void *dev, uint64_t gpa, unsigned size,
-                                bool write, uint64_t *val);
-struct mmio_handler { uint64_t base, size; mmio_handler_fn fn; void *dev; };
-
-/* An MSR range served by a device model (e.g. the x2APIC registers). Return false
- * for #GP in the guest. */
-typedef bool (*msr_handler_fn)(struct vcpu *v, void *dev, uint32_t index, bool write,
-                               uint64_t *val);
-struct msr_handler { uint32_t base, count; msr_handler_fn fn; void *dev; };
 
 struct vm_stats {
     uint64_t exits[EXIT_KIND_COUNT];
@@ -68,12 +48,9 @@ struct vm {
     struct vcpu vcpus[VM_MAX_VCPUS];
     unsigned nvcpus;
     void *backend;                   /* nested page table root etc. */
-    struct io_handler io[VM_MAX_IO_HANDLERS];
-    unsigned nio;
-    struct mmio_handler mmio[VM_MAX_MMIO_HANDLERS];
-    unsigned nmmio;
-    struct msr_handler msr[VM_MAX_MSR_HANDLERS];
-    unsigned nmsr;
+    /* Its devices' ports, MMIO ranges and MSRs (dev/bus.h). The core decodes and
+     * emulates a guest's MMIO instruction, so a device sees plain accesses. */
+    struct bus bus;
     struct vm_stats stats;
     uint64_t ended_tick;             /* host tick when the VM ended */
     uint64_t hv_bytes;               /* hypervisor memory for this VM, guest RAM excluded */
@@ -103,11 +80,11 @@ void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
 /* Copy to / from guest-physical memory; false if any byte is outside RAM. */
 bool vm_write_gpa(struct vm *vm, uint64_t gpa, const void *src, uint64_t len);
 bool vm_read_gpa(struct vm *vm, uint64_t gpa, void *dst, uint64_t len);
-int vm_register_io(struct vm *vm, uint16_t base, uint16_t count, io_handler_fn fn, void *dev);
-int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t size, mmio_handler_fn fn, void *dev);
-int vm_register_msr(struct vm *vm, uint32_t base, uint32_t count, msr_handler_fn fn, void *dev);
-/* The device that owns gpa, or NULL. */
-const struct mmio_handler *vm_find_mmio(struct vm *vm, uint64_t gpa);
+/* A device claims [base, base + size) of a space on the VM's bus: its range id,
+ * or -1 after a message naming the device, the range and why (the owner of a
+ * range it overlaps, a full bus). */
+int vm_claim(struct vm *vm, enum bus_space space, uint64_t base, uint64_t size,
+             const char *name, bus_access_fn access, void *dev);
 /* Stop the VM with status 120 and a reason (printf-style), logged on the console. */
 void vm_stop(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The guest asked to end: exit port value or power-off. */

@@ -119,6 +119,7 @@ struct vm *vm_create(const struct vm_config *c, unsigned id, bool bad_entry)
     vm->id = id;
     strlcpy(vm->name, c->name[0] ? c->name : "(config)", sizeof vm->name);
     vm->state = VM_CREATED;
+    bus_init(&vm->bus);
     if (!c->ok) {
         vm_stop(vm, "%s line %d: %s", HV_CONFIG_MODULE, c->err_line, c->err);
         return vm;

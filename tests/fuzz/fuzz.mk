@@ -16,13 +16,15 @@ FUZZ_SRC_config  := lib/config.c lib/format.c
 FUZZ_SRC_decode  := vmm/emulate/decode.c
 FUZZ_SRC_emulate := vmm/emulate/emulate.c vmm/emulate/decode.c
 FUZZ_SRC_gpt_walk := vmm/gpt_walk.c
-FUZZ_SRC_devices := dev/uart16550.c dev/pit.c dev/rtc.c dev/pic8259.c dev/ioapic.c \
+FUZZ_SRC_bus := dev/bus.c
+FUZZ_SRC_devices := dev/bus.c dev/uart16550.c dev/pit.c dev/rtc.c dev/pic8259.c dev/ioapic.c \
 	dev/lapic.c dev/fw_cfg.c dev/pci.c dev/acpi_pm.c
 FUZZ_SRC_linux_boot := loader/linux_boot.c
 FUZZ_SRC_multiboot_guest := loader/multiboot_guest.c
 FUZZ_ARGS_config := -max_len=4096 -dict=tests/fuzz/config.dict
 FUZZ_ARGS_decode := -max_len=20
 FUZZ_ARGS_gpt_walk := -max_len=24640
+FUZZ_ARGS_bus := -max_len=4096
 FUZZ_ARGS_devices := -max_len=2048
 FUZZ_ARGS_linux_boot := -max_len=8192
 FUZZ_ARGS_multiboot_guest := -max_len=8192
