@@ -1,4 +1,5 @@
-# hv86 build. `make` builds the images; `make run`, `make test`, `make check`, `make bench`.
+# hv86 build. `make` builds the images; `make run`, `make test`, `make check`, `make bench`,
+# `make layers`.
 # Sources are found by folder, so adding a file needs no edit here.
 
 CC      ?= gcc
@@ -79,6 +80,12 @@ run: build-all
 	@tools/hv86-run --config guests/demo.cfg; \
 	echo "make run: hv86-run exited with status $$? (docs/result-protocol.md)"
 
+# The layering check (docs/architecture.md) and its own test; the runner of
+# `make check` and `make test` runs both too, first, and counts them.
+layers:
+	$(PYTHON) scripts/check-layers
+	$(PYTHON) -m unittest discover -s tests/layers
+
 check: build-all
 	$(PYTHON) tests/system/runner.py --tier fast
 
@@ -92,5 +99,5 @@ bench: build-all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps build-all run check test bench clean guests unit-build linux
+.PHONY: all deps build-all run check test bench clean guests unit-build linux layers
 -include $(HV_OBJ:.o=.d)

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""hv86 test runner: unit tests first, then the system tests of tests/system/tests.list.
+"""hv86 test runner: the layering check and unit tests first, then the system tests of
+tests/system/tests.list.
 
     python3 tests/system/runner.py [--tier fast|all] [--jobs N] [--filter REGEX] [--list]
 
-Unit tests: every build/unit/test_* binary (cmocka; each test inside counts) and the
+Layering: scripts/check-layers on the tree (one test) and its own Python tests
+(tests/layers/). Unit tests: every build/unit/test_* binary (cmocka; each test inside counts) and the
 launcher's Python tests (tests/system/test_launcher.py). System tests: each line of
 tests.list, expanded over its backends, run in parallel through tools/hv86-run.
 Prints PASS / FAIL / SKIP per test and ends with exactly one line
@@ -33,6 +35,8 @@ import hv86run_lib as lib  # noqa: E402
 HV86_RUN = os.path.join(REPO, "tools", "hv86-run")
 TESTS_LIST = os.path.join(HERE, "tests.list")
 UNIT_DIR = os.path.join(REPO, "build", "unit")
+CHECK_LAYERS = os.path.join(REPO, "scripts", "check-layers")
+LAYERS_TESTS = os.path.join(REPO, "tests", "layers")
 KINDS = ("run", "compare")
 ALL_BACKENDS = ("svm", "vmx", "auto")
 TAIL_LINES = 15
@@ -412,10 +416,29 @@ def run_unit_binary(path, counts, report):
         report("PASS %s: %d tests (%.1fs)" % (name, passed, secs))
 
 
+def run_layer_check(counts, report):
+    """scripts/check-layers on this tree: one test, its summary line on a pass."""
+    name = "layers/check-layers"
+    rc, text, secs = run_cmd([sys.executable, CHECK_LAYERS], 300)
+    if rc == 0:
+        counts["passed"] += 1
+        last = text.strip().splitlines()[-1] if text.strip() else ""
+        report("PASS %s (%.1fs): %s" % (name, secs, last))
+    else:
+        counts["failed"] += 1
+        why = "killed after 300s" if rc is None else "exit status %d" % rc
+        report("FAIL %s (%.1fs): %s\n%s" % (name, secs, why, tail(text, 40)))
+
+
 def run_launcher_tests(counts, report):
+    run_python_tests("unit/test_launcher", HERE, "test_launcher.py", counts, report)
+
+
+def run_python_tests(name, folder, pattern, counts, report):
+    """The unittest tests of folder/pattern, run here; each test counts."""
     t0 = time.monotonic()
-    suite = unittest.defaultTestLoader.discover(HERE, pattern="test_launcher.py",
-                                                top_level_dir=HERE)
+    suite = unittest.defaultTestLoader.discover(folder, pattern=pattern,
+                                                top_level_dir=folder)
     stream = io.StringIO()
     result = unittest.TextTestRunner(stream=stream, verbosity=1).run(suite)
     secs = time.monotonic() - t0
@@ -426,11 +449,10 @@ def run_launcher_tests(counts, report):
     counts["skipped"] += skipped
     if bad:
         names = [str(t) for t, _ in result.failures + result.errors]
-        report("FAIL unit/test_launcher (%.1fs): %s\n%s" % (
-            secs, ", ".join(names), tail(stream.getvalue(), 40)))
+        report("FAIL %s (%.1fs): %s\n%s" % (
+            name, secs, ", ".join(names), tail(stream.getvalue(), 40)))
     else:
-        report("PASS unit/test_launcher: %d tests (%.1fs)" % (result.testsRun - skipped,
-                                                             secs))
+        report("PASS %s: %d tests (%.1fs)" % (name, result.testsRun - skipped, secs))
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -460,8 +482,14 @@ def main(argv=None):
     units = [p for p in unit_binaries()
              if not flt or flt.search("unit/" + os.path.basename(p))]
     launcher = not flt or bool(flt.search("unit/test_launcher"))
+    layer_check = not flt or bool(flt.search("layers/check-layers"))
+    layer_tests = not flt or bool(flt.search("layers/test_check_layers"))
 
     if a.list:
+        if layer_check:
+            print("layers/check-layers")
+        if layer_tests:
+            print("layers/test_check_layers")
         for p in units:
             print("unit/%s" % os.path.basename(p))
         if launcher:
@@ -478,6 +506,11 @@ def main(argv=None):
             print(line, flush=True)
 
     t0 = time.monotonic()
+    if layer_check:
+        run_layer_check(counts, report)
+    if layer_tests:
+        run_python_tests("layers/test_check_layers", LAYERS_TESTS,
+                         "test_check_layers.py", counts, report)
     for p in units:
         run_unit_binary(p, counts, report)
     if launcher:
