@@ -222,7 +222,6 @@ bool insn_load_dtr(struct vcpu *v, const struct insn *in, uint64_t rip, bool *do
     return true;
 }
 
-#define OP_MOV_FROM_CR 0x20
 #define GROUP7_INVLPG 7
 
 #define GROUP7_SMSW 4

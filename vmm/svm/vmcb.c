@@ -24,8 +24,6 @@ _Static_assert(offsetof(struct vmcb_save, cr2) == 0x640 - 0x400, "VMCB layout");
 _Static_assert(offsetof(struct vmcb_save, g_pat) == 0x668 - 0x400, "VMCB layout");
 _Static_assert(sizeof(struct vmcb) == 4096, "VMCB layout");
 
-#define DR6_RESET 0xFFFF0FF0ull
-#define DR7_RESET 0x400ull
 
 int svm_vcpu_init(struct vcpu *v)
 {
