@@ -11,7 +11,7 @@
 #include "arch/x86.h"     /* LAPIC_BASE, APIC_BASE_* (IA32_APIC_BASE bits) */
 
 #define LAPIC_SIZE        0x1000u
-#define LAPIC_MSR_BASE    0x1Bu        /* IA32_APIC_BASE */
+#define LAPIC_MSR_BASE    MSR_APIC_BASE
 #define LAPIC_MSR_TSC_DEADLINE 0x6E0u  /* IA32_TSC_DEADLINE (11.5.4.1) */
 #define X2APIC_MSR_FIRST  0x800u
 #define X2APIC_MSR_COUNT  0x100u

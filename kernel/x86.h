@@ -81,6 +81,16 @@ static inline uint64_t read_rflags(void)
     __asm__ volatile("pushfq; popq %0" : "=r"(v));
     return v;
 }
+/* The host's MAXPHYADDR (SDM Vol. 3A 4.1.4): CPUID 0x80000008, or 36 without it. */
+static inline unsigned host_maxphyaddr(void)
+{
+    uint32_t a, b, c, d;
+    cpuid(CPUID_LEAF_EXT_MAX, 0, &a, &b, &c, &d);
+    if (a < CPUID_LEAF_ADDR_SIZES)
+        return MAXPHYADDR_DEFAULT;
+    cpuid(CPUID_LEAF_ADDR_SIZES, 0, &a, &b, &c, &d);
+    return cpuid_maxphyaddr(a);
+}
 __attribute__((noreturn)) static inline void cpu_halt_forever(void)
 {
     for (;;)

@@ -38,7 +38,6 @@ enum { EAX, EBX, ECX, EDX };
  * docs/msr.md): Linux reads both at every scheduler tick where CPUID.6:ECX[0]
  * offers them (Bochs' CPU models do), two exits and two #GPs a tick. */
 #define POWER_LEAF 6u
-#define AMD_SIZE_LEAF 0x80000008u
 /* The VM's topology: one package of N cores, one thread each (docs/cpuid.md). */
 #define CPUID_1_EBX_COUNT_SHIFT 16            /* logical processors per package */
 #define CPUID_1_EBX_COUNT_MASK (0xFFu << CPUID_1_EBX_COUNT_SHIFT)
@@ -143,7 +142,7 @@ void cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t out[4])
         out[ECX] &= ~CPUID_80000001_ECX_SVM;
         out[EDX] &= ~CPUID_80000001_EDX_RDTSCP;
         break;
-    case AMD_SIZE_LEAF:             /* APM Vol. 3 E.4.7: cores of the package */
+    case CPUID_LEAF_ADDR_SIZES:             /* APM Vol. 3 E.4.7: cores of the package */
         out[ECX] = (out[ECX] & ~(AMD_NC_MASK | AMD_APIC_ID_SIZE_MASK)) |
                    (vcpus(v) - 1) | id_bits(vcpus(v)) << AMD_APIC_ID_SIZE_SHIFT;
         break;

@@ -179,7 +179,7 @@ void svm_set_seg(struct vcpu *v, enum seg_reg s, const struct segment *in)
     f->limit = in->limit;
     f->base = in->base;
     if (s == SEG_SS)                 /* the VMCB holds the CPL apart (15.5.1) */
-        st->cpl = (uint8_t)((in->attr >> 5) & 3);
+        st->cpl = (uint8_t)seg_attr_dpl(in->attr);
 }
 
 /* ---- interrupt delivery (APM Vol. 2 15.20-15.21) ---------------------------------- */

@@ -19,7 +19,6 @@
 #define RESET_DATA_AR    (VMX_AR_P | VMX_AR_S | SEG_TYPE_DATA_RW_ACCESSED)
 #define RESET_LDTR_AR    (VMX_AR_P | SEG_TYPE_LDT)
 #define RESET_TR_AR      (VMX_AR_P | SEG_TYPE_TSS_BUSY)
-#define VPID_MAX         0xFFFFu               /* 16-bit field, 0 is the host's (28.3.3.3) */
 #define PDPTE_COUNT      4
 /* Virtual-8086 mode for real mode under shadow paging (SDM Vol. 3A 20.2, 20.2.8.1;
  * Vol. 3C 27.3.1.2): a 32-bit TSS whose I/O bitmap (all zero: every port allowed,
