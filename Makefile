@@ -19,7 +19,8 @@ HV_S   := $(wildcard boot/*.S kernel/*.S vmm/*/*.S)
 HV_OBJ := $(patsubst %,$(BUILD)/hv/%.o,$(HV_S) $(HV_C))
 
 # Pure logic: built for the host too, unit-tested and fuzzed. These files include
-# only <stdint.h>-level headers and their own folder's headers.
+# only <stdint.h>-level headers, arch/ (the header-only facts) and their own
+# folder's headers.
 PURE_C := $(wildcard lib/*.c vmm/emulate/*.c loader/*.c) $(wildcard dev/*.c) \
 	$(wildcard vmm/*_pure.c vmm/*/*_check.c vmm/gpt_walk.c)
 

@@ -1,6 +1,6 @@
 /* Multiboot headers: v1 for QEMU's -kernel, v2 for GRUB (multiboot2).
  * Multiboot 0.6.96 section 3.1; Multiboot2 1.6 section 3.1. */
-#include "boot/multiboot.h"
+#include "arch/multiboot.h"
 
     .section .multiboot1, "a"
     .balign 4

@@ -2,6 +2,7 @@
  * offsets of ACPI 6.5 chapter 5 (and the PCI Firmware Specification 3.2 for MCFG),
  * little-endian; the DSDT's AML follows ACPI 6.5 chapter 20. docs/acpi.md shows
  * the DSDT as ASL next to its bytes. */
+#include "arch/pc.h"
 #include "dev/acpi.h"
 #include "dev/acpi_pm.h"
 #include "dev/ioapic.h"
@@ -22,9 +23,7 @@
 /* --- RSDP (5.2.5.3) ------------------------------------------------------------ */
 #define RSDP_SIGNATURE   "RSD PTR "
 #define RSDP_REVISION    2             /* ACPI 2.0 and later: has the XSDT */
-#define RSDP_V1_LEN      20            /* what the first checksum covers */
 #define RSDP_LEN         36
-#define RSDP_ALIGN       16            /* 5.2.5.1: on a 16-byte boundary */
 
 #define XSDT_REVISION    1             /* 5.2.8 */
 #define RSDT_REVISION    1             /* 5.2.7 */
@@ -93,7 +92,6 @@
 #define MADT_REVISION    6
 #define MADT_PCAT_COMPAT (1u << 0)     /* dual 8259s present */
 #define MADT_LAPIC       0             /* entry types and lengths */
-#define MADT_LAPIC_LEN   8
 #define MADT_IOAPIC      1
 #define MADT_IOAPIC_LEN  12
 #define MADT_ISO         2

@@ -1,9 +1,8 @@
 /* The ACPI PM1a and PM timer registers (dev/acpi_pm.h). Accesses are taken byte by
  * byte, little-endian, so a guest may use any width, as on the ICH9. */
+#include "arch/units.h"
 #include "dev/acpi_pm.h"
 
-#define NS_PER_S 1000000000ull
-#define BYTE_MASK 0xFFu
 /* TMR_STS is set whenever the timer's top bit (bit 31 of the 32-bit counter, the
  * FADT's TMR_VAL_EXT) changes: every 2^31 ticks ("Power Management Timer"). */
 #define TMR_STS_SHIFT 31

@@ -1,6 +1,7 @@
 /* The exit port, as QEMU's isa-debug-exit: the status a test image made for QEMU
  * expects is (V << 1) | 1, truncated to 8 bits like a process exit status. Reads
  * return all ones, as from an unclaimed port. */
+#include "arch/x86.h"
 #include "dev/debug_exit.h"
 
 int debug_exit_status(uint32_t v)
@@ -10,7 +11,7 @@ int debug_exit_status(uint32_t v)
 
 uint32_t debug_exit_read(unsigned size)
 {
-    return size >= 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+    return (uint32_t)access_size_mask(size);
 }
 
 enum bus_result debug_exit_bus_access(void *dev, struct vcpu *v, uint64_t offset, unsigned size,

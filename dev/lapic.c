@@ -5,6 +5,7 @@
  * "illegal register address" in the ESR; in x2APIC mode both raise #GP
  * (11.12.1.2, 11.12.1.3: reserved bits are RsvdZ there). Interrupt acceptance
  * and the timer follow 11.8 and 11.5.4. */
+#include "arch/units.h"
 #include "dev/lapic.h"
 
 #define BASE_ADDR_BITS  0xFFFFFFFFFFFFF000ull
@@ -21,7 +22,6 @@
 #define DCR_DIV_BY_1    7u                  /* the encoding 1011b */
 #define STATUS_BITS     0x1000u             /* delivery status: read-only, idle */
 #define LINT_STATUS     (STATUS_BITS | 0x4000u)  /* and remote IRR */
-#define NS_PER_S        1000000000ull
 #define NO_EOI          (-1)
 
 /* Register indexes: xAPIC offset / 16 = x2APIC MSR - 0x800. */

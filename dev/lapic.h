@@ -8,18 +8,13 @@
 #define DEV_LAPIC_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "arch/x86.h"     /* LAPIC_BASE, APIC_BASE_* (IA32_APIC_BASE bits) */
 
-#define LAPIC_BASE        0xFEE00000u
 #define LAPIC_SIZE        0x1000u
-#define LAPIC_MSR_BASE    0x1Bu        /* IA32_APIC_BASE */
+#define LAPIC_MSR_BASE    MSR_APIC_BASE
 #define LAPIC_MSR_TSC_DEADLINE 0x6E0u  /* IA32_TSC_DEADLINE (11.5.4.1) */
 #define X2APIC_MSR_FIRST  0x800u
 #define X2APIC_MSR_COUNT  0x100u
-
-/* IA32_APIC_BASE bits (SDM Vol. 3A 11.4.4, 11.12.1). */
-#define APIC_BASE_BSP     (1ull << 8)
-#define APIC_BASE_EXTD    (1ull << 10)
-#define APIC_BASE_EN      (1ull << 11)
 
 /* Register offsets in the xAPIC page (SDM Vol. 3A Table 11-1); offset / 16 is
  * the x2APIC MSR minus 0x800 (Table 11-6). */

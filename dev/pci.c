@@ -4,9 +4,10 @@
  * bytes. A function that does not exist answers all ones, as a master abort does
  * on configuration reads (PCI 3.0, 6.1; PCIe 4.0, 7.2.2: an Unsupported Request
  * completes as all ones). */
+#include "arch/units.h"
+#include "arch/x86.h"
 #include "dev/pci.h"
 
-#define BYTE_MASK 0xFFu
 #define DWORD     4u
 
 void pci_host_init(struct pci_host *h)
@@ -45,7 +46,7 @@ uint32_t pci_config_read(const struct pci_host *h, unsigned bus, unsigned dev, u
                          unsigned reg, unsigned size)
 {
     if (!is_host_bridge(bus, dev, fn))
-        return size >= DWORD ? 0xFFFFFFFFu : (1u << (8 * size)) - 1;
+        return (uint32_t)access_size_mask(size);
     uint32_t v = 0;
     for (unsigned i = 0; i < size; i++)
         v |= (uint32_t)host_byte(h, reg + i) << (8 * i);

@@ -4,9 +4,9 @@
  * N..2 twice (by two) every N clocks. Two simplifications, as in QEMU's model:
  * a count is loaded at once (not on the next CLK), and a new count in modes 2
  * and 3 restarts the period instead of waiting for its end. */
+#include "arch/units.h"
 #include "dev/pit.h"
 
-#define NS_PER_S        1000000000ull
 #define BINARY_RANGE    0x10000u    /* a count of 0 means 2^16 ... */
 #define BCD_RANGE       10000u      /* ... or 10^4 in BCD */
 #define REFRESH_NS      15085u      /* PIIX4: one refresh request per 15.085 us */

@@ -12,6 +12,7 @@
 #define DEV_PIT_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "arch/pc.h"
 #include "dev/bus.h"
 
 #define PIT_PORT        0x40        /* counters 0-2 at +0..+2, control word at +3 */
@@ -21,7 +22,6 @@
 #define PIT_IRQ_CHANNEL 0           /* OUT0 is ISA IRQ 0 */
 #define PIT_IRQ         0
 #define PIT_SPEAKER_CHANNEL 2       /* gated and read through port 0x61 */
-#define PIT_HZ          1193182u    /* the PC's 14.31818 MHz crystal / 12 */
 #define PORT61          0x61
 #define PORT61_GATE2    0x01        /* counter 2 GATE */
 #define PORT61_SPEAKER  0x02        /* speaker data enable */

@@ -1,8 +1,8 @@
 /* The paravirtual clock ABI (dev/pvclock.h): the TSC scale and the version
  * protocol, pure so that the unit tests check them on the host. */
+#include "arch/units.h"
 #include "dev/pvclock.h"
 
-#define NS_PER_S      1000000000ull
 #define U32_LIMIT     (1ull << 32)
 #define LOW32         0xFFFFFFFFull
 

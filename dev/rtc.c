@@ -4,9 +4,9 @@
  * between: each access first catches up to "now". The clock is kept in binary
  * and shown in the format register B selects, so changing DM or 24/12 shows the
  * same time re-encoded (the chip would show the old bytes). */
+#include "arch/units.h"
 #include "dev/rtc.h"
 
-#define NS_PER_S        1000000000ull
 #define DIV_HZ          32768u    /* the time base; one update per 32768 cycles */
 #define DV_NORMAL       (2u << RTC_A_DV_SHIFT)   /* others (11x: reset) stop it */
 #define UIP_BEFORE_CYCLES 8       /* tBUC = 244 us: UIP rises before an update */
@@ -28,7 +28,6 @@
 #define CMOS_EXT_MEM_POST 0x30
 #define CMOS_MEM_16M    0x34
 #define BASE_MEM_KIB    640u
-#define MIB             (1ull << 20)
 #define HIGH_MEM_START  (16 * MIB)
 #define HIGH_MEM_UNIT   (64ull << 10)
 #define CMOS_WORD_MAX   0xFFFFu

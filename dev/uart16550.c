@@ -4,10 +4,10 @@
  * interrupt: pending while IER.ETBEI is set and the (always empty) holding
  * register has not been refilled since the last IIR read that reported it. */
 #include <stdbool.h>
+#include "arch/pc.h"
 #include "dev/uart16550.h"
 
 enum { REG_DATA, REG_IER, REG_IIR_FCR, REG_LCR, REG_MCR, REG_LSR, REG_MSR, REG_SCR };
-#define LCR_DLAB      0x80
 #define LSR_THRE_TEMT 0x60
 #define IIR_NO_INT    0x01
 #define IIR_THRE      0x02   /* source: transmitter holding register empty */

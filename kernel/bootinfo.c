@@ -2,7 +2,7 @@
  * information, copied into struct boot_info. */
 #include <stdbool.h>
 #include <stddef.h>
-#include "boot/multiboot.h"
+#include "arch/multiboot.h"
 #include "kernel/bootinfo.h"
 #include "kernel/console.h"
 #include "kernel/string.h"

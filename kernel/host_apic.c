@@ -2,8 +2,6 @@
 #include "kernel/host_apic.h"
 #include "kernel/x86.h"
 
-#define LAPIC_BASE      0xFEE00000ull
-#define APIC_BASE_EXTD  (1ull << 10)         /* IA32_APIC_BASE: x2APIC mode (11.12.1) */
 #define X2APIC_MSR(off) (0x800u + ((off) >> 4))
 #define X2APIC_ICR      0x830u               /* one 64-bit ICR (11.12.9) */
 #define XAPIC_ID_SHIFT  24
@@ -20,7 +18,7 @@ uint32_t host_apic_read(uint32_t off)
 {
     if (x2apic)
         return (uint32_t)rdmsr(X2APIC_MSR(off));
-    return *(volatile uint32_t *)(LAPIC_BASE + off);
+    return *(volatile uint32_t *)((uintptr_t)LAPIC_BASE + off);
 }
 
 void host_apic_write(uint32_t off, uint32_t v)
@@ -28,7 +26,7 @@ void host_apic_write(uint32_t off, uint32_t v)
     if (x2apic)
         wrmsr(X2APIC_MSR(off), v);
     else
-        *(volatile uint32_t *)(LAPIC_BASE + off) = v;
+        *(volatile uint32_t *)((uintptr_t)LAPIC_BASE + off) = v;
 }
 
 uint32_t host_apic_id(void)

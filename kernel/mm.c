@@ -3,7 +3,7 @@
  * (lib/frame_alloc.c); a heap (lib/heap.c) serves small objects. Memory below
  * 4 GiB is identity-mapped by boot/entry.S, so an HPA is a usable pointer.
  * Every CPU allocates: one lock for the frames, one for the heap. */
-#include "boot/multiboot.h"
+#include "arch/multiboot.h"
 #include "kernel/bootinfo.h"
 #include "kernel/console.h"
 #include "kernel/mm.h"

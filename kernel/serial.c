@@ -1,5 +1,6 @@
 /* The host's COM1: a polled 16550 (PC16550D data sheet). hv86 never takes serial
  * interrupts; output waits for THRE. */
+#include "arch/pc.h"
 #include "kernel/serial.h"
 #include "kernel/x86.h"
 
@@ -13,7 +14,6 @@
 #define UART_MCR 4
 #define UART_LSR 5
 #define LCR_8N1  0x03
-#define LCR_DLAB 0x80
 #define LSR_THRE 0x20
 #define LSR_TEMT 0x40
 #define MCR_DTR_RTS 0x03

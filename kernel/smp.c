@@ -4,6 +4,7 @@
  * shared IDT), enables its local APIC, starts its tick, runs the VMM's per-CPU
  * init and reports online; only then is the next one started, so per-CPU
  * start-up never runs on two CPUs at once. */
+#include "arch/units.h"
 #include "kernel/bootinfo.h"
 #include "kernel/console.h"
 #include "kernel/cpu.h"
@@ -16,8 +17,6 @@
 #include "lib/acpi_cpus.h"
 
 #define MAP_LIMIT       (4ull << 30)              /* what the boot page tables map */
-#define NS_PER_US       1000ull
-#define NS_PER_MS       1000000ull
 #define INIT_DELAY_NS   (10 * NS_PER_MS)          /* 8.4.4.1: INIT, 10 ms, SIPI */
 #define SIPI_WAIT_NS    (10 * NS_PER_MS)          /* 200 us by the book; emulators lag */
 #define ONLINE_WAIT_NS  (5000 * NS_PER_MS)        /* the AP's own init, under an emulator */

@@ -4,6 +4,8 @@
  * state in its struct cpu; the TSC-based clock is shared: the TSCs of the CPUs
  * of one machine run in step (SDM Vol. 3B 17.17, invariant TSC; both emulators
  * give all their CPUs one TSC). */
+#include "arch/pc.h"
+#include "arch/units.h"
 #include "kernel/console.h"
 #include "kernel/cpu.h"
 #include "kernel/host_apic.h"
@@ -12,7 +14,6 @@
 
 #define TIMER_DIV_16      0x3
 
-#define PIT_HZ            1193182u
 #define PIT_CH2_DATA      0x42
 #define PIT_CMD           0x43
 #define PIT_GATE_PORT     0x61
@@ -21,7 +22,6 @@
 #define PIT_OUT2          0x20
 #define PIT_CMD_CH2_MODE0 0xB0   /* channel 2, lo/hi byte, mode 0, binary */
 #define CALIBRATE_MS      10
-#define NS_PER_MS         1000000ull
 #define NS_NEVER          UINT64_MAX
 #define TICK_NS           (1000 * NS_PER_MS / TIMER_HZ)
 

@@ -2,11 +2,10 @@
  * what the map gives, checksum) before a field of it is believed. */
 #include <stdbool.h>
 #include <stddef.h>
+#include "arch/pc.h"
 #include "lib/acpi_cpus.h"
 
-#define RSDP_ALIGN          16
-#define RSDP_V1_LEN         20        /* the part covered by the first checksum */
-#define RSDP_REVISION       15
+#define RSDP_REVISION_OFF   15       
 #define RSDP_RSDT           16
 #define RSDP_LENGTH         20
 #define RSDP_XSDT           24
@@ -16,7 +15,6 @@
 #define MADT_ENTRIES        44        /* after the header, local APIC address and flags */
 #define MADT_TYPE_LAPIC     0
 #define MADT_TYPE_X2APIC    9
-#define MADT_LAPIC_LEN      8
 #define MADT_X2APIC_LEN     16
 #define MADT_ENABLED        1u        /* Local APIC Flags bit 0 (Table 5.23) */
 #define SDT_MAX_LEN         (1u << 20)   /* sanity bound for a table hv86 reads */
@@ -117,7 +115,7 @@ int acpi_find_cpus(acpi_map_fn map, void *ctx, uint32_t *apic_ids, unsigned max,
     /* ACPI 2.0+: the XSDT (64-bit entries) if the extended checksum holds. */
     const uint8_t *sdt = NULL;
     unsigned entry_size = 4;
-    const uint8_t *rsdp2 = rsdp[RSDP_REVISION] >= 2 ? map(ctx, rsdp_pa, RSDP_V2_MIN_LEN) : NULL;
+    const uint8_t *rsdp2 = rsdp[RSDP_REVISION_OFF] >= 2 ? map(ctx, rsdp_pa, RSDP_V2_MIN_LEN) : NULL;
     if (rsdp2) {
         uint32_t rlen = rd32(rsdp2 + RSDP_LENGTH);
         rsdp2 = rlen >= RSDP_V2_MIN_LEN && rlen <= SDT_MAX_LEN ? map(ctx, rsdp_pa, rlen) : NULL;

@@ -22,7 +22,7 @@
 #define CONFIG_MODULES_MAX  8
 #define CONFIG_CMDLINE_MAX  255
 #define CONFIG_LINE_MAX     512  /* longer lines are an error */
-#define CONFIG_CPUS_MAX     8
+#define CONFIG_CPUS_MAX     8    /* 1..9 (one digit); vmm/vm.h: VM_MAX_VCPUS */
 #define CONFIG_MEMORY_MIN   (1ull << 20)
 #define CONFIG_MEMORY_MAX   (64ull << 30)
 

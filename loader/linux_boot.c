@@ -2,6 +2,8 @@
  * Every field taken from the image is checked against the image and against the
  * VM's memory before it is used: a corrupt or hostile image gets an error that
  * names the cause, never an out-of-bounds access. docs/linux.md. */
+#include "arch/units.h"
+#include "arch/x86.h"
 #include "loader/linux_boot.h"
 
 /* Setup header fields: offsets in the image's first sector and in boot_params
@@ -59,16 +61,8 @@
 #define LOW_RAM_TOP        0x9FC00ull
 #define VGA_HOLE           0xA0000ull
 #define FIRMWARE_GPA       0xE0000ull
-#define MIB                0x100000ull
-#define PAGE               0x1000ull
-#define LARGE_PAGE         0x200000ull
-#define GIB                0x40000000ull
 #define INITRD_ALIGN       4ull              /* cpio archives are 4-byte aligned (GRUB) */
 
-/* Paging entries (SDM Vol. 3A 4.5): present, writable, and PS for a 2 MiB page. */
-#define PTE_P  0x1ull
-#define PTE_RW 0x2ull
-#define PTE_PS 0x80ull
 /* Flat 4 GiB descriptors, accessed bit set so the CPU never writes the GDT (SDM
  * Vol. 3A 3.4.5): 64-bit code (L=1, execute/read) and data (read/write). */
 #define GDT_CODE64 0x00AF9B000000FFFFull
@@ -134,10 +128,10 @@ static const char *place_initrd(const struct lb_input *in, const uint8_t *d, mbg
     uint64_t top = (uint64_t)rd32(d + HDR_INITRD_ADDR_MAX) + 1;
     if (top > in->ram_size)
         top = in->ram_size;
-    if (total > top || ((top - total) & ~(PAGE - 1)) < res->kernel_end)
+    if (total > top || ((top - total) & ~(PAGE_SIZE - 1)) < res->kernel_end)
         return "initrd does not fit in the VM's memory above the kernel (and below "
                "initrd_addr_max)";
-    uint64_t at = (top - total) & ~(PAGE - 1), off = 0;
+    uint64_t at = (top - total) & ~(PAGE_SIZE - 1), off = 0;
     for (unsigned i = 0; i < in->ninitrds; i++) {
         uint64_t pad = align_up(off, INITRD_ALIGN) - off;
         if (!write(ctx, at + off, 0, pad) ||
@@ -186,20 +180,20 @@ static const char *fill_e820(const struct lb_input *in, uint8_t *bp)
  * __BOOT_DS flat). All of the first 4 GiB is mapped, which covers everything. */
 static const char *write_entry_tables(mbg_write_fn write, void *ctx, struct lb_result *res)
 {
-    static uint8_t pd[PAGE], table[PAGE];   /* one load at a time; large for a stack */
-    for (unsigned i = 0; i < PAGE; i++)
+    static uint8_t pd[PAGE_SIZE], table[PAGE_SIZE];   /* one load at a time; large for a stack */
+    for (unsigned i = 0; i < PAGE_SIZE; i++)
         table[i] = 0;
-    wr64(table, LB_PDPT_GPA | PTE_P | PTE_RW);
-    if (!write(ctx, LB_PML4_GPA, table, PAGE))
+    wr64(table, LB_PDPT_GPA | PTE_P | PTE_W);
+    if (!write(ctx, LB_PML4_GPA, table, PAGE_SIZE))
         return "no room for the page tables in the VM's memory";
     for (unsigned i = 0; i < LB_PD_COUNT; i++)
-        wr64(table + 8 * i, (LB_PD_GPA + PAGE * i) | PTE_P | PTE_RW);
-    if (!write(ctx, LB_PDPT_GPA, table, PAGE))
+        wr64(table + 8 * i, (LB_PD_GPA + PAGE_SIZE * i) | PTE_P | PTE_W);
+    if (!write(ctx, LB_PDPT_GPA, table, PAGE_SIZE))
         return "no room for the page tables in the VM's memory";
     for (unsigned i = 0; i < LB_PD_COUNT; i++) {
-        for (unsigned j = 0; j < PAGE / 8; j++)
-            wr64(pd + 8 * j, (i * GIB + j * LARGE_PAGE) | PTE_P | PTE_RW | PTE_PS);
-        if (!write(ctx, LB_PD_GPA + PAGE * i, pd, PAGE))
+        for (unsigned j = 0; j < PAGE_SIZE / 8; j++)
+            wr64(pd + 8 * j, (i * GIB + j * SIZE_2M) | PTE_P | PTE_W | PTE_PS);
+        if (!write(ctx, LB_PD_GPA + PAGE_SIZE * i, pd, PAGE_SIZE))
             return "no room for the page tables in the VM's memory";
     }
     uint8_t gdt[LB_GDT_LIMIT + 1] = { 0 };
@@ -219,7 +213,7 @@ static const char *load(const struct lb_input *in, mbg_write_fn write, void *ctx
     static uint8_t bp[BP_SIZE];         /* one load at a time; large for a stack */
     const uint8_t *d = in->kernel.data;
     uint64_t size = in->kernel.size;
-    if (in->ram_size < 2 * LARGE_PAGE || in->ram_size > LB_PD_COUNT * GIB)
+    if (in->ram_size < 2 * SIZE_2M || in->ram_size > LB_PD_COUNT * GIB)
         return "VM memory must be between 4 MiB and 4 GiB for a Linux guest";
     if (size < HDR_NEEDED_END)
         return "truncated: smaller than a bzImage setup header";

@@ -1,25 +1,14 @@
 /* Multiboot v1 guest loader (Multiboot 0.6.96 sections 3.1-3.3). Every offset and
  * size taken from the image is checked against the image and against guest RAM:
  * a corrupt or hostile image gets an error, never an out-of-bounds access. */
+#include "arch/multiboot.h"
+#include "arch/x86.h"
 #include "loader/multiboot_guest.h"
-
-#define MB1_HEADER_MAGIC   0x1BADB002u
-#define MB1_SEARCH_BYTES   8192u       /* header must be in the first 8 KiB, 4-aligned */
-#define MB1_FLAG_ADDRESSES (1u << 16)
-#define MB1_FLAG_VIDEO     (1u << 2)
-#define MB1_INFO_MEM       (1u << 0)
-#define MB1_INFO_CMDLINE   (1u << 2)
-#define MB1_INFO_MODS      (1u << 3)
-#define MB1_INFO_MMAP      (1u << 6)
-#define MB1_INFO_LOADER    (1u << 9)
-#define MMAP_AVAILABLE     1u
-#define MMAP_RESERVED      2u
 
 #define ELF_MAGIC    0x464C457Fu       /* "\x7fELF" */
 #define ELFCLASS32   1
 #define ELFCLASS64   2
 #define PT_LOAD      1
-#define PAGE         4096ull
 
 static uint32_t rd32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
 static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
@@ -177,7 +166,7 @@ int mbg_load(const struct mbg_input *in, mbg_write_fn write, void *ctx, struct m
     info.used = 0;
     uint8_t mbi[88] = { 0 }, mods[MBG_MAX_MODULES * 16] = { 0 };
     uint64_t mbi_gpa = info_put(&info, mbi, sizeof mbi, 8);
-    uint64_t next = align_up(res->image_end > (1 << 20) ? res->image_end : (1 << 20), PAGE);
+    uint64_t next = align_up(res->image_end > (1 << 20) ? res->image_end : (1 << 20), PAGE_SIZE);
     for (unsigned i = 0; i < in->nmodules && i < MBG_MAX_MODULES; i++) {
         const struct mbg_blob *m = &in->modules[i];
         if (next > in->ram_size || m->size > in->ram_size - next || !write(ctx, next, m->data, m->size)) {
@@ -192,7 +181,7 @@ int mbg_load(const struct mbg_input *in, mbg_write_fn write, void *ctx, struct m
         wr32(mods + 16 * i, (uint32_t)next);
         wr32(mods + 16 * i + 4, (uint32_t)(next + m->size));
         wr32(mods + 16 * i + 8, (uint32_t)name);
-        next = align_up(next + m->size, PAGE);
+        next = align_up(next + m->size, PAGE_SIZE);
     }
     uint64_t mods_gpa = info_put(&info, mods, 16ull * in->nmodules, 4);
     uint64_t cmd_gpa = info_put(&info, in->cmdline, lo_size(in->cmdline) + 1, 1);
@@ -200,10 +189,10 @@ int mbg_load(const struct mbg_input *in, mbg_write_fn write, void *ctx, struct m
     /* Memory map (section 3.3: size field excludes itself). */
     enum { FIXED = 4, ENTRY = 24 };
     uint64_t ranges[FIXED + MBG_MAX_RESERVED][3] = {
-        { 0, MBG_LOW_TOP, MMAP_AVAILABLE },
-        { MBG_LOW_TOP, 0xA0000 - MBG_LOW_TOP, MMAP_RESERVED },
-        { MBG_FIRMWARE_GPA, MBG_FIRMWARE_END - MBG_FIRMWARE_GPA, MMAP_RESERVED },
-        { 1 << 20, in->ram_size - (1 << 20), MMAP_AVAILABLE },
+        { 0, MBG_LOW_TOP, MB_MMAP_AVAILABLE },
+        { MBG_LOW_TOP, 0xA0000 - MBG_LOW_TOP, MB_MMAP_RESERVED },
+        { MBG_FIRMWARE_GPA, MBG_FIRMWARE_END - MBG_FIRMWARE_GPA, MB_MMAP_RESERVED },
+        { 1 << 20, in->ram_size - (1 << 20), MB_MMAP_AVAILABLE },
     };
     unsigned nranges = FIXED;
     for (unsigned i = 0; i < in->nreserved; i++) {
@@ -214,7 +203,7 @@ int mbg_load(const struct mbg_input *in, mbg_write_fn write, void *ctx, struct m
         }
         ranges[nranges][0] = r->base;
         ranges[nranges][1] = r->size;
-        ranges[nranges++][2] = MMAP_RESERVED;
+        ranges[nranges++][2] = MB_MMAP_RESERVED;
     }
     uint8_t mm[(FIXED + MBG_MAX_RESERVED) * ENTRY];
     for (unsigned i = 0; i < nranges; i++) {

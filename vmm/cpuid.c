@@ -29,22 +29,16 @@
 #define SVM_LEAF       0x8000000Au
 
 enum { EAX, EBX, ECX, EDX };
-#define CPUID_1_ECX_MONITOR (1u << 3)
-#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 #define X2APIC_TOPOLOGY_LEAF 0xBu
 #define V2_TOPOLOGY_LEAF 0x1Fu
-/* RDTSCP and RDPID read IA32_TSC_AUX, which hv86 does not switch per vCPU (VMX
- * runs the guest without "enable RDTSCP", so they #UD there): not offered. */
-#define CPUID_80000001_EDX_RDTSCP (1u << 27)
-#define CPUID_7_ECX_RDPID (1u << 22)
+/* RDTSCP and RDPID (CPUID_80000001_EDX_RDTSCP, CPUID_7_ECX_RDPID) read
+ * IA32_TSC_AUX, which hv86 does not switch per vCPU (VMX runs the guest without
+ * "enable RDTSCP", so they #UD there): not offered. */
 /* hv86 has no IA32_MPERF/IA32_APERF (MSRs 0xE7/0xE8: they raise #GP,
  * docs/msr.md): Linux reads both at every scheduler tick where CPUID.6:ECX[0]
  * offers them (Bochs' CPU models do), two exits and two #GPs a tick. */
 #define POWER_LEAF 6u
-#define CPUID_6_ECX_APERFMPERF (1u << 0)
-#define AMD_SIZE_LEAF 0x80000008u
 /* The VM's topology: one package of N cores, one thread each (docs/cpuid.md). */
-#define CPUID_1_EDX_HTT (1u << 28)            /* EBX[23:16] is valid */
 #define CPUID_1_EBX_COUNT_SHIFT 16            /* logical processors per package */
 #define CPUID_1_EBX_COUNT_MASK (0xFFu << CPUID_1_EBX_COUNT_SHIFT)
 #define TOPO_LEVEL_SMT 1u                     /* leaf 0xB ECX[15:8] level types */
@@ -148,7 +142,7 @@ void cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t out[4])
         out[ECX] &= ~CPUID_80000001_ECX_SVM;
         out[EDX] &= ~CPUID_80000001_EDX_RDTSCP;
         break;
-    case AMD_SIZE_LEAF:             /* APM Vol. 3 E.4.7: cores of the package */
+    case CPUID_LEAF_ADDR_SIZES:             /* APM Vol. 3 E.4.7: cores of the package */
         out[ECX] = (out[ECX] & ~(AMD_NC_MASK | AMD_APIC_ID_SIZE_MASK)) |
                    (vcpus(v) - 1) | id_bits(vcpus(v)) << AMD_APIC_ID_SIZE_SHIFT;
         break;

@@ -1,27 +1,6 @@
 /* Guest page-table walker: see gpt_walk.h. Section numbers are Intel SDM Vol. 3A. */
+#include "arch/x86.h"
 #include "vmm/gpt_walk.h"
-
-/* Architectural bits, named here because pure code does not include kernel/x86.h. */
-#define CR0_WP     (1ull << 16)
-#define CR0_PG     (1ull << 31)
-#define CR4_PSE    (1ull << 4)
-#define CR4_PAE    (1ull << 5)
-#define CR4_LA57   (1ull << 12)
-#define CR4_SMEP   (1ull << 20)
-#define CR4_SMAP   (1ull << 21)
-#define EFER_LMA   (1ull << 10)
-#define EFER_NXE   (1ull << 11)
-
-/* Paging-structure entry bits (4.3, 4.4, 4.5). */
-#define PTE_P      (1ull << 0)
-#define PTE_RW     (1ull << 1)
-#define PTE_US     (1ull << 2)
-#define PTE_A      (1ull << 5)
-#define PTE_D      (1ull << 6)
-#define PTE_PS     (1ull << 7)
-#define PTE_XD     (1ull << 63)
-
-#define PAGE_4K    0x1000ull
 
 /* Bits hi..lo set. */
 static uint64_t bits(unsigned hi, unsigned lo)
@@ -73,7 +52,7 @@ static uint64_t reserved_bits(enum gpt_mode mode, unsigned level, bool leaf, uns
      * (4.5). Bit 63 is XD, reserved unless EFER.NXE (4.6). */
     uint64_t r = mode == GPT_MODE_PAE ? bits(62, m) : bits(51, m);
     if (!nxe)
-        r |= PTE_XD;
+        r |= PTE_NX;
     if (leaf && level == 2)
         r |= bits(20, 13);                  /* 2 MiB page: 20:13 (12 is PAT) */
     if (leaf && level == 3)
@@ -91,7 +70,7 @@ enum gpt_result gpt_walk(const struct gpt_regs *r, uint64_t gva, unsigned access
 
     if (mode == GPT_MODE_NONE) {            /* linear = physical, 32 bits wide */
         out->gpa = gva & 0xffffffffull;
-        out->page_size = PAGE_4K;
+        out->page_size = PAGE_SIZE;
         return GPT_OK;
     }
 
@@ -185,9 +164,9 @@ enum gpt_result gpt_walk(const struct gpt_regs *r, uint64_t gva, unsigned access
             err |= GPT_PF_P | GPT_PF_RSVD;
             goto fault;
         }
-        user_ok = user_ok && (e & PTE_US);
-        write_ok = write_ok && (e & PTE_RW);
-        xd = xd || (nxe && (e & PTE_XD));
+        user_ok = user_ok && (e & PTE_U);
+        write_ok = write_ok && (e & PTE_W);
+        xd = xd || (nxe && (e & PTE_NX));
         ent[n] = e;
         ent_gpa[n++] = egpa;
 
@@ -277,7 +256,7 @@ enum gpt_result gpt_read_virt(const struct gpt_regs *r, uint64_t gva, void *buf,
             break;
         /* Copy up to the end of the 4 KiB page: a chunk never spans two pages, so
          * it is contiguous in guest-physical memory. */
-        uint64_t chunk = PAGE_4K - (va & (PAGE_4K - 1));
+        uint64_t chunk = PAGE_SIZE - (va & (PAGE_SIZE - 1));
         if (chunk > len - done)
             chunk = len - done;
         if (!mem || !mem->read || !mem->read(mem->ctx, x.gpa, dst + done, (unsigned)chunk)) {

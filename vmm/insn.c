@@ -22,9 +22,9 @@ void guest_paging_regs(struct vcpu *v, struct gpt_regs *r)
     struct vm *vm = v->vm;
     if (!vm->gpt_maxphyaddr) {      /* its CPUID does not change: ask once per VM */
         uint32_t ext[4], feat[4];
-        cpuid_guest(v, 0x80000008u, 0, ext);
+        cpuid_guest(v, CPUID_LEAF_ADDR_SIZES, 0, ext);
         cpuid_guest(v, 0x80000001u, 0, feat);
-        vm->gpt_maxphyaddr = ext[0] & 0xFF;
+        vm->gpt_maxphyaddr = cpuid_maxphyaddr(ext[0]);
         vm->gpt_flags = (feat[3] & CPUID_80000001_EDX_PAGE1GB) ? 0 : GPT_F_NO_1G_PAGES;
     }
     *r = (struct gpt_regs){
@@ -38,7 +38,7 @@ static unsigned cpl(struct vcpu *v)
 {
     struct segment ss;
     vcpu_get_seg(v, SEG_SS, &ss);
-    return (ss.attr >> 5) & 3;
+    return seg_attr_dpl(ss.attr);
 }
 
 /* The decoder's mode from CR0.PE, RFLAGS.VM, EFER.LMA and CS.L/D (SDM Vol. 3A 2.2). */
@@ -153,7 +153,6 @@ static uint64_t memory_operand_ea(struct vcpu *v, const struct insn *in, uint64_
  * LMSW, "only PE, MP, EM and TS are loaded, and PE cannot be cleared". */
 #define OP_CLTS 0x06
 #define OP_GROUP7 0x01
-#define OP_MOV_TO_CR 0x22
 #define GROUP7_LMSW 6
 #define LMSW_BITS (CR0_PE | CR0_MP | CR0_EM | CR0_TS)
 
@@ -222,7 +221,6 @@ bool insn_load_dtr(struct vcpu *v, const struct insn *in, uint64_t rip, bool *do
     return true;
 }
 
-#define OP_MOV_FROM_CR 0x20
 #define GROUP7_INVLPG 7
 
 #define GROUP7_SMSW 4

@@ -8,15 +8,7 @@
 #include "vmm/msr.h"
 #include "vmm/vm.h"
 
-#define MSR_MTRRCAP       0x000000FE
-#define MSR_MTRR_DEF_TYPE 0x000002FF
-#define MSR_MISC_ENABLE   0x000001A0
 #define MISC_ENABLE_FAST_STRINGS 1ull
-#define MSR_AMD64_NB_CFG  0xC001001F   /* AMD northbridge configuration (BKDG fam 10h+) */
-/* Machine-check architecture (SDM Vol. 3B 16.3.1) with no error-reporting banks:
- * MCG_CAP.Count = 0 and no MCG_CTL, so there is nothing to report or configure. */
-#define MSR_MCG_CAP       0x00000179
-#define MSR_MCG_STATUS    0x0000017A
 #define MTRR_DEF_TYPE_VALID (0xFFull | (3ull << 10))   /* type, FE, E */
 
 /* EFER bits a guest may set: those the (virtual) CPU reports (SDM Vol. 3A 2.2.1). */
@@ -75,6 +67,8 @@ bool msr_guest_read(struct vcpu *v, uint32_t index, uint64_t *val)
     case MSR_MTRR_DEF_TYPE: *val = v->mtrr_def_type; return true;
     case MSR_MISC_ENABLE: *val = MISC_ENABLE_FAST_STRINGS; return true;
     case MSR_AMD64_NB_CFG: *val = 0; return true;          /* no northbridge options */
+    /* Machine-check architecture (SDM Vol. 3B 16.3.1) with no error-reporting banks:
+     * MCG_CAP.Count = 0 and no MCG_CTL, so there is nothing to report or configure. */
     case MSR_MCG_CAP: *val = 0; return true;               /* 0 banks, no MCG_CTL */
     case MSR_MCG_STATUS: *val = 0; return true;            /* no machine check in progress */
     }

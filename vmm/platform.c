@@ -26,7 +26,6 @@
 #include "vmm/vm.h"
 
 #define COM1_BASE 0x3f8
-#define DEFAULT_PHYS_BITS 36           /* SDM Vol. 3A 4.1.4, without leaf 0x80000008 */
 #define PLATFORM_IOAPIC_ID 0           /* QEMU's; the MADT gives this ID */
 /* The RTC's time when the VM starts: fixed, so that guests run the same way
  * every time. */
@@ -146,7 +145,7 @@ static unsigned phys_bits(void)
     uint32_t a, b, c, d;
     cpuid(0x80000000u, 0, &a, &b, &c, &d);
     if (a < 0x80000008u)
-        return DEFAULT_PHYS_BITS;
+        return MAXPHYADDR_DEFAULT;
     cpuid(0x80000008u, 0, &a, &b, &c, &d);
     return a & 0xFF;
 }

@@ -13,9 +13,7 @@
 #include "vmm/vm.h"
 #include "vmm/vmm_ops.h"
 
-#define ENTRIES        512                      /* per table, 8-byte entries (4.4, 4.5) */
 #define PAE_PDPTES     4
-#define LEVEL_SHIFT(l) (12 + 9 * ((l) - 1))     /* 1: 12, 2: 21, 3: 30, 4: 39 */
 #define OFFSET_4K      (PAGE_SIZE - 1)
 /* A non-leaf entry allows everything: the leaf carries the guest's combined rights
  * (4.6: rights are the intersection over all levels). A PAE PDPTE has P alone:
@@ -28,8 +26,6 @@
 #define PDE_LARGE_SHIFT 9
 #define PDE_LARGE_MASK  (3ull << PDE_LARGE_SHIFT)
 enum { LARGE_NONE, LARGE_2M, LARGE_4M, LARGE_1G };
-#define SIZE_2M (2ull << 20)
-#define SIZE_4M (4ull << 20)
 #define WALK_MAX_TABLES 8                       /* PDPT register + 5 levels, with room */
 #define FAULT_REPEAT_MAX 16                     /* same fault fixed this often: a bug */
 #define NIL            (-1)                     /* no table descriptor */
@@ -152,7 +148,7 @@ static void free_tree(struct vm *vm, int i)
 {
     struct shadow_table *t = &vm->shadow->tables[i];
     if (t->level > 1)
-        for (unsigned j = 0; j < ENTRIES; j++)
+        for (unsigned j = 0; j < PT_ENTRIES; j++)
             if ((t->page[j] & (PTE_P | PTE_PS)) == PTE_P)    /* a table, not a 2 MiB leaf */
                 free_tree(vm, child_of(vm, t->page[j]));
     table_free(vm, i);
@@ -186,7 +182,7 @@ static void zap_entry(struct vm *vm, int i, unsigned idx)
 
 static void zap_all(struct vm *vm, int i)
 {
-    for (unsigned j = 0; j < ENTRIES; j++)
+    for (unsigned j = 0; j < PT_ENTRIES; j++)
         zap_entry(vm, i, j);
 }
 
@@ -264,7 +260,7 @@ static void write_protect(struct vm *vm, uint64_t gpage)
         struct shadow_table *t = &s->tables[i];
         if (!t->page || t->level != 2)
             continue;
-        for (unsigned j = 0; j < ENTRIES; j++)
+        for (unsigned j = 0; j < PT_ENTRIES; j++)
             if ((t->page[j] & (PTE_P | PTE_W | PTE_PS)) == (PTE_P | PTE_W | PTE_PS) &&
                 (t->page[j] & PTE_ADDR_MASK & ~(uint64_t)(SIZE_2M - 1)) ==
                     (hpa_of(host) & ~(uint64_t)(SIZE_2M - 1)))
@@ -272,10 +268,10 @@ static void write_protect(struct vm *vm, uint64_t gpage)
     }
     if (!rec)
         return;
-    unsigned first = 0, end = s->max_pages, j0 = 0, j1 = ENTRIES;
+    unsigned first = 0, end = s->max_pages, j0 = 0, j1 = PT_ENTRIES;
     if (rec != WMAP_MANY) {
         first = (rec >> WMAP_TABLE_SHIFT) - 1, end = first + 1;
-        j0 = rec & (ENTRIES - 1), j1 = j0 + 1;
+        j0 = rec & (PT_ENTRIES - 1), j1 = j0 + 1;
     }
     for (unsigned i = first; i < end; i++) {
         struct shadow_table *t = &s->tables[i];
@@ -445,7 +441,7 @@ static struct shadow_root *build_root(struct vcpu *v, uint64_t cr3, uint64_t mod
         panic("shadow: vm %s: no host memory for a shadow root", vm->name);
     r->top = s->tables[r->top_table].page;
     for (unsigned i = 0; levels == 3 && i < PAE_PDPTES; i++) {
-        int pd = table_new(vm, slot, 2, (uint64_t)i << LEVEL_SHIFT(3), r->top_table, i, true);
+        int pd = table_new(vm, slot, 2, (uint64_t)i << PT_LEVEL_SHIFT(3), r->top_table, i, true);
         if (pd == NIL)
             panic("shadow: vm %s: no host memory for a shadow root", vm->name);
         r->top[i] = hpa_of(s->tables[pd].page) | PDPTE_FLAGS;
@@ -586,8 +582,8 @@ static void guest_tables(const struct vcpu *v, const struct walk_ctx *w,
         g[l].goff = 0;
         g[l].gpage = w->entries[top - l] & ~(uint64_t)OFFSET_4K;
         g[l].esize = wide ? 8 : 4;
-        g[l].gents = wide ? ENTRIES : GUEST32_ENTRIES;
-        g[l].gshift = (uint8_t)(wide ? LEVEL_SHIFT(l) : l == 2 ? GUEST32_PDE_SHIFT : LEVEL_SHIFT(1));
+        g[l].gents = wide ? PT_ENTRIES : GUEST32_ENTRIES;
+        g[l].gshift = (uint8_t)(wide ? PT_LEVEL_SHIFT(l) : l == 2 ? GUEST32_PDE_SHIFT : PT_LEVEL_SHIFT(1));
         if (pae && !lm && l == 3) {     /* the PDPT: 4 entries at CR3 bits 11:5 (4.4.1) */
             g[l].goff = (uint16_t)(v->sh.cr3 & PAE_PDPT_OFFSET_MASK);
             g[l].gents = PAE_PDPTES;
@@ -610,21 +606,21 @@ static uint64_t *fill_path(struct vm *vm, int root, uint64_t va, const struct gu
         if (l == stop)
             break;
         struct shadow_table *t = &s->tables[ti];
-        unsigned idx = (va >> LEVEL_SHIFT(l)) & (ENTRIES - 1);
+        unsigned idx = (va >> PT_LEVEL_SHIFT(l)) & (PT_ENTRIES - 1);
         if (t->page[idx] & PTE_PS)
             zap_entry(vm, ti, idx);
         if (t->page[idx] & PTE_P) {
             ti = child_of(vm, t->page[idx]);
             continue;
         }
-        int n = table_new(vm, root, l - 1, t->va + ((uint64_t)idx << LEVEL_SHIFT(l)), ti, idx,
+        int n = table_new(vm, root, l - 1, t->va + ((uint64_t)idx << PT_LEVEL_SHIFT(l)), ti, idx,
                           false);
         if (n == NIL)
             return NULL;
         t->page[idx] = hpa_of(s->tables[n].page) | TABLE_FLAGS;
         ti = n;
     }
-    return &s->tables[ti].page[(va >> LEVEL_SHIFT(stop)) & (ENTRIES - 1)];
+    return &s->tables[ti].page[(va >> PT_LEVEL_SHIFT(stop)) & (PT_ENTRIES - 1)];
 }
 
 /* The shadow table at `level` covering va, or NIL if there is none. */
@@ -632,7 +628,7 @@ static int table_at(struct vm *vm, const struct shadow_root *r, uint64_t va, uns
 {
     int ti = r->top_table;
     for (unsigned l = r->levels; l > level; l--) {
-        uint64_t e = vm->shadow->tables[ti].page[(va >> LEVEL_SHIFT(l)) & (ENTRIES - 1)];
+        uint64_t e = vm->shadow->tables[ti].page[(va >> PT_LEVEL_SHIFT(l)) & (PT_ENTRIES - 1)];
         if (!(e & PTE_P) || (e & PTE_PS))
             return NIL;
         ti = child_of(vm, e);
@@ -644,10 +640,10 @@ static unsigned large_class(uint64_t pde) { return (pde & PDE_LARGE_MASK) >> PDE
 
 static void mark_large(struct vm *vm, struct shadow_root *r, uint64_t va, uint64_t page_size)
 {
-    unsigned c = page_size >= (1ull << LEVEL_SHIFT(3)) ? LARGE_1G :
+    unsigned c = page_size >= (1ull << PT_LEVEL_SHIFT(3)) ? LARGE_1G :
                  page_size >= SIZE_4M ? LARGE_4M : LARGE_2M;
-    uint64_t *pde = &vm->shadow->tables[table_at(vm, r, va, 2)].page[(va >> LEVEL_SHIFT(2)) &
-                                                                    (ENTRIES - 1)];
+    uint64_t *pde = &vm->shadow->tables[table_at(vm, r, va, 2)].page[(va >> PT_LEVEL_SHIFT(2)) &
+                                                                    (PT_ENTRIES - 1)];
     if (large_class(*pde) < c)
         *pde = (*pde & ~PDE_LARGE_MASK) | ((uint64_t)c << PDE_LARGE_SHIFT);
 }
@@ -662,18 +658,18 @@ static void prefetch(struct vm *vm, const struct gpt_regs *regs, bool wp, uint64
     const uint8_t *gt = pt->gpage == SHADOW_NO_GUEST ? NULL : vm_gpa_to_hva(vm, pt->gpage, PAGE_SIZE);
     if (!gt)
         return;
-    unsigned si = (va >> LEVEL_SHIFT(1)) & (ENTRIES - 1), first = si & ~(PREFETCH_SPAN - 1u);
+    unsigned si = (va >> PT_LEVEL_SHIFT(1)) & (PT_ENTRIES - 1), first = si & ~(PREFETCH_SPAN - 1u);
     uint64_t *spt = slot - si;
     const struct gpt_mem mem = { .read = plain_read, .ctx = vm };
     /* The guest PTE of shadow entry j: the same 4 KiB page number, so index gi0 + j. */
-    unsigned gi0 = ((unsigned)(va >> LEVEL_SHIFT(1)) & (pt->gents - 1u)) - si;
+    unsigned gi0 = ((unsigned)(va >> PT_LEVEL_SHIFT(1)) & (pt->gents - 1u)) - si;
     for (unsigned j = first; j < first + PREFETCH_SPAN; j++) {
         uint64_t ge = pt->esize == sizeof(uint64_t) ? ((const uint64_t *)gt)[gi0 + j] :
                                                       ((const uint32_t *)gt)[gi0 + j];
         if ((ge & (PTE_P | PTE_A)) != (PTE_P | PTE_A) || j == si || (spt[j] & PTE_P))
             continue;
-        uint64_t nva = (va & ~((uint64_t)(ENTRIES - 1) << LEVEL_SHIFT(1)) & ~(uint64_t)OFFSET_4K) |
-                       ((uint64_t)j << LEVEL_SHIFT(1));
+        uint64_t nva = (va & ~((uint64_t)(PT_ENTRIES - 1) << PT_LEVEL_SHIFT(1)) & ~(uint64_t)OFFSET_4K) |
+                       ((uint64_t)j << PT_LEVEL_SHIFT(1));
         struct gpt_xlat y;
         if (gpt_walk(regs, nva, GPT_AC, &mem, &y) != GPT_OK || y.page_size != PAGE_SIZE)
             continue;
@@ -792,7 +788,7 @@ static void dump_path(struct vcpu *v, uint64_t va, const struct gpt_xlat *x)
             vmm->get_reg(v, REG_CR4), vmm->get_reg(v, REG_EFER));
     int ti = r->top_table;
     for (unsigned l = r->levels; l >= 1 && ti != NIL; l--) {
-        uint64_t e = s->tables[ti].page[(va >> LEVEL_SHIFT(l)) & (ENTRIES - 1)];
+        uint64_t e = s->tables[ti].page[(va >> PT_LEVEL_SHIFT(l)) & (PT_ENTRIES - 1)];
         kprintf("hv86: shadow:   level %u table %d (gpage %#lx) entry %#lx\n", l, ti,
                 s->tables[ti].gpage, e);
         if (!(e & PTE_P) || (e & PTE_PS) || l == 1)
@@ -944,9 +940,9 @@ void shadow_invlpg(struct vcpu *v, uint64_t gva, bool all)
     const uint64_t *pd = s->tables[pdt].page;
     /* A guest large page was shadowed 4 KiB at a time: drop every piece of the
      * largest one that can contain va (its class is in the shadow PDEs). */
-    unsigned i = (va >> LEVEL_SHIFT(2)) & (ENTRIES - 1), pair = i & ~1u;
+    unsigned i = (va >> PT_LEVEL_SHIFT(2)) & (PT_ENTRIES - 1), pair = i & ~1u;
     bool huge = false;
-    for (unsigned j = 0; j < ENTRIES && !huge; j++)
+    for (unsigned j = 0; j < PT_ENTRIES && !huge; j++)
         huge = large_class(pd[j]) == LARGE_1G;
     if (huge) {
         zap_all(vm, pdt);
@@ -958,7 +954,7 @@ void shadow_invlpg(struct vcpu *v, uint64_t gva, bool all)
     } else {
         int pt = table_at(vm, r, va, 1);
         if (pt != NIL)
-            zap_entry(vm, pt, (va >> LEVEL_SHIFT(1)) & (ENTRIES - 1));
+            zap_entry(vm, pt, (va >> PT_LEVEL_SHIFT(1)) & (PT_ENTRIES - 1));
     }
     s->tlb_gen++;
 }

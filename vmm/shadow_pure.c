@@ -1,36 +1,7 @@
 /* Shadow paging rules: see shadow_pure.h. */
+#include "arch/x86.h"
 #include "vmm/shadow_pure.h"
 
-/* Architectural bits, named here because pure code does not include kernel/x86.h. */
-#define CR0_WP   (1ull << 16)
-#define CR0_PG   (1ull << 31)
-#define CR4_VME  (1ull << 0)
-#define CR4_PVI  (1ull << 1)
-#define CR4_TSD  (1ull << 2)
-#define CR4_DE   (1ull << 3)
-#define CR4_PSE  (1ull << 4)
-#define CR4_PAE  (1ull << 5)
-#define CR4_MCE  (1ull << 6)
-#define CR4_PCE  (1ull << 8)
-#define CR4_OSFXSR (1ull << 9)
-#define CR4_OSXMMEXCPT (1ull << 10)
-#define CR4_UMIP (1ull << 11)
-#define CR4_FSGSBASE (1ull << 16)
-#define CR4_OSXSAVE (1ull << 18)
-#define CR4_SMEP (1ull << 20)
-#define CR4_SMAP (1ull << 21)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define EFER_NXE (1ull << 11)
-#define PTE_P    (1ull << 0)
-#define PTE_W    (1ull << 1)
-#define PTE_U    (1ull << 2)
-#define PTE_PWT  (1ull << 3)
-#define PTE_PCD  (1ull << 4)
-#define PTE_D    (1ull << 6)
-#define PTE_NX   (1ull << 63)
-#define SHADOW_ENTRIES 512                              /* per shadow table (4.4, 4.5) */
-#define SHADOW_LEVEL_SHIFT(l) (12 + 9 * ((l) - 1))      /* 1: 12, 2: 21, 3: 30, 4: 39 */
 
 /* Guest CR4 bits the CPU gets as they are; the paging ones (PSE, PAE, PGE, PCIDE)
  * are the shadow tables' business: they are PAE or 4-level, 4 KiB, never global. */
@@ -63,7 +34,7 @@ uint64_t shadow_leaf(const struct gpt_xlat *x, bool paging, bool wp, unsigned ac
     if (x->user)
         e |= PTE_U;
     if (!x->writable && !wp && (access & GPT_WRITE) && !(access & GPT_USER))
-        e = (e | PTE_W) & ~PTE_U;
+        e = (e | PTE_W) & ~(uint64_t)PTE_U;
     if (x->nx)
         e |= PTE_NX;
     return e;
@@ -76,7 +47,7 @@ struct shadow_hw shadow_hw_regs(uint64_t cr0, uint64_t cr4, uint64_t efer)
     return (struct shadow_hw){
         .cr0 = cr0 | CR0_PG | CR0_WP,
         .cr4 = (cr4 & CR4_PASS) | CR4_PAE,
-        .efer = (efer & EFER_LMA) ? efer : efer & ~(EFER_LME | EFER_LMA),
+        .efer = (efer & EFER_LMA) ? efer : efer & ~(uint64_t)(EFER_LME | EFER_LMA),
     };
 }
 
@@ -94,8 +65,8 @@ bool shadow_written_entries(const struct shadow_mirror *m, uint64_t lo, uint64_t
     uint64_t g0 = lo < m->goff ? 0 : (lo - m->goff) / m->esize;
     uint64_t g1 = ((hi < gend ? hi : gend) - 1 - m->goff) / m->esize;
     uint64_t va0 = m->gbase + (g0 << m->gshift), va1 = m->gbase + ((g1 + 1) << m->gshift);
-    unsigned sh = SHADOW_LEVEL_SHIFT(m->level);
-    uint64_t top = m->va + ((uint64_t)SHADOW_ENTRIES << sh);
+    unsigned sh = PT_LEVEL_SHIFT(m->level);
+    uint64_t top = m->va + ((uint64_t)PT_ENTRIES << sh);
     if (va0 < m->va)
         va0 = m->va;
     if (va1 > top)

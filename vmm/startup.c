@@ -16,7 +16,6 @@
 #include "vmm/vm.h"
 
 #define SIPI_CS_SHIFT      8           /* CS selector = vector << 8 */
-#define REAL_MODE_LIMIT    0xFFFFu
 #define REAL_MODE_SEG_SHIFT 4          /* base = selector << 4 */
 #define INIT_DR7           0x400u
 #define CPUID_SIGNATURE_LEAF 1         /* EAX: family, model, stepping */

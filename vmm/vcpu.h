@@ -4,6 +4,7 @@
 #define VMM_VCPU_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "arch/x86.h"
 #include "vmm/exit.h"
 
 /* General-purpose registers in instruction-encoding order (ModRM reg/rm numbers). */
@@ -27,16 +28,8 @@ enum vcpu_reg {
 enum seg_reg { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR,
                SEG_GDTR, SEG_IDTR, SEG_COUNT };
 
-/* Segment attributes in the AMD packed form (APM Vol. 2 15.5.1): bits 0-3 type,
- * 4 S, 5-6 DPL, 7 P, 8 AVL, 9 L, 10 D/B, 11 G. VMX converts to and from it. */
-#define SEG_ATTR_TYPE(t) ((t) & 0xf)
-#define SEG_ATTR_S   (1u << 4)
-#define SEG_ATTR_DPL(d) (((d) & 3) << 5)
-#define SEG_ATTR_P   (1u << 7)
-#define SEG_ATTR_AVL (1u << 8)
-#define SEG_ATTR_L   (1u << 9)
-#define SEG_ATTR_DB  (1u << 10)
-#define SEG_ATTR_G   (1u << 11)
+/* struct segment's attr is the AMD packed form, SEG_ATTR_* in arch/x86.h; VMX
+ * converts to and from it. hv86's own addition: */
 #define SEG_ATTR_UNUSABLE (1u << 16)  /* VMX "unusable"; on SVM: P clear */
 
 struct segment {

@@ -5,12 +5,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "dev/bus.h"
+#include "lib/config.h"
 #include "vmm/exit.h"
 #include "vmm/irq.h"
 #include "vmm/vcpu.h"
 
 #define VM_NAME_MAX   32
-#define VM_MAX_VCPUS  8
+#define VM_MAX_VCPUS  CONFIG_CPUS_MAX   /* what a config may ask for is what a VM holds */
 #define VM_MAX_RAM_REGIONS 8
 #define VM_MSR_LOG_MAX 16
 

@@ -26,7 +26,6 @@
 #define STEP 8
 #define LAPIC_PAGE 0x1000u
 #define X2APIC_MSR_FIRST 0x800u
-#define MSR_APIC_BASE 0x1Bu
 #define MSR_TSC_DEADLINE 0x6E0u
 #define PIT_COUNTERS 3
 #define PIT_OFFSETS 4

@@ -111,11 +111,6 @@ static struct opdef lookup(const struct insn *in)
 
 /* --- values ------------------------------------------------------------------- */
 
-static uint64_t size_mask(unsigned size)
-{
-    return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
-}
-
 static uint64_t sign_extend(uint64_t v, unsigned size)
 {
     unsigned sh = 64 - 8 * size;
@@ -129,7 +124,7 @@ static uint64_t reg_get(const struct insn *in, const struct emu_state *st, unsig
 {
     if (size == 1 && !in->rex && r >= 4 && r < 8)
         return (st->gpr[r - 4] >> 8) & 0xff;
-    return st->gpr[r & 15] & size_mask(size);
+    return st->gpr[r & 15] & access_size_mask(size);
 }
 
 /* Write a register operand (SDM Vol. 1 3.4.1.1): 32-bit results zero-extend, 8- and
@@ -141,9 +136,9 @@ static void reg_set(const struct insn *in, struct emu_state *st, unsigned r, uns
         uint64_t *g = &st->gpr[r - 4];
         *g = (*g & ~0xff00ull) | ((val & 0xff) << 8);
     } else if (size >= 4) {
-        st->gpr[r & 15] = val & size_mask(size);
+        st->gpr[r & 15] = val & access_size_mask(size);
     } else {
-        uint64_t m = size_mask(size);
+        uint64_t m = access_size_mask(size);
         st->gpr[r & 15] = (st->gpr[r & 15] & ~m) | (val & m);
     }
 }
@@ -155,7 +150,7 @@ static void addr_reg_set(struct emu_state *st, unsigned r, unsigned addrsize, ui
     if (addrsize == 2)
         st->gpr[r] = (st->gpr[r] & ~0xffffull) | (val & 0xffff);
     else
-        st->gpr[r] = val & size_mask(addrsize);
+        st->gpr[r] = val & access_size_mask(addrsize);
 }
 
 /* --- flags -------------------------------------------------------------------- */
@@ -164,7 +159,7 @@ static void addr_reg_set(struct emu_state *st, unsigned r, unsigned addrsize, ui
 static uint64_t flags_szp(uint64_t res, unsigned size)
 {
     uint64_t f = 0;
-    res &= size_mask(size);
+    res &= access_size_mask(size);
     if (!res)
         f |= EMU_FLAG_ZF;
     if ((res >> (8 * size - 1)) & 1)
@@ -182,7 +177,7 @@ static uint64_t flags_szp(uint64_t res, unsigned size)
  * holds EFLAGS; the bits the operation defines are replaced. */
 static uint64_t alu(unsigned op, uint64_t a, uint64_t b, unsigned size, uint64_t *flags)
 {
-    uint64_t m = size_mask(size), res, f;
+    uint64_t m = access_size_mask(size), res, f;
     unsigned top = 8 * size - 1;
     uint64_t carry = *flags & EMU_FLAG_CF;
     a &= m;
@@ -234,11 +229,11 @@ static bool mem(const struct run *r, enum emu_operand which, unsigned seg, uint6
         .operand = which, .seg = (uint8_t)seg, .offset = off & insn_addr_mask(r->in),
         .size = (uint8_t)size, .write = write,
     };
-    uint64_t v = write ? *val & size_mask(size) : 0;
+    uint64_t v = write ? *val & access_size_mask(size) : 0;
     if (!r->ops->access(r->ctx, &a, &v))
         return false;
     if (!write)
-        *val = v & size_mask(size);
+        *val = v & access_size_mask(size);
     return true;
 }
 
@@ -297,7 +292,7 @@ enum emu_result emu_execute(const struct insn *in, struct emu_state *st,
         return EMU_UNSUPPORTED;
 
     const unsigned size = in->opsize;
-    const uint64_t m = size_mask(size), rip = next_rip(in, st->rip);
+    const uint64_t m = access_size_mask(size), rip = next_rip(in, st->rip);
     const unsigned reg = (d.flags & ACC) ? INSN_RAX : in->reg;
     const unsigned seg = insn_mem_seg(in);
     uint64_t ea = insn_effective_addr(in, st->gpr, st->rip + in->len);

@@ -38,16 +38,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "arch/x86.h"
 #include "vmm/emulate/decode.h"
 
 /* EFLAGS bits the emulator reads or writes (SDM Vol. 1 3.4.3). */
-#define EMU_FLAG_CF (1u << 0)
-#define EMU_FLAG_PF (1u << 2)
-#define EMU_FLAG_AF (1u << 4)
-#define EMU_FLAG_ZF (1u << 6)
-#define EMU_FLAG_SF (1u << 7)
-#define EMU_FLAG_DF (1u << 10)
-#define EMU_FLAG_OF (1u << 11)
+#define EMU_FLAG_CF RFLAGS_CF
+#define EMU_FLAG_PF RFLAGS_PF
+#define EMU_FLAG_AF RFLAGS_AF
+#define EMU_FLAG_ZF RFLAGS_ZF
+#define EMU_FLAG_SF RFLAGS_SF
+#define EMU_FLAG_DF RFLAGS_DF
+#define EMU_FLAG_OF RFLAGS_OF
 #define EMU_FLAGS_ARITH (EMU_FLAG_CF | EMU_FLAG_PF | EMU_FLAG_AF | EMU_FLAG_ZF | \
                          EMU_FLAG_SF | EMU_FLAG_OF)
 

@@ -6,7 +6,6 @@
 #include "vmm/svm/svm.h"
 
 #define NPT_LEVELS 4
-#define SIZE_2M (2ull << 20)
 
 static uint64_t *npt_table(struct svm_vm *s, uint64_t *entry)
 {

@@ -69,9 +69,7 @@ static void msrpm_allow(uint8_t *pm, uint32_t msr)
 /* The permission maps every VMCB points at: once, on the BSP. */
 static int shared_init(void)
 {
-    uint32_t a, b, c, d;
-    cpuid(0x80000008u, 0, &a, &b, &c, &d);
-    svm_cpu.phys_bits = a & 0xFF;
+    svm_cpu.phys_bits = host_maxphyaddr();
     svm_cpu.iopm = frames_alloc(IOPM_SIZE / PAGE_SIZE, 1);
     svm_cpu.msrpm = frames_alloc(MSRPM_SIZE / PAGE_SIZE, 1);
     if (!svm_cpu.iopm || !svm_cpu.msrpm)

@@ -24,8 +24,6 @@ _Static_assert(offsetof(struct vmcb_save, cr2) == 0x640 - 0x400, "VMCB layout");
 _Static_assert(offsetof(struct vmcb_save, g_pat) == 0x668 - 0x400, "VMCB layout");
 _Static_assert(sizeof(struct vmcb) == 4096, "VMCB layout");
 
-#define DR6_RESET 0xFFFF0FF0ull
-#define DR7_RESET 0x400ull
 
 int svm_vcpu_init(struct vcpu *v)
 {
@@ -181,7 +179,7 @@ void svm_set_seg(struct vcpu *v, enum seg_reg s, const struct segment *in)
     f->limit = in->limit;
     f->base = in->base;
     if (s == SEG_SS)                 /* the VMCB holds the CPL apart (15.5.1) */
-        st->cpl = (uint8_t)((in->attr >> 5) & 3);
+        st->cpl = (uint8_t)seg_attr_dpl(in->attr);
 }
 
 /* ---- interrupt delivery (APM Vol. 2 15.20-15.21) ---------------------------------- */

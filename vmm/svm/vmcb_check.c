@@ -2,22 +2,14 @@
  * "invalid guest state" exit (VMEXIT_INVALID), which the CPU reports without saying
  * why, is explained by name; unit-tested in tests/unit/test_vmcb_check.c. */
 #include <stdbool.h>
+#include "arch/x86.h"
 #include "vmm/svm/vmcb_check.h"
 
-#define CR0_PE (1ull << 0)
-#define CR0_NW (1ull << 29)
-#define CR0_CD (1ull << 30)
-#define CR0_PG (1ull << 31)
-#define CR4_PAE (1ull << 5)
 /* CR4 bits defined by the APM (Vol. 2 3.1.3); anything else must be zero. */
 #define CR4_DEFINED 0x00000000007F7FFFull
-#define EFER_SVME (1ull << 12)
-#define EFER_LME  (1ull << 8)
 /* EFER bits defined by the APM (Vol. 2 3.1.7): SCE, LME, LMA, NXE, SVME, LMSLE,
  * FFXSR, TCE, MCOMMIT, INTWB, UAIE, AIBRSE. */
 #define EFER_DEFINED 0x00000000002FFD01ull
-#define SEG_ATTR_L  (1u << 9)
-#define SEG_ATTR_DB (1u << 10)
 
 static int fail(struct vmcb_check_result *out, const char *field, const char *rule)
 {

@@ -9,12 +9,9 @@
 #include "vmm/vmx/vmx.h"
 #include "vmm/vmx/vmx_insn.h"
 
-#define SIZE_2M (2ull << 20)
-#define LEVEL_SHIFT(level) (12 + 9 * ((level) - 1))   /* 4: 39, 3: 30, 2: 21, 1: 12 */
-
 static unsigned ept_index(uint64_t gpa, int level)
 {
-    return (gpa >> LEVEL_SHIFT(level)) & (EPT_ENTRIES - 1);
+    return (gpa >> PT_LEVEL_SHIFT(level)) & (EPT_ENTRIES - 1);
 }
 
 /* A non-leaf entry grants everything: permissions are decided at the leaf

@@ -12,8 +12,6 @@
 
 struct vmx_cpu vmx_cpu;
 
-#define VPID_COUNT      0xFFFFu      /* 16-bit VPIDs, 0 reserved for the host (28.3.3.3) */
-#define CPUID_ADDR_SIZES 0x80000008u
 #define MSR_BITMAP_LOW_MAX   0x00001FFFu      /* 25.6.9: two 1-KiB halves per direction */
 #define MSR_BITMAP_HIGH_BASE 0xC0000000u
 #define MSR_BITMAP_HIGH_MAX  0xC0001FFFu
@@ -47,14 +45,12 @@ static void read_caps(struct vmx_cap_msrs *c)
     c->proc2 = secondary ? rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) : 0;
     bool ept_vpid = VMX_CTL_ALLOWED1(c->proc2) & (PROC2_EPT | PROC2_VPID);
     c->ept_vpid = ept_vpid ? rdmsr(MSR_IA32_VMX_EPT_VPID_CAP) : 0;
-    uint32_t a, b, cx, d;
-    cpuid(CPUID_ADDR_SIZES, 0, &a, &b, &cx, &d);
-    c->maxphyaddr = a & 0xFF;
+    c->maxphyaddr = host_maxphyaddr();
 }
 
 static bool locked_out(void)
 {
-    uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+    uint64_t fc = rdmsr(MSR_FEATURE_CONTROL);
     return (fc & FEATURE_CONTROL_LOCK) && !(fc & FEATURE_CONTROL_VMX_OUTSIDE_SMX);
 }
 
@@ -81,7 +77,7 @@ static int vmx_probe(struct vmm_caps *caps, const char **why)
         .next_rip = true,              /* VM-exit instruction length (28.2.5) */
         .unrestricted = proc2 & PROC2_UNRESTRICTED_GUEST,
         .decode_assists = false,       /* VMX hands over no instruction bytes */
-        .tlb_tags = (proc2 & PROC2_VPID) ? VPID_COUNT : 0,
+        .tlb_tags = (proc2 & PROC2_VPID) ? VPID_MAX : 0,   /* VPIDs 1..VPID_MAX */
         .shadow_real_mode = true,      /* as virtual-8086 mode (vmx_v86_update) */
     };
     return 0;
@@ -92,9 +88,9 @@ static int vmx_probe(struct vmm_caps *caps, const char **why)
  * firmware setup can change that. */
 static int enable_feature_control(void)
 {
-    uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+    uint64_t fc = rdmsr(MSR_FEATURE_CONTROL);
     if (!(fc & FEATURE_CONTROL_LOCK)) {
-        wrmsr(MSR_IA32_FEATURE_CONTROL,
+        wrmsr(MSR_FEATURE_CONTROL,
               fc | FEATURE_CONTROL_LOCK | FEATURE_CONTROL_VMX_OUTSIDE_SMX);
         return 0;
     }

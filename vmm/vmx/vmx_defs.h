@@ -9,7 +9,6 @@
 #endif
 
 /* ---- Capability and control MSRs (Appendix A, Vol. 4 table 2-2) ---------------- */
-#define MSR_IA32_FEATURE_CONTROL      0x03A
 #define MSR_IA32_DEBUGCTL             0x1D9
 #define MSR_IA32_VMX_BASIC            0x480
 #define MSR_IA32_VMX_PINBASED_CTLS    0x481
@@ -30,7 +29,7 @@
 #define MSR_IA32_VMX_TRUE_ENTRY_CTLS  0x490
 #define MSR_IA32_VMX_VMFUNC           0x491
 
-/* IA32_FEATURE_CONTROL (Vol. 3C 24.7): once locked, only a reset changes it. */
+/* IA32_FEATURE_CONTROL (MSR_FEATURE_CONTROL in arch/x86.h; Vol. 3C 24.7): once locked, only a reset changes it. */
 #define FEATURE_CONTROL_LOCK               (1ull << 0)
 #define FEATURE_CONTROL_VMX_INSIDE_SMX     (1ull << 1)
 #define FEATURE_CONTROL_VMX_OUTSIDE_SMX    (1ull << 2)
@@ -59,6 +58,9 @@
 #define VMX_MISC_MAX_MSR_LIST(m)  (512u * ((unsigned)(((m) >> 25) & 7) + 1))
 #define VMX_MISC_VMWRITE_ANY      (1ull << 29)
 #define VMX_MISC_ZERO_LEN_INJECT  (1ull << 30)  /* soft events with length 0 allowed */
+
+/* VPIDs are 16 bits, 0 is the host's (28.3.3.3): guests get 1..VPID_MAX. */
+#define VPID_MAX                  0xFFFFu
 
 /* IA32_VMX_EPT_VPID_CAP (A.10) */
 #define EPT_CAP_EXEC_ONLY         (1ull << 0)

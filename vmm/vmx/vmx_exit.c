@@ -209,8 +209,6 @@ static void cr0_short_form(struct vcpu *v, struct vm_exit *e, unsigned type, uin
  * flushes as no-ops (hv86 maps guest RAM write-back and does no DMA: nothing to
  * write back for the guest; Linux's AP trampoline starts with WBINVD). Anything
  * else stops the VM by name. */
-#define OP_MOV_FROM_CR 0x20
-#define OP_MOV_TO_CR   0x22
 #define OP_HLT         0xF4
 #define OP_INVD        0x08            /* 0F 08 */
 #define OP_WRMSR       0x30            /* 0F 30 */

@@ -9,19 +9,16 @@
 #include "vmm/vmx/vmx.h"
 #include "vmm/vmx/vmx_insn.h"
 
-#define DR7_RESET        0x400ull               /* Vol. 3A 18.2.4 */
 #define RESET_CR0        (CR0_CD | CR0_NW | CR0_ET)   /* Vol. 3A 10.1.1, table 10-1 */
 #define RESET_RIP        0xFFF0ull
 #define RESET_CS_SEL     0xF000u
 #define RESET_CS_BASE    0xFFFF0000ull
-#define REAL_MODE_LIMIT  0xFFFFu
 /* Access rights of the reset state: present, accessed r/w data / readable code,
  * the LDT and a busy TSS (Vol. 3A table 10-1; VMX wants TR busy, 27.3.1.2). */
 #define RESET_CODE_AR    (VMX_AR_P | VMX_AR_S | SEG_TYPE_CODE | SEG_TYPE_WRITABLE_READABLE | SEG_TYPE_ACCESSED)
 #define RESET_DATA_AR    (VMX_AR_P | VMX_AR_S | SEG_TYPE_DATA_RW_ACCESSED)
 #define RESET_LDTR_AR    (VMX_AR_P | SEG_TYPE_LDT)
 #define RESET_TR_AR      (VMX_AR_P | SEG_TYPE_TSS_BUSY)
-#define VPID_MAX         0xFFFFu               /* 16-bit field, 0 is the host's (28.3.3.3) */
 #define PDPTE_COUNT      4
 /* Virtual-8086 mode for real mode under shadow paging (SDM Vol. 3A 20.2, 20.2.8.1;
  * Vol. 3C 27.3.1.2): a 32-bit TSS whose I/O bitmap (all zero: every port allowed,

@@ -1,11 +1,16 @@
-/* Multiboot v1 and v2 constants (Multiboot Specification 0.6.96 and 1.6). */
-#ifndef BOOT_MULTIBOOT_H
-#define BOOT_MULTIBOOT_H
+/* Multiboot v1 and v2 constants and layouts (Multiboot Specification 0.6.96 and
+ * 1.6): what hv86 is booted with (boot/, kernel/) and what it boots its guests
+ * with (loader/multiboot_guest.c). Header only and pure; also included by
+ * assembly (boot/multiboot.S). */
+#ifndef ARCH_MULTIBOOT_H
+#define ARCH_MULTIBOOT_H
 
 #define MB1_HEADER_MAGIC      0x1BADB002
 #define MB1_BOOT_MAGIC        0x2BADB002   /* in EAX at entry */
+#define MB1_SEARCH_BYTES      8192         /* the header is in the first 8 KiB, 4-aligned */
 #define MB1_FLAG_PAGE_ALIGN   (1 << 0)     /* modules page aligned */
 #define MB1_FLAG_MEMINFO      (1 << 1)     /* mem_* and mmap wanted */
+#define MB1_FLAG_VIDEO        (1 << 2)     /* video mode table wanted */
 #define MB1_FLAG_ADDRESSES    (1 << 16)    /* header carries load addresses */
 #define MB1_FLAGS (MB1_FLAG_PAGE_ALIGN | MB1_FLAG_MEMINFO | MB1_FLAG_ADDRESSES)
 
@@ -14,6 +19,7 @@
 #define MB1_INFO_CMDLINE      (1 << 2)
 #define MB1_INFO_MODS         (1 << 3)
 #define MB1_INFO_MMAP         (1 << 6)
+#define MB1_INFO_LOADER       (1 << 9)     /* boot_loader_name */
 
 #define MB2_HEADER_MAGIC      0xE85250D6
 #define MB2_BOOT_MAGIC        0x36D76289
@@ -24,6 +30,7 @@
 #define MB2_TAG_MMAP          6
 
 #define MB_MMAP_AVAILABLE     1
+#define MB_MMAP_RESERVED      2
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
