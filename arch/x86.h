@@ -111,6 +111,14 @@
 #define XCR0_X87 (1u << 0)
 #define XCR0_SSE (1u << 1)
 #define XCR0_AVX (1u << 2)
+#define XCR0_BNDREGS (1u << 3)     /* MPX */
+#define XCR0_BNDCSR (1u << 4)
+#define XCR0_OPMASK (1u << 5)      /* AVX-512 */
+#define XCR0_ZMM_HI256 (1u << 6)
+#define XCR0_HI16_ZMM (1u << 7)
+#define XCR0_PKRU (1u << 9)
+#define XCR0_XTILECFG (1u << 17)   /* AMX */
+#define XCR0_XTILEDATA (1u << 18)
 
 /* Paging (SDM Vol. 3A 4.3-4.5): entry bits, sizes, the level's index shift */
 #define PTE_P   (1u << 0)
@@ -168,6 +176,7 @@
 #define OP_MOV_TO_CR   0x22            /* 0F 22 /r */
 
 /* CPUID leaves (SDM Vol. 2A CPUID; AMD APM Vol. 3 App. E) */
+#define CPUID_LEAF_XSAVE      0xDu          /* ECX=0: EDX:EAX, the XCR0 components supported */
 #define CPUID_LEAF_EXT_MAX    0x80000000u   /* EAX: the highest extended leaf */
 #define CPUID_LEAF_ADDR_SIZES 0x80000008u   /* EAX[7:0]: MAXPHYADDR */
 #define MAXPHYADDR_DEFAULT    36            /* without leaf 0x80000008 (SDM Vol. 3A 4.1.4) */

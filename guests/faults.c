@@ -10,6 +10,14 @@ RT_GUEST("faults");
 #define CPUID1_ECX_XSAVE (1u << 26)
 #define XCR0_X87 (1u << 0)
 #define XCR0_SSE (1u << 1)
+#define XCR0_AVX (1u << 2)
+#define XCR0_BNDREGS (1u << 3)
+#define XCR0_BNDCSR (1u << 4)
+#define XCR0_OPMASK (1u << 5)
+#define XCR0_ZMM_HI256 (1u << 6)
+#define XCR0_HI16_ZMM (1u << 7)
+#define XCR0_XTILECFG (1u << 17)
+#define XCR0_XTILEDATA (1u << 18)
 
 static void do_rdmsr(void *msr) { (void)rdmsr((uint32_t)msr); }
 static void do_wrmsr(void *msr) { wrmsr((uint32_t)msr, 0); }
@@ -26,6 +34,34 @@ static void expect_gp(const char *what, void (*fn)(void *), void *arg)
 	else
 		rt_check(f.vector == 13 && f.error == 0, "%s: %s(%x)", what,
 			 rt_vector_name(f.vector), f.error);
+}
+
+/* XCR0 values that CPUID 0xD lists component by component but that the CPU
+ * refuses as a combination (SDM Vol. 1 13.3): #GP, whether the components are
+ * supported or not. hv86 once stored such a value and loaded it in host ring 0:
+ * the host's own #GP took every VM down (issue 18). */
+static void xcr0_combinations(void)
+{
+	static const struct { const char *what; uint32_t val; } bad[] = {
+		{ "xsetbv XCR0 AVX without SSE", XCR0_X87 | XCR0_AVX },
+		{ "xsetbv XCR0 opmask alone", XCR0_X87 | XCR0_SSE | XCR0_AVX | XCR0_OPMASK },
+		{ "xsetbv XCR0 AVX-512 without Hi16_ZMM",
+		  XCR0_X87 | XCR0_SSE | XCR0_AVX | XCR0_OPMASK | XCR0_ZMM_HI256 },
+		{ "xsetbv XCR0 AVX-512 without AVX",
+		  XCR0_X87 | XCR0_SSE | XCR0_OPMASK | XCR0_ZMM_HI256 | XCR0_HI16_ZMM },
+		{ "xsetbv XCR0 BNDREGS without BNDCSR", XCR0_X87 | XCR0_BNDREGS },
+		{ "xsetbv XCR0 BNDCSR without BNDREGS", XCR0_X87 | XCR0_BNDCSR },
+		{ "xsetbv XCR0 TILECFG without TILEDATA",
+		  XCR0_X87 | XCR0_SSE | XCR0_AVX | XCR0_XTILECFG },
+	};
+	struct cpuid d = cpuid(0xD, 0);
+	uint64_t supported = ((uint64_t)d.edx << 32) | d.eax;
+	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		uint64_t val = bad[i].val;
+		expect_gp(bad[i].what, do_xcr0, &val);
+		if ((val & supported) == val)
+			rt_printf("%s: each component offered\n", bad[i].what);
+	}
 }
 
 /* The checks that would wreck an emulator that lets them through come last:
@@ -45,6 +81,7 @@ void guest_main(void)
 		uint64_t xcr0_bad = XCR0_SSE;
 		write_cr4(read_cr4() | CR4_OSXSAVE);
 		expect_gp("xsetbv XCR0 x87=0", do_xcr0, &xcr0_bad);
+		xcr0_combinations();
 	} else {
 		rt_printf("xsetbv XCR0 x87=0: skipped, no XSAVE\n");
 	}

@@ -10,6 +10,7 @@
 #include "vmm/irq.h"
 #include "vmm/mmio.h"
 #include "vmm/msr.h"
+#include "vmm/policy/xsetbv.h"
 #include "vmm/shadow.h"
 #include "vmm/vm.h"
 #include "vmm/vmm_ops.h"
@@ -52,7 +53,7 @@ static unsigned guest_cpl(struct vcpu *v)
 {
     struct segment ss;
     vcpu_get_seg(v, SEG_SS, &ss);
-    return (ss.attr >> 5) & 3;
+    return seg_attr_dpl(ss.attr);
 }
 
 static void handle_io(struct vcpu *v, const struct vm_exit *e)
@@ -62,7 +63,7 @@ static void handle_io(struct vcpu *v, const struct vm_exit *e)
         insn_string_io(v, e);
         return;
     }
-    uint32_t mask = e->io.size == 4 ? 0xffffffffu : (1u << (8 * e->io.size)) - 1;
+    uint32_t mask = (uint32_t)access_size_mask(e->io.size);
     uint32_t val = e->io.in ? 0 : (uint32_t)v->gpr[GPR_RAX] & mask;
     if (!io_port_access(v, e->io.port, e->io.size, e->io.in, &val))
         return;
@@ -88,7 +89,7 @@ bool io_port_access(struct vcpu *v, uint16_t port, unsigned size, bool in, uint3
         break;
     }
     if (in) {
-        *val = size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+        *val = (uint32_t)access_size_mask(size);
         vm->stats.io_unclaimed_reads++;
     } else {
         vm->stats.io_unclaimed_writes++;
@@ -231,16 +232,20 @@ static void handle_xsetbv(struct vcpu *v, const struct vm_exit *e)
 {
     uint64_t val = (v->gpr[GPR_RDX] << 32) | (uint32_t)v->gpr[GPR_RAX];
     uint32_t r[4];
-    if (!(vcpu_get(v, REG_CR4) & CR4_OSXSAVE)) {
+    cpuid_guest(v, CPUID_LEAF_XSAVE, 0, r);
+    uint64_t supported = ((uint64_t)r[3] << 32) | r[0];
+    /* The guest's XCR0 is loaded in host ring 0 at entry (vmm/fpu.c): only a
+     * value the CPU accepts may get there (vmm/policy/xsetbv.h). */
+    switch (xsetbv_check(vcpu_get(v, REG_CR4) & CR4_OSXSAVE, guest_cpl(v),
+                         (uint32_t)v->gpr[GPR_RCX], val, supported)) {
+    case XSETBV_UD:
         vcpu_inject_exception(v, EXC_UD, -1);
         return;
-    }
-    cpuid_guest(v, 0xD, 0, r);
-    uint64_t supported = ((uint64_t)r[3] << 32) | r[0];
-    if (guest_cpl(v) != 0 || (uint32_t)v->gpr[GPR_RCX] != 0 || !(val & XCR0_X87) ||
-        ((val & XCR0_AVX) && !(val & XCR0_SSE)) || (val & ~supported)) {
+    case XSETBV_GP:
         vcpu_inject_exception(v, EXC_GP, 0);
         return;
+    case XSETBV_OK:
+        break;
     }
     v->xcr0 = val;
     skip(v, e);

@@ -140,16 +140,6 @@ static bool has_pci_hole(uint64_t ram_size)
     return ram_size <= PCI_HOLE_BASE;
 }
 
-static unsigned phys_bits(void)
-{
-    uint32_t a, b, c, d;
-    cpuid(0x80000000u, 0, &a, &b, &c, &d);
-    if (a < 0x80000008u)
-        return MAXPHYADDR_DEFAULT;
-    cpuid(0x80000008u, 0, &a, &b, &c, &d);
-    return a & 0xFF;
-}
-
 /* --- the wiring: every device range of a VM, claimed on its bus (dev/bus.h) --- */
 
 struct wiring {
@@ -211,7 +201,7 @@ int platform_attach(struct vm *vm, unsigned ncpus)
         kvmclock_attach(vm, &p->kvmclock) != 0)
         return -1;
     vm->irq = platform_irq_hooks;
-    unsigned bits = phys_bits();
+    unsigned bits = host_maxphyaddr();
     for (unsigned i = 0; i < VM_MAX_VCPUS; i++) {
         lapic_init(&p->lapic[i], i, i == 0, bits);
         lapic_set_clock(&p->lapic[i], &irq_lapic_clock);
