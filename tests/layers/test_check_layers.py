@@ -112,6 +112,27 @@ class CheckLayersTest(unittest.TestCase):
             drop=["arch/x86.h"])
         self.assertEqual(rc, 0, out)
 
+    def test_docs_list_every_file(self):
+        """docs/architecture.md's Files tables: a file missing, a stale row."""
+        listing = "# x\n\n## Files\n"
+        folders = {}
+        for path in CLEAN:
+            if path.startswith(("docs/", "build/")):
+                continue
+            folder, name = path.rsplit("/", 1)
+            folders.setdefault(folder, []).append(name)
+        for folder, names in sorted(folders.items()):
+            listing += "\n### %s/\n\n| file | layer | what |\n|---|---|---|\n" % folder
+            listing += "".join("| %s | x | y |\n" % n for n in names)
+        rc, out = self.run_check(extra={"docs/architecture.md": listing})
+        self.assertEqual(rc, 0, out)
+        rc, out = self.run_check(extra={
+            "docs/architecture.md": listing.replace("| svm.c | x | y |\n", "")
+                                    + "\n### dev/\n\n| gone.c | x | y |\n"})
+        self.assertFails(rc, out,
+                         "vmm/svm/svm.c: not listed in docs/architecture.md's Files tables",
+                         "dev/gone.c: docs/architecture.md lists it, but there is no such file")
+
     def test_pure_device_includes_kernel(self):
         rc, out = self.run_check(extra={
             "dev/pit.c": '#include "dev/bus.h"\n\n#include "kernel/timer.h"\n',
