@@ -45,6 +45,7 @@
 #define RFLAGS_CF   (1u << 0)
 #define RFLAGS_FIXED (1u << 1)
 #define RFLAGS_TF   (1u << 8)
+#define RFLAGS_RF   (1u << 16)
 #define RFLAGS_IF   (1u << 9)
 #define RFLAGS_DF   (1u << 10)
 #define RFLAGS_IOPL (3u << 12)
@@ -180,6 +181,38 @@ DEFINE_CR_ACCESS(2)
 DEFINE_CR_ACCESS(3)
 DEFINE_CR_ACCESS(4)
 #undef DEFINE_CR_ACCESS
+
+/* Debug registers (SDM Vol. 3A 18.2): DR0-DR3 breakpoint addresses, DR6 status,
+ * DR7 control. hv86 itself sets no breakpoint: DR0-3 and DR6 hold a guest's. */
+#define DR6_B0_B3     0xFull
+#define DR6_BD        (1ull << 13)
+#define DR6_BS        (1ull << 14)
+#define DR6_RTM       (1ull << 16)          /* active low */
+#define DR6_FIXED_1   0xFFFF0FF0ull          /* reads as 1 (bits 4-11, 16-31) */
+#define DR6_RESET     0xFFFF0FF0ull
+#define DR7_RESET     0x400ull
+#define DR7_FIXED_1   0x400ull
+#define DR7_GD        (1ull << 13)
+#define DEFINE_DR_ACCESS(n)                                                      \
+    static inline uint64_t read_dr##n(void)                                      \
+    { uint64_t v; __asm__ volatile("mov %%db" #n ", %0" : "=r"(v)); return v; }  \
+    static inline void write_dr##n(uint64_t v)                                   \
+    { __asm__ volatile("mov %0, %%db" #n :: "r"(v)); }
+DEFINE_DR_ACCESS(0)
+DEFINE_DR_ACCESS(1)
+DEFINE_DR_ACCESS(2)
+DEFINE_DR_ACCESS(3)
+DEFINE_DR_ACCESS(6)
+#undef DEFINE_DR_ACCESS
+/* DR0-3 in and out of the hardware, as one array. */
+static inline void read_dr0_3(uint64_t dr[4])
+{
+    dr[0] = read_dr0(); dr[1] = read_dr1(); dr[2] = read_dr2(); dr[3] = read_dr3();
+}
+static inline void write_dr0_3(const uint64_t dr[4])
+{
+    write_dr0(dr[0]); write_dr1(dr[1]); write_dr2(dr[2]); write_dr3(dr[3]);
+}
 
 static inline uint64_t rdtsc(void)
 {
