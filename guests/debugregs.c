@@ -11,6 +11,9 @@
  *                    #DB raises #DB again before the handler's first instruction,
  *                    forever (the hypervisor must keep its CPU: CVE-2015-8104)
  *   loop=icebp       a #DB handler that is an INT1 (ICEBP): #DB forever
+ *   loop=ac          alignment checking at CPL 3 on a misaligned stack, with a
+ *                    CPL-3 #AC handler: delivering #AC raises #AC again, forever
+ *                    (CVE-2015-5307); QEMU's TCG raises no #AC at all
  *
  * A round is about 2^20 loop iterations, so next to another VM on one host CPU
  * the rounds span several of the scheduler's turns. */
@@ -130,6 +133,57 @@ static void loop_icebp(void)
 			 "1: jmp 1b" ::: "memory");
 }
 
+/* CPL 3 with CR0.AM and EFLAGS.AC set, a misaligned stack, and an #AC handler in
+ * a DPL-3 code segment: the exception stays at CPL 3, so its frame goes onto the
+ * misaligned stack, which raises #AC again (SDM Vol. 3A 6.15 "Interrupt 17").
+ * Should a CPU not check those pushes, the handler's first instruction is a
+ * misaligned load: #AC again at its first instruction. */
+#define CR0_AM (1u << 18)
+#define EFLAGS_AC (1u << 18)
+#define EFLAGS_IF (1u << 9)
+#define SEL_USER_CODE 0x33                   /* GDT entry 6, RPL 3 */
+#define SEL_USER_DATA 0x3b                   /* GDT entry 7, RPL 3 */
+static uint64_t gdt_user[8] __attribute__((aligned(8)));
+extern const char ac_user_code[], ac_user_handler[];
+__asm__(".text\n"
+	"ac_user_code:    movl %eax, 0x800005\n"   /* misaligned store: #AC */
+	"                 jmp ac_user_code\n"
+	"ac_user_handler: movl 0x800003, %eax\n"   /* misaligned load: #AC */
+	"                 jmp ac_user_handler\n");
+
+static void loop_ac(void)
+{
+	struct { uint16_t limit; uint32_t base; } __attribute__((packed)) gdtr, idtr;
+	__asm__ volatile("sgdt %0; sidt %1" : "=m"(gdtr), "=m"(idtr));
+	uint32_t n = (gdtr.limit + 1u) / 8;
+	for (uint32_t i = 0; i < n && i < 6; i++)
+		gdt_user[i] = ((uint64_t *)gdtr.base)[i];
+	gdt_user[6] = 0x00CFFA000000FFFFull;       /* flat 32-bit code, DPL 3 */
+	gdt_user[7] = 0x00CFF2000000FFFFull;       /* flat data, DPL 3 */
+	gdtr.limit = sizeof gdt_user - 1;
+	gdtr.base = (uint32_t)gdt_user;
+	__asm__ volatile("lgdt %0" :: "m"(gdtr));
+	uint32_t *gate = (uint32_t *)(idtr.base + 8 * 17);
+	uint32_t h = (uint32_t)ac_user_handler;
+	gate[0] = ((uint32_t)SEL_USER_CODE << 16) | (h & 0xFFFF);
+	gate[1] = (h & 0xFFFF0000u) | 0x8E00;      /* present 32-bit interrupt gate */
+	rt_printf("to CPL 3 with CR0.AM, EFLAGS.AC and a misaligned stack; #AC handler at CPL 3\n");
+	rt_flush();
+	write_cr0(read_cr0() | CR0_AM);
+	__asm__ volatile("movw %w0, %%ds\n\t"
+			 "movw %w0, %%es\n\t"
+			 "pushl %0\n\t"                /* SS */
+			 "pushl $0x800001\n\t"         /* ESP: misaligned */
+			 "pushfl\n\t"
+			 "orl %1, (%%esp)\n\t"
+			 "andl %2, (%%esp)\n\t"
+			 "pushl %3\n\t"                /* CS */
+			 "pushl %4\n\t"                /* EIP */
+			 "iret"
+			 :: "r"(SEL_USER_DATA), "i"(EFLAGS_AC), "i"(~EFLAGS_IF),
+			    "i"(SEL_USER_CODE), "r"(ac_user_code) : "memory");
+}
+
 static void checks(void)
 {
 	struct rt_fault f;
@@ -192,6 +246,8 @@ void guest_main(void)
 
 	if (loop && loop[0] == 'd') {
 		loop_db();
+	} else if (loop && loop[0] == 'a') {
+		loop_ac();
 	} else if (loop && loop[0] == 'i') {
 		loop_icebp();
 	} else if (role && role[0] == 'w') {
