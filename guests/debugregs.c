@@ -3,6 +3,8 @@
  * breakpoints and single steps raise #DB with the right DR6 bits.
  *
  *   (no argument)    the checks below; PASS debugregs
+ *   long=1           the first MOV DR in 64-bit mode (a 64-bit DR1 through R9,
+ *                    read back through R10), then the checks below
  *   role=writer      DR0-3 := a pattern (pattern=, default 0x00a0a000), then for
  *                    n= rounds (default 40) reads them back: always its own
  *   role=reader      for n= rounds reads DR0-3, which it never wrote: always 0;
@@ -184,6 +186,46 @@ static void loop_ac(void)
 			    "i"(SEL_USER_CODE), "r"(ac_user_code) : "memory");
 }
 
+/* 64-bit mode through rt_call64: the first 1 GiB identity-mapped with 2 MiB pages. */
+#define PTE_P  (1ull << 0)
+#define PTE_RW (1ull << 1)
+#define PTE_PS (1ull << 7)
+#define LONG_DR1 0xffff800012345678ull
+static uint64_t pml4[512] __attribute__((aligned(4096)));
+static uint64_t pdpt[512] __attribute__((aligned(4096)));
+static uint64_t pd[512] __attribute__((aligned(4096)));
+uint64_t dr_long_result[2];
+extern const char dr_long_body[];
+#define STR_(x) #x
+#define STR(x) STR_(x)
+__asm__(".text\n"
+	".code64\n"
+	"dr_long_body:\n"
+	"	movabsq $" STR(LONG_DR1) ", %r9\n"
+	"	movq %r9, %db1\n"               /* the VM's first MOV DR: REX.B, 64 bits */
+	"	movq %db1, %r10\n"
+	"	movq %db0, %rax\n"
+	"	movl $dr_long_result, %edi\n"
+	"	movq %r10, (%rdi)\n"
+	"	movq %rax, 8(%rdi)\n"
+	"	ret\n"
+	".code32\n");
+
+static void long_mode_first(void)
+{
+	pdpt[0] = (uint32_t)pd | PTE_P | PTE_RW;
+	for (uint32_t j = 0; j < 512; j++)
+		pd[j] = ((uint64_t)j << 21) | PTE_P | PTE_RW | PTE_PS;
+	pml4[0] = (uint32_t)pdpt | PTE_P | PTE_RW;
+	rt_call64((uint32_t)pml4, dr_long_body, 0);
+	rt_check(dr_long_result[0] == LONG_DR1, "64-bit mode: DR1 := %016llx through r9, read back %016llx",
+		 LONG_DR1, dr_long_result[0]);
+	rt_check(dr_long_result[1] == 0, "64-bit mode: DR0 never written reads %016llx", dr_long_result[1]);
+	uint32_t low = read_dr1();
+	rt_check(low == (uint32_t)LONG_DR1, "32-bit mode: DR1 reads its low half %08x", low);
+	write_dr1(0);
+}
+
 static void checks(void)
 {
 	struct rt_fault f;
@@ -259,6 +301,8 @@ void guest_main(void)
 		write_all(pattern);
 		watch("reader, own pattern", pattern, rounds);
 	} else {
+		if (rt_arg("long="))
+			long_mode_first();
 		checks();
 	}
 	(void)idt_saved;
