@@ -60,12 +60,21 @@
 #define RFLAGS_DF   (1u << 10)
 #define RFLAGS_OF   (1u << 11)
 #define RFLAGS_IOPL (3u << 12)
+#define RFLAGS_RF   (1u << 16)   /* resume: no instruction-breakpoint #DB (SDM Vol. 3A 18.3.1.1) */
 #define RFLAGS_VM   (1u << 17)
 #define RFLAGS_AC   (1u << 18)   /* alignment check; SMAP override (SDM Vol. 3A 4.6) */
 
-/* Debug registers at reset (SDM Vol. 3A 18.2.3, 18.2.4; Table 10-1) */
-#define DR6_RESET 0xFFFF0FF0ull
-#define DR7_RESET 0x400ull
+/* Debug registers (SDM Vol. 3A 18.2): DR0-DR3 breakpoint addresses, DR6 status,
+ * DR7 control; their values at reset (18.2.3, 18.2.4; Table 10-1). */
+#define DR6_B0_B3     0xFull
+#define DR6_BD        (1ull << 13)
+#define DR6_BS        (1ull << 14)
+#define DR6_RTM       (1ull << 16)          /* active low */
+#define DR6_FIXED_1   0xFFFF0FF0ull          /* reads as 1 (bits 4-11, 16-31) */
+#define DR6_RESET     0xFFFF0FF0ull
+#define DR7_RESET     0x400ull
+#define DR7_FIXED_1   0x400ull
+#define DR7_GD        (1ull << 13)
 
 /* MSRs (SDM Vol. 4; AMD APM Vol. 2 App. A) */
 #define MSR_TSC             0x00000010
@@ -174,6 +183,8 @@
 /* Opcodes in the 0F map (SDM Vol. 2 App. A) */
 #define OP_MOV_FROM_CR 0x20            /* 0F 20 /r */
 #define OP_MOV_TO_CR   0x22            /* 0F 22 /r */
+#define OP_INVD        0x08            /* 0F 08 */
+#define OP_WBINVD      0x09            /* 0F 09 */
 
 /* CPUID leaves (SDM Vol. 2A CPUID; AMD APM Vol. 3 App. E) */
 #define CPUID_LEAF_XSAVE      0xDu          /* ECX=0: EDX:EAX, the XCR0 components supported */

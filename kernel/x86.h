@@ -59,6 +59,29 @@ DEFINE_CR_ACCESS(3)
 DEFINE_CR_ACCESS(4)
 #undef DEFINE_CR_ACCESS
 
+/* The debug registers (constants in arch/x86.h). hv86 itself sets no
+ * breakpoint: DR0-3 and DR6 hold a guest's. */
+#define DEFINE_DR_ACCESS(n)                                                      \
+    static inline uint64_t read_dr##n(void)                                      \
+    { uint64_t v; __asm__ volatile("mov %%db" #n ", %0" : "=r"(v)); return v; }  \
+    static inline void write_dr##n(uint64_t v)                                   \
+    { __asm__ volatile("mov %0, %%db" #n :: "r"(v)); }
+DEFINE_DR_ACCESS(0)
+DEFINE_DR_ACCESS(1)
+DEFINE_DR_ACCESS(2)
+DEFINE_DR_ACCESS(3)
+DEFINE_DR_ACCESS(6)
+#undef DEFINE_DR_ACCESS
+/* DR0-3 in and out of the hardware, as one array. */
+static inline void read_dr0_3(uint64_t dr[4])
+{
+    dr[0] = read_dr0(); dr[1] = read_dr1(); dr[2] = read_dr2(); dr[3] = read_dr3();
+}
+static inline void write_dr0_3(const uint64_t dr[4])
+{
+    write_dr0(dr[0]); write_dr1(dr[1]); write_dr2(dr[2]); write_dr3(dr[3]);
+}
+
 static inline uint64_t rdtsc(void)
 {
     uint32_t lo, hi;

@@ -22,7 +22,7 @@ static const char *const kind_names[EXIT_KIND_COUNT] = {
     [EXIT_HLT] = "hlt", [EXIT_HYPERCALL] = "hypercall", [EXIT_INIT] = "init",
     [EXIT_SIPI] = "sipi", [EXIT_SHUTDOWN] = "shutdown", [EXIT_INVALID_STATE] = "invalid",
     [EXIT_EXTINT] = "extint", [EXIT_PREEMPT] = "preempt", [EXIT_INTR_WINDOW] = "intwin",
-    [EXIT_UD] = "ud", [EXIT_UNKNOWN] = "unknown",
+    [EXIT_UD] = "ud", [EXIT_DR_ACCESS] = "dr", [EXIT_INVD] = "invd", [EXIT_WBINVD] = "wbinvd", [EXIT_UNKNOWN] = "unknown",
 };
 
 const char *exit_kind_name(enum exit_kind k)
@@ -322,6 +322,117 @@ static void handle_invpcid(struct vcpu *v, const struct vm_exit *e)
     skip(v, e);
 }
 
+/* MOV to/from DRn while the vCPU's debug registers are intercepted (SDM Vol. 2B
+ * "MOV—Move to/from Debug Registers", Vol. 3A 18.2; APM Vol. 3 "MOV DRn"): #GP(0)
+ * at CPL > 0; #UD for DR8-15, and for DR4/DR5 with CR4.DE set (with it clear
+ * they alias DR6/DR7); #DB with DR6.BD while DR7.GD is set (GD is cleared, as
+ * the CPU does on entering the handler); #GP(0) for a write of bits 63:32 of DR6
+ * or DR7. Outside 64-bit mode the operand is 32 bits. Then the guest gets its
+ * debug registers for itself (dr_passthrough): KVM does the same. */
+#define DR6_WRITABLE (DR6_B0_B3 | DR6_BD | DR6_BS | (1ull << 15))
+#define DR7_WRITABLE 0xFFFF23FFull         /* bits 11, 12, 14, 15 read as 0 */
+
+static void handle_dr(struct vcpu *v, const struct vm_exit *e)
+{
+    unsigned dr = e->dr.dr, gpr = e->dr.gpr, len = e->insn_len;
+    if (gpr == CR_GPR_DECODE && !insn_dr_gpr(v, e->rip, &gpr, &len))
+        return;                              /* the VM was stopped */
+    if (guest_cpl(v) != 0) {
+        vcpu_inject_exception(v, EXC_GP, 0);
+        return;
+    }
+    if (dr > 7 || ((dr == 4 || dr == 5) && (vcpu_get(v, REG_CR4) & CR4_DE))) {
+        vcpu_inject_exception(v, EXC_UD, -1);
+        return;
+    }
+    if (dr == 4 || dr == 5)
+        dr += 2;
+    uint64_t dr7 = vcpu_get(v, REG_DR7);
+    if (dr7 & DR7_GD) {
+        vcpu_set(v, REG_DR6, (vcpu_get(v, REG_DR6) & ~DR6_B0_B3) | DR6_BD);
+        vcpu_set(v, REG_DR7, dr7 & ~DR7_GD);
+        vcpu_inject_exception(v, EXC_DB, -1);
+        return;
+    }
+    struct segment cs;
+    vcpu_get_seg(v, SEG_CS, &cs);
+    bool op64 = (vcpu_get(v, REG_EFER) & EFER_LMA) && (cs.attr & SEG_ATTR_L);
+    if (e->dr.write) {
+        uint64_t val = gpr == GPR_RSP ? vcpu_get(v, REG_RSP) : v->gpr[gpr];
+        if (!op64)
+            val = (uint32_t)val;
+        if (dr >= 6 && (val >> 32)) {
+            vcpu_inject_exception(v, EXC_GP, 0);
+            return;
+        }
+        if (dr < 4)
+            v->dr[dr] = val;
+        else if (dr == 6)
+            vcpu_set(v, REG_DR6, (val & DR6_WRITABLE) | DR6_FIXED_1);
+        else
+            vcpu_set(v, REG_DR7, (val & DR7_WRITABLE) | DR7_FIXED_1);
+    } else {
+        uint64_t val = dr < 4 ? v->dr[dr] : vcpu_get(v, dr == 6 ? REG_DR6 : REG_DR7);
+        if (!op64)
+            val = (uint32_t)val;
+        if (gpr == GPR_RSP)
+            vcpu_set(v, REG_RSP, val);
+        else
+            v->gpr[gpr] = val;
+    }
+    if (!skip_len(v, e->rip, len))
+        return;
+    if (!v->dr_live)
+        vmm->dr_passthrough(v);
+}
+
+/* Where the guest's handler for vector starts, from its IDT (SDM Vol. 3A 6.11,
+ * 6.14.1): false in real mode or if the gate cannot be read. */
+static bool handler_entry(struct vcpu *v, uint8_t vector, uint64_t *entry)
+{
+    if (!(vcpu_get(v, REG_CR0) & CR0_PE))
+        return false;
+    bool lm = vcpu_get(v, REG_EFER) & EFER_LMA;
+    struct segment idtr;
+    vcpu_get_seg(v, SEG_IDTR, &idtr);
+    unsigned size = lm ? 16 : 8;
+    uint8_t g[16];
+    if ((uint64_t)vector * size + size - 1 > idtr.limit ||
+        !guest_linear_rw_quiet(v, idtr.base + (uint64_t)vector * size, g, size))
+        return false;
+    uint64_t off = (uint64_t)g[0] | (uint64_t)g[1] << 8 | (uint64_t)g[6] << 16 | (uint64_t)g[7] << 24;
+    if (lm)
+        off |= (uint64_t)g[8] << 32 | (uint64_t)g[9] << 40 | (uint64_t)g[10] << 48 | (uint64_t)g[11] << 56;
+    *entry = off;
+    return true;
+}
+
+/* An exception the CPU raises again while delivering it, or at the first
+ * instruction of its own handler (a breakpoint there, #AC on a misaligned CPL-3
+ * stack: CVE-2015-5307, CVE-2015-8104) would loop inside the CPU forever; hv86
+ * intercepts #DB and #AC, so each round is an exit and the host keeps its CPU.
+ * After EXC_LOOP_LIMIT such rounds in a row at the same RIP the handler has
+ * clearly never run: the VM is stopped with the reason. */
+#define EXC_LOOP_LIMIT 2000
+static bool exception_loop(struct vcpu *v, const struct vm_exit *e)
+{
+    uint64_t entry;
+    bool looping = e->exc.in_delivery ||
+                   (handler_entry(v, e->exc.vector, &entry) && entry == e->rip);
+    if (!looping || e->exc.vector != v->loop_vector || e->rip != v->loop_rip) {
+        v->loop_vector = e->exc.vector;
+        v->loop_rip = e->rip;
+        v->loop_count = looping;
+        return false;
+    }
+    if (++v->loop_count < EXC_LOOP_LIMIT)
+        return false;
+    vm_stop(v->vm, "exception delivery loop: #%s raised again at rip=%#lx %u times while "
+            "delivering it or at its handler's first instruction",
+            e->exc.vector == EXC_DB ? "DB" : "AC", e->rip, v->loop_count);
+    return true;
+}
+
 void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
 {
     struct vm *vm = v->vm;
@@ -349,7 +460,25 @@ void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
                 irq_forget(v);     /* a device reached, say: look again */
             break;
         }
+        if (e->exc.vector == EXC_DB || e->exc.vector == EXC_AC) {
+            if (exception_loop(v, e))
+                break;
+            /* #DB as the CPU would have left DR6 (SDM Vol. 3A 18.2.3): B0-B3
+             * for this exception only, BD and BS sticky. */
+            if (e->exc.vector == EXC_DB && e->exc.dr6)
+                vcpu_set(v, REG_DR6, (vcpu_get(v, REG_DR6) & ~DR6_B0_B3) | DR6_FIXED_1 |
+                                     (e->exc.dr6 & (DR6_B0_B3 | DR6_BD | DR6_BS)));
+        }
         vcpu_inject_exception(v, e->exc.vector, e->exc.has_error ? (int64_t)e->exc.error : -1);
+        break;
+    case EXIT_DR_ACCESS: handle_dr(v, e); break;
+    case EXIT_INVD:
+    case EXIT_WBINVD:
+        /* INVD would drop dirty cache lines of the host and of other VMs (SDM
+         * Vol. 2A INVD, APM Vol. 3 INVD): never executed. Guest RAM is
+         * write-back and coherent (no DMA), so doing nothing is what WBINVD
+         * leaves too. */
+        skip(v, e);
         break;
     case EXIT_INVLPG: handle_invlpg(v, e); break;
     case EXIT_INVPCID: handle_invpcid(v, e); break;

@@ -27,6 +27,9 @@ enum exit_kind {
     EXIT_PREEMPT,         /* the host's time slice for this vCPU ended */
     EXIT_INTR_WINDOW,     /* the guest can take an interrupt now */
     EXIT_UD,              /* an instruction hv86 does not offer (VMRUN, VMXON, ...): #UD */
+    EXIT_DR_ACCESS,       /* MOV to/from DR0-7 while the vCPU's debug registers are intercepted */
+    EXIT_INVD,            /* INVD: completed as a no-op, never executed */
+    EXIT_WBINVD,          /* WBINVD (SVM): completed as a no-op */
     EXIT_UNKNOWN,
     EXIT_KIND_COUNT
 };
@@ -50,7 +53,12 @@ struct vm_exit {
         struct { uint64_t gpa; unsigned access; bool gla_valid; uint64_t gla; } paging;
         struct { uint32_t index; } msr;
         struct { uint8_t cr; uint8_t gpr; bool write; } cr;   /* gpr CR_GPR_DECODE: the core decodes */
-        struct { uint8_t vector; bool has_error; uint32_t error; uint64_t cr2; } exc;
+        /* dr6: for #DB, the DR6 bits the CPU reported without writing DR6 (VMX
+         * exit qualification, SDM Vol. 3C 28.2.1); 0 where the CPU wrote them
+         * into the guest's DR6 itself (SVM: the VMCB's). */
+        struct { uint8_t vector; bool has_error; uint32_t error; uint64_t cr2; uint64_t dr6;
+                 bool in_delivery; /* raised while delivering an event */ } exc;
+        struct { uint8_t dr; uint8_t gpr; bool write; } dr;   /* gpr CR_GPR_DECODE: the core decodes */
         struct { const char *field; const char *rule; } invalid;
         struct { uint32_t vector; } sipi;
         struct { bool valid; uint64_t gva; } invlpg;   /* !valid: the core decodes */

@@ -114,6 +114,13 @@ bool guest_linear_rw(struct vcpu *v, uint64_t linear, void *buf, unsigned len, b
     return true;
 }
 
+bool guest_linear_rw_quiet(struct vcpu *v, uint64_t linear, void *buf, unsigned len)
+{
+    uint64_t where;
+    uint32_t pf_error;
+    return linear_copy(v, linear, buf, len, 0, &where, &pf_error) == GPT_OK;
+}
+
 bool insn_fetch_decode(struct vcpu *v, uint64_t rip, struct insn *in)
 {
     struct segment cs;
@@ -258,6 +265,21 @@ bool insn_cr_read(struct vcpu *v, uint64_t rip, unsigned cr, uint64_t val, unsig
     }
     vm_stop(v->vm, "unexpected instruction for a CR%u read at rip=%#lx", cr, rip);
     return false;
+}
+
+#define OP_MOV_FROM_DR 0x21
+#define OP_MOV_TO_DR   0x23
+bool insn_dr_gpr(struct vcpu *v, uint64_t rip, unsigned *gpr, unsigned *len)
+{
+    struct insn in;
+    if (!insn_fetch_decode(v, rip, &in) || in.map != INSN_MAP_0F ||
+        (in.op != OP_MOV_FROM_DR && in.op != OP_MOV_TO_DR)) {
+        vm_stop(v->vm, "cannot decode the MOV DR at rip=%#lx", rip);
+        return false;
+    }
+    *gpr = in.rm;
+    *len = in.len;
+    return true;
 }
 
 bool insn_invlpg_addr(struct vcpu *v, uint64_t rip, uint64_t *linear)

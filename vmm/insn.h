@@ -38,4 +38,10 @@ bool insn_load_dtr(struct vcpu *v, const struct insn *in, uint64_t rip, bool *do
 /* Copy to/from guest-linear memory through the guest's page tables. On a guest
  * page fault, inject #PF and return false; on an address outside RAM, stop the VM. */
 bool guest_linear_rw(struct vcpu *v, uint64_t linear, void *buf, unsigned len, bool write);
+/* Read guest-linear memory for hv86's own look: false on any failure, nothing
+ * injected, the VM not stopped. */
+bool guest_linear_rw_quiet(struct vcpu *v, uint64_t linear, void *buf, unsigned len);
+/* The GPR and length of the MOV to/from DRn (0F 21 /r, 0F 23 /r) at rip, where the
+ * CPU does not name them (AMD without decode assists); false if the VM was stopped. */
+bool insn_dr_gpr(struct vcpu *v, uint64_t rip, unsigned *gpr, unsigned *len);
 #endif

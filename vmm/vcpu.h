@@ -19,6 +19,8 @@ enum vcpu_reg {
     REG_RSP, REG_RIP, REG_RFLAGS,
     REG_CR0, REG_CR2, REG_CR3, REG_CR4, REG_EFER,
     REG_DR7, REG_PAT,
+    REG_DR6,            /* SVM: the VMCB's; VMX: kept by the backend, in the
+                         * hardware while the vCPU's debug registers are there */
     REG_SYSENTER_CS, REG_SYSENTER_ESP, REG_SYSENTER_EIP,
     REG_CR8,            /* the TPR class as the guest's MOV CR8 sees it: SVM V_TPR,
                          * VMX the virtual-APIC page's VTPR[7:4] */
@@ -76,6 +78,18 @@ struct vcpu {
     struct event pending;
     uint64_t exits;            /* total, for statistics */
     uint64_t mtrr_def_type;
+    /* Debug registers (docs/security.md): DR0-3 as the guest wrote them. While
+     * dr_live is false every MOV DR exits and these are the values; once the
+     * guest touched one, MOV DR runs natively and the hardware holds them while
+     * this vCPU owns its CPU's debug registers (the backend saves them here when
+     * another vCPU takes them). Either way they are loaded before it runs. */
+    uint64_t dr[4];
+    bool dr_live;
+    /* Exception-delivery loop detection (vmm/exit.c): the last reflected #DB/#AC
+     * and how often in a row it came at the same RIP. */
+    uint64_t loop_rip;
+    uint8_t loop_vector;
+    uint32_t loop_count;
     /* Shadow paging: the guest-visible control registers and the root in use. */
     struct {
         uint64_t cr0, cr3, cr4, efer;

@@ -71,6 +71,10 @@ struct vmm_ops {
     void (*set_paging)(struct vcpu *v, const struct paging_regs *guest,
                        const struct paging_regs *hw);
     void (*flush_tlb)(struct vcpu *v);
+    /* The guest touched a debug register: stop intercepting MOV DR for v and run
+     * it with its DR0-3 (and DR6 where the CPU does not switch it) in the
+     * hardware from its next entry on (v->dr_live). */
+    void (*dr_passthrough)(struct vcpu *v);
 };
 
 extern const struct vmm_ops svm_ops;

@@ -104,7 +104,40 @@ static int svm_cpu_init(void)
 
 /* Nothing stays on the CPU: VMRUN takes the whole VMCB from memory and #VMEXIT
  * writes it back (APM 15.5); the ASID is re-assigned on the next CPU. */
-static void svm_vcpu_unload(struct vcpu *v) { (void)v; }
+static void svm_vcpu_unload(struct vcpu *v)
+{
+    struct svm_pcpu *p = svm_here();
+    if (p->dr_owner == v) {
+        if (v->dr_live)
+            read_dr0_3(v->dr);
+        p->dr_owner = 0;
+    }
+}
+
+/* DR0-3 are not in the VMCB (DR6 and DR7 are, APM Vol. 2 15.5.1): the hardware
+ * holds one vCPU's at a time. A vCPU that does not own them gets its own loaded
+ * before it runs, zeros if it never wrote one, so no other VM's breakpoint
+ * addresses are visible or armed while it runs. The previous owner's are saved
+ * if it could have changed them (MOV DR no longer intercepted). */
+static __attribute__((noinline)) void svm_dr_switch(struct svm_pcpu *p, struct vcpu *v)
+{
+    struct vcpu *prev = p->dr_owner;
+    if (prev && prev->dr_live)
+        read_dr0_3(prev->dr);
+    write_dr0_3(v->dr);
+    p->dr_owner = v;
+}
+
+/* The guest touched a debug register: from now on MOV DR runs natively, with
+ * its own DR0-3 loaded (again, as the core may just have written one). */
+static void svm_dr_passthrough(struct vcpu *v)
+{
+    struct svm_pcpu *p = svm_here();
+    ((struct svm_vcpu *)v->backend)->vmcb->ctl.intercept_dr = 0;
+    v->dr_live = true;
+    if (p->dr_owner == v)
+        p->dr_owner = 0;
+}
 
 static void svm_cpu_fini(void)
 {
@@ -175,6 +208,9 @@ static int svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
     struct svm_vcpu *s = v->backend;
     struct vmcb *vmcb = s->vmcb;
+    struct svm_pcpu *p = svm_here();
+    if (p->dr_owner != v)
+        svm_dr_switch(p, v);
     assign_asid(s);
     if (v->event_pending)
         inject(v, vmcb);
@@ -242,4 +278,5 @@ const struct vmm_ops svm_ops = {
     .watch_tpr = svm_watch_tpr,
     .set_paging = svm_set_paging,
     .flush_tlb = svm_flush_tlb,
+    .dr_passthrough = svm_dr_passthrough,
 };

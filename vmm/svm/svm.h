@@ -25,6 +25,7 @@ struct svm_pcpu {
     void *hsave;                  /* VM_HSAVE_PA: the CPU's host state on VMRUN */
     struct vmcb *host_vmcb;       /* host FS/GS/TR/... via VMSAVE/VMLOAD */
     uint32_t next_asid, asid_generation;
+    struct vcpu *dr_owner;        /* whose DR0-3 are in the hardware (svm_vcpu_run) */
 };
 
 /* What all CPUs share (the first svm_cpu_init sets it) and the per-CPU part. */

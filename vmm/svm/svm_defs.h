@@ -24,6 +24,9 @@
 /* CR intercepts (VMCB offset 000h): reads in bits 0-15, writes in 16-31 */
 #define INTERCEPT_CR_READ(n)  (1u << (n))
 #define INTERCEPT_CR_WRITE(n) (1u << (16 + (n)))
+/* DR intercepts (VMCB offset 004h): reads in bits 0-15, writes in 16-31; DR0-7 */
+#define INTERCEPT_DR0_7     0x00FF00FFu
+#define DR_EXITINFO_GPR_MASK 0xFu          /* with decode assists (15.33.2) */
 
 /* Intercept vector 3 (VMCB offset 00Ch), APM Vol. 2 Appendix B Table B-1 */
 #define INTERCEPT_INTR      (1u << 0)
@@ -33,6 +36,7 @@
 #define INTERCEPT_VINTR     (1u << 4)
 #define INTERCEPT_CPUID     (1u << 18)
 #define INTERCEPT_IRET      (1u << 20)
+#define INTERCEPT_INVD      (1u << 22)
 #define INTERCEPT_HLT       (1u << 24)
 #define INTERCEPT_INVLPG    (1u << 25)
 #define INTERCEPT_INVLPGA   (1u << 26)
@@ -85,6 +89,8 @@
 /* Exit codes (APM Vol. 2 Appendix C) */
 #define VMEXIT_CR0_READ     0x000
 #define VMEXIT_CR0_WRITE    0x010
+#define VMEXIT_DR0_READ     0x020
+#define VMEXIT_DR0_WRITE    0x030
 #define VMEXIT_EXCP_BASE    0x040
 #define VMEXIT_INTR         0x060
 #define VMEXIT_NMI          0x061
@@ -93,6 +99,7 @@
 #define VMEXIT_VINTR        0x064
 #define VMEXIT_CPUID        0x072
 #define VMEXIT_IRET         0x074
+#define VMEXIT_INVD         0x076
 #define VMEXIT_HLT          0x078
 #define VMEXIT_INVLPG       0x079
 #define VMEXIT_INVLPGA      0x07A
@@ -110,6 +117,7 @@
 #define VMEXIT_RDTSCP       0x087
 #define VMEXIT_MONITOR      0x08A
 #define VMEXIT_MWAIT        0x08B
+#define VMEXIT_WBINVD       0x089
 #define VMEXIT_XSETBV       0x08D
 #define VMEXIT_NPF          0x400
 #define VMEXIT_INVALID      0xFFFFFFFFu     /* -1 in the 32-bit EXITCODE */

@@ -1,6 +1,19 @@
 /* Translation of #VMEXIT codes (APM Vol. 2 Appendix C) into the common exit record. */
 #include "vmm/svm/svm.h"
 #include "vmm/svm/vmcb_check.h"
+#include "vmm/emulate/decode.h"
+#include "vmm/insn.h"
+
+/* QEMU's TCG before 8.1 checks the WBINVD intercept for INVD (translate.c: "(b & 2)
+ * ? SVM_EXIT_INVD : SVM_EXIT_WBINVD", fixed in 8.1): both are intercepted, and a
+ * WBINVD exit whose instruction is INVD (0F 08) is reported as INVD. */
+static enum exit_kind wbinvd_or_invd(struct vcpu *v, uint64_t rip)
+{
+    struct insn in;
+    if (insn_fetch_decode(v, rip, &in) && in.map == INSN_MAP_0F && in.op == OP_INVD)
+        return EXIT_INVD;
+    return EXIT_WBINVD;
+}
 
 static void io_exit(struct vm_exit *e, uint64_t info1, uint64_t info2)
 {
@@ -48,6 +61,18 @@ void svm_translate_exit(struct vcpu *v, struct vm_exit *e)
         e->exc.error = (uint32_t)info1;
         e->exc.has_error = (1u << e->exc.vector) & 0x27D00;  /* #DF #TS #NP #SS #GP #PF #AC */
         e->exc.cr2 = info2;
+        /* #DB: the CPU wrote the guest's DR6 into the VMCB (exc.dr6 stays 0). */
+        e->exc.in_delivery = vmcb->ctl.exitintinfo & EVENTINJ_VALID;
+        return;
+    }
+    /* MOV DRn: reads are VMEXIT_DR0_READ + n, writes VMEXIT_DR0_WRITE + n; with
+     * decode assists EXITINFO1 names the GPR (APM Vol. 2 15.33.2). */
+    if (code >= VMEXIT_DR0_READ && code < VMEXIT_DR0_WRITE + 16) {
+        e->kind = EXIT_DR_ACCESS;
+        e->dr.write = code >= VMEXIT_DR0_WRITE;
+        e->dr.dr = (uint8_t)(code & 0xF);
+        e->dr.gpr = (svm_cpu.features & SVM_FEATURE_DECODE_ASSIST)
+                        ? (uint8_t)(info1 & DR_EXITINFO_GPR_MASK) : CR_GPR_DECODE;
         return;
     }
     /* CR reads are exit codes VMEXIT_CR0_READ (0) + n, writes VMEXIT_CR0_WRITE + n. */
@@ -65,6 +90,8 @@ void svm_translate_exit(struct vcpu *v, struct vm_exit *e)
     case VMEXIT_MSR: e->kind = info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ; break;
     case VMEXIT_CPUID: e->kind = EXIT_CPUID; break;
     case VMEXIT_HLT: e->kind = EXIT_HLT; break;
+    case VMEXIT_INVD: e->kind = EXIT_INVD; break;
+    case VMEXIT_WBINVD: e->kind = wbinvd_or_invd(v, e->rip); break;
     case VMEXIT_XSETBV: e->kind = EXIT_XSETBV; break;
     case VMEXIT_INVLPG:
         /* With decode assists EXITINFO1 holds the linear address (15.33.2). */

@@ -24,7 +24,6 @@ _Static_assert(offsetof(struct vmcb_save, cr2) == 0x640 - 0x400, "VMCB layout");
 _Static_assert(offsetof(struct vmcb_save, g_pat) == 0x668 - 0x400, "VMCB layout");
 _Static_assert(sizeof(struct vmcb) == 4096, "VMCB layout");
 
-
 int svm_vcpu_init(struct vcpu *v)
 {
     struct svm_vcpu *s = kmalloc(sizeof *s);
@@ -41,15 +40,24 @@ int svm_vcpu_init(struct vcpu *v)
     /* CR0 and CR4 writes go through the core's checks: QEMU's SVM lets reserved
      * bits through and then refuses the next VMRUN, where hardware gives #GP. */
     c->intercept_cr = INTERCEPT_CR_WRITE(0) | INTERCEPT_CR_WRITE(4);
+    /* Debug registers: every MOV DR exits until the guest first touches one
+     * (svm_dr_passthrough); #DB and #AC are intercepted so that no exception
+     * can loop inside the CPU (CVE-2015-8104, CVE-2015-5307), and reflected;
+     * INVD is never the guest's to execute (docs/security.md). */
+    c->intercept_dr = INTERCEPT_DR0_7;
+    c->intercept_exceptions = (1u << EXC_DB) | (1u << EXC_AC);
     c->intercept_misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_INIT |
                          INTERCEPT_CPUID | INTERCEPT_HLT | INTERCEPT_INVLPGA |
-                         INTERCEPT_IOIO_PROT | INTERCEPT_MSR_PROT | INTERCEPT_SHUTDOWN;
+                         INTERCEPT_IOIO_PROT | INTERCEPT_MSR_PROT | INTERCEPT_SHUTDOWN |
+                         INTERCEPT_INVD;
     /* SVM instructions give #UD (no nested virtualization); XSETBV because SVM does
-     * not switch XCR0 (the core keeps the guest's); MONITOR/MWAIT are not offered. */
+     * not switch XCR0 (the core keeps the guest's); MONITOR/MWAIT are not offered;
+     * WBINVD is a no-op for a guest (its RAM is write-back, no DMA; as KVM) and
+     * carries INVD on QEMU before 8.1 (svm_exit.c). */
     c->intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
                          INTERCEPT_VMSAVE | INTERCEPT_STGI | INTERCEPT_CLGI |
                          INTERCEPT_SKINIT | INTERCEPT_XSETBV | INTERCEPT_MONITOR |
-                         INTERCEPT_MWAIT;
+                         INTERCEPT_MWAIT | INTERCEPT_WBINVD;
     c->iopm_base_pa = hpa_of(svm_cpu.iopm);
     c->msrpm_base_pa = hpa_of(svm_cpu.msrpm);
     c->nested_ctl = NESTED_CTL_NP_ENABLE;
@@ -60,7 +68,7 @@ int svm_vcpu_init(struct vcpu *v)
          * are the core's, its #PF and INVLPG feed the shadow tables. */
         c->intercept_cr |= INTERCEPT_CR_READ(0) | INTERCEPT_CR_READ(3) | INTERCEPT_CR_READ(4) |
                            INTERCEPT_CR_WRITE(3);
-        c->intercept_exceptions = 1u << EXC_PF;
+        c->intercept_exceptions |= 1u << EXC_PF;
         c->intercept_misc1 |= INTERCEPT_INVLPG;
         c->nested_ctl = 0;
         c->n_cr3 = 0;
@@ -82,6 +90,9 @@ void svm_vcpu_fini(struct vcpu *v)
     struct svm_vcpu *s = v->backend;
     if (!s)
         return;
+    for (unsigned i = 0; i < HOST_MAX_CPUS; i++)
+        if (svm_cpu.pcpu[i].dr_owner == v)
+            svm_cpu.pcpu[i].dr_owner = 0;
     page_free(s->vmcb);
     kfree(s);
     v->backend = 0;
@@ -99,6 +110,7 @@ static uint64_t *reg_field(struct vmcb_save *st, enum vcpu_reg r)
     case REG_CR4: return &st->cr4;
     case REG_EFER: return &st->efer;
     case REG_DR7: return &st->dr7;
+    case REG_DR6: return &st->dr6;
     case REG_PAT: return &st->g_pat;
     case REG_SYSENTER_CS: return &st->sysenter_cs;
     case REG_SYSENTER_ESP: return &st->sysenter_esp;

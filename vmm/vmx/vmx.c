@@ -288,6 +288,13 @@ static void vmx_vcpu_unload(struct vcpu *v)
     }
     if (here->entered == v)
         here->entered = 0;
+    if (here->dr_owner == v) {
+        if (v->dr_live) {
+            read_dr0_3(v->dr);
+            x->dr6 = read_dr6();
+        }
+        here->dr_owner = 0;
+    }
     if (x->vmcs.cpu == (int)this_cpu()->index)
         vmcs_clear(&x->vmcs);
 }
@@ -305,6 +312,9 @@ static int vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
         vmx_vcpu_arrive(v);
         vmx_refresh_host_state(x);
         switch_lazy_msrs(v);
+        /* Nothing but a vCPU entering changes DR0-3 and DR6: checked here only. */
+        if (here->dr_owner != v)
+            vmx_dr_load(here, v);
         here->entered = v;
     }
     vmx_inject_pending(v);
@@ -396,4 +406,5 @@ const struct vmm_ops vmx_ops = {
     .watch_tpr = vmx_watch_tpr,
     .set_paging = vmx_set_paging,
     .flush_tlb = vmx_flush_tlb,
+    .dr_passthrough = vmx_dr_passthrough,
 };

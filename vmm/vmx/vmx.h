@@ -25,6 +25,8 @@ struct vmx_vcpu {
     uint32_t proc;                 /* the primary controls as written (windows) */
     uint8_t tpr_threshold;         /* as written */
     uint8_t last_insn_len;         /* of the last exit, for soft-event injection */
+    uint64_t dr6;                  /* the guest's DR6 (not in the VMCS) while not in
+                                    * the hardware (vmx_pcpu.dr_owner) */
     /* Shadow paging without unrestricted guest: real mode runs in virtual-8086
      * mode (vmx_vcpu.c), on a TSS of hv86's whose I/O bitmap lets every port
      * through to the I/O-bitmap exits. */
@@ -58,6 +60,7 @@ struct vmx_pcpu {
      * MSRs in place: its next entry skips those checks, which nothing between
      * two of its exits changes (vmx_vcpu_run). Cleared when it leaves the CPU. */
     struct vcpu *entered;
+    struct vcpu *dr_owner;         /* whose DR0-3 and DR6 are in the hardware */
 };
 
 /* The capabilities, controls and bitmaps, the same on every CPU (the first
@@ -97,6 +100,8 @@ void vmx_set_seg(struct vcpu *v, enum seg_reg s, const struct segment *in);
 bool vmx_can_inject(struct vcpu *v, enum event_type t);
 void vmx_request_window(struct vcpu *v, enum event_type t, bool on);
 void vmx_watch_tpr(struct vcpu *v, uint8_t class);
+void vmx_dr_load(struct vmx_pcpu *here, struct vcpu *v);
+void vmx_dr_passthrough(struct vcpu *v);
 
 void vmx_v86_update(struct vcpu *v, bool real_mode);
 bool vmx_v86_deliver(struct vcpu *v, uint8_t vector, uint64_t return_ip);

@@ -34,6 +34,8 @@ static const struct ctl proc_ctls[] = {
     { PROC_MONITOR_EXITING, "MONITOR exiting", true },
     { PROC_SECONDARY_CONTROLS, "activate secondary controls", true },
     { PROC_TPR_SHADOW, "use TPR shadow", true },
+    /* Until the guest first touches a debug register (vmx_dr_passthrough). */
+    { PROC_MOV_DR_EXITING, "MOV-DR exiting", true },
 };
 
 /* Set and cleared per entry by the interrupt delivery (vmx_vcpu.c), so never in

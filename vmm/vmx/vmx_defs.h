@@ -519,6 +519,11 @@
 #define CR_QUAL_LMSW_MEM          (1u << 6)
 #define CR_QUAL_GPR(q)            ((unsigned)(((q) >> 8) & 0xf))
 #define CR_QUAL_LMSW_DATA(q)      ((uint16_t)((q) >> 16))
+/* MOV DR (table 28-4) and debug exceptions (table 28-1): exit qualification */
+#define DR_QUAL_DR(q)             ((unsigned)((q) & 7))
+#define DR_QUAL_FROM_DR           (1u << 4)
+#define DR_QUAL_GPR(q)            ((unsigned)(((q) >> 8) & 0xf))
+#define DBG_QUAL_DR6_BITS         0x600Full   /* B0-B3, BD, BS */
 #define CR_TYPE_MOV_TO_CR         0
 #define CR_TYPE_MOV_FROM_CR       1
 #define CR_TYPE_CLTS              2

@@ -210,10 +210,8 @@ static void cr0_short_form(struct vcpu *v, struct vm_exit *e, unsigned type, uin
  * write back for the guest; Linux's AP trampoline starts with WBINVD). Anything
  * else stops the VM by name. */
 #define OP_HLT         0xF4
-#define OP_INVD        0x08            /* 0F 08 */
 #define OP_WRMSR       0x30            /* 0F 30 */
 #define OP_RDMSR       0x32            /* 0F 32 */
-#define OP_WBINVD      0x09            /* 0F 09 */
 
 static void v86_privileged(struct vcpu *v, struct vmx_vcpu *x, struct vm_exit *e)
 {
@@ -255,7 +253,11 @@ static void v86_privileged(struct vcpu *v, struct vmx_vcpu *x, struct vm_exit *e
             e->msr.index = (uint32_t)v->gpr[GPR_RCX];     /* Linux's AP trampoline, */
             return;                                       /* verify_cpu: MISC_ENABLE */
         }
-        if (in.map == INSN_MAP_0F && (in.op == OP_INVD || in.op == OP_WBINVD)) {
+        if (in.map == INSN_MAP_0F && in.op == OP_INVD) {
+            e->kind = EXIT_INVD;                  /* the core's, as on SVM */
+            return;
+        }
+        if (in.map == INSN_MAP_0F && in.op == OP_WBINVD) {
             vmx_set_reg(v, REG_RIP, e->rip + in.len);
             e->kind = EXIT_INTR_WINDOW;           /* done: nothing for the core */
             return;
@@ -314,6 +316,15 @@ bool vmx_translate_exit(struct vcpu *v, struct vm_exit *e)
         e->exc.has_error = info & INTR_INFO_ERROR_VALID;
         e->exc.error = e->exc.has_error ? (uint32_t)vmcs_read(VMCS_EXIT_INTR_ERROR) : 0;
         e->exc.cr2 = e->exc.vector == EXC_PF ? q : 0;   /* #PF: the faulting address (28.2.1) */
+        if (e->exc.vector == EXC_DB || e->exc.vector == EXC_AC) {
+            e->exc.in_delivery = vmcs_read(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID;
+            /* #DB leaves DR6 alone; the qualification has its bits (28.2.1). */
+            if (e->exc.vector == EXC_DB)
+                e->exc.dr6 = q & DBG_QUAL_DR6_BITS;
+            /* INT1 (ICEBP) is a trap: the guest continues after it (27.6.1.1). */
+            if (INTR_INFO_TYPE(info) == INTR_TYPE_PRIV_SW_EXC)
+                vmx_set_reg(v, REG_RIP, e->rip + vmcs_read(VMCS_EXIT_INSN_LEN));
+        }
         if (e->exc.vector == EXC_GP && x->v86)
             v86_privileged(v, x, e);
         break;
@@ -363,12 +374,15 @@ bool vmx_translate_exit(struct vcpu *v, struct vm_exit *e)
         e->cr.write = type == CR_TYPE_MOV_TO_CR;
         break;
     }
-    case EXIT_REASON_INVD:
-        /* INVD always exits (26.1.2). Guest RAM is write-back and shared with the
-         * host: dropping dirty lines is not the guest's to do, so do nothing. */
-        insn_exit(x, e, EXIT_UNKNOWN);
-        vmx_set_reg(v, REG_RIP, e->rip + e->insn_len);
-        return false;
+    case EXIT_REASON_INVD:          /* always exits (26.1.2): the core's no-op */
+        insn_exit(x, e, EXIT_INVD);
+        break;
+    case EXIT_REASON_DR_ACCESS:     /* MOV-DR exiting, until the guest's first (26.1.3) */
+        insn_exit(x, e, EXIT_DR_ACCESS);
+        e->dr.dr = (uint8_t)DR_QUAL_DR(q);
+        e->dr.gpr = (uint8_t)DR_QUAL_GPR(q);
+        e->dr.write = !(q & DR_QUAL_FROM_DR);
+        break;
     /* No nested virtualization, no SMX, MONITOR/MWAIT hidden: #UD as on SVM. */
     case EXIT_REASON_VMCLEAR: case EXIT_REASON_VMLAUNCH: case EXIT_REASON_VMPTRLD:
     case EXIT_REASON_VMPTRST: case EXIT_REASON_VMREAD: case EXIT_REASON_VMRESUME:

@@ -183,10 +183,13 @@ static void write_controls(struct vcpu *v, struct vmx_vcpu *x)
         vmcs_write(VMCS_PROC2_CONTROLS, proc2);
     vmcs_write(VMCS_EXIT_CONTROLS, c->exit);
     vmcs_write(VMCS_ENTRY_CONTROLS, c->entry);
-    /* #MC only: a machine check belongs to the host (vmx_exit.c hands it to the
-     * host's handler); every other exception goes to the guest's IDT (26.2). */
-    /* Shadow paging: #PF too, every one (mask = match = 0: 25.6.3). */
-    vmcs_write(VMCS_EXCEPTION_BITMAP, (1u << EXC_MC) | (shadow ? 1u << EXC_PF : 0));
+    /* #MC: a machine check belongs to the host (vmx_exit.c hands it to the
+     * host's handler). #DB and #AC: reflected to the guest, but each is an exit,
+     * so that no exception can loop inside the CPU (CVE-2015-8104,
+     * CVE-2015-5307; docs/security.md). Everything else goes to the guest's IDT
+     * (26.2). Shadow paging: #PF too, every one (mask = match = 0: 25.6.3). */
+    vmcs_write(VMCS_EXCEPTION_BITMAP, (1u << EXC_MC) | (1u << EXC_DB) | (1u << EXC_AC) |
+                                      (shadow ? 1u << EXC_PF : 0));
     vmcs_write(VMCS_PF_ERROR_MASK, 0);
     vmcs_write(VMCS_PF_ERROR_MATCH, 0);
     vmcs_write(VMCS_CR3_TARGET_COUNT, 0);
@@ -288,6 +291,7 @@ int vmx_vcpu_init(struct vcpu *v)
     write_controls(v, x);
     write_host_state(x);
     write_reset_state(v);
+    x->dr6 = DR6_RESET;
     return 0;
 fail:
     vmx_vcpu_fini(v);
@@ -304,6 +308,8 @@ void vmx_vcpu_fini(struct vcpu *v)
             vmx_cpu.pcpu[i].lazy_owner = 0;
         if (vmx_cpu.pcpu[i].entered == v)
             vmx_cpu.pcpu[i].entered = 0;
+        if (vmx_cpu.pcpu[i].dr_owner == v)
+            vmx_cpu.pcpu[i].dr_owner = 0;
     }
     vmcs_free(&x->vmcs);
     if (x->v86_tss)
@@ -378,6 +384,7 @@ uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r)
     case REG_CR4: return shadowed(VMCS_GUEST_CR4, VMCS_CR4_SHADOW, vmx_cpu.cr4_mask);
     case REG_EFER: return vmcs_read(VMCS_GUEST_EFER);
     case REG_DR7: return vmcs_read(VMCS_GUEST_DR7);
+    case REG_DR6: return v->dr_live && vmx_here()->dr_owner == v ? read_dr6() : x->dr6;
     case REG_PAT: return vmcs_read(VMCS_GUEST_PAT);
     case REG_SYSENTER_CS: return vmcs_read(VMCS_GUEST_SYSENTER_CS);
     case REG_SYSENTER_ESP: return vmcs_read(VMCS_GUEST_SYSENTER_ESP);
@@ -419,6 +426,11 @@ static __attribute__((noinline)) void set_other_reg(struct vcpu *v, enum vcpu_re
         break;
     case REG_EFER: vmcs_write(VMCS_GUEST_EFER, val); update_long_mode(); break;
     case REG_DR7: vmcs_write(VMCS_GUEST_DR7, val); break;
+    case REG_DR6:
+        x->dr6 = val;
+        if (vmx_here()->dr_owner == v)
+            write_dr6(val);
+        break;
     case REG_PAT: vmcs_write(VMCS_GUEST_PAT, val); break;
     case REG_SYSENTER_CS: vmcs_write(VMCS_GUEST_SYSENTER_CS, val); break;
     case REG_SYSENTER_ESP: vmcs_write(VMCS_GUEST_SYSENTER_ESP, val); break;
@@ -625,4 +637,34 @@ bool vmx_v86_deliver(struct vcpu *v, uint8_t vector, uint64_t return_ip)
     write_seg(SEG_CS, target[1], (uint64_t)target[1] << 4, V86_SEG_LIMIT, VMX_AR_V86);
     vmx_set_reg(v, REG_RIP, target[0]);
     return true;
+}
+
+/* ---- debug registers (docs/security.md) --------------------------------------------- */
+/* DR0-3 and DR6 are not in the VMCS (DR7 is: 25.4.1, with the debug controls
+ * loaded and saved): the hardware holds one vCPU's at a time. A vCPU that does
+ * not own them gets its own loaded before it runs (zeros if it never wrote one),
+ * so no other VM's breakpoints are visible or armed while it runs; the previous
+ * owner's are saved first if it could have changed them. */
+void vmx_dr_load(struct vmx_pcpu *here, struct vcpu *v)
+{
+    struct vcpu *prev = here->dr_owner;
+    if (prev && prev != v && prev->dr_live) {
+        read_dr0_3(prev->dr);
+        ((struct vmx_vcpu *)prev->backend)->dr6 = read_dr6();
+    }
+    write_dr0_3(v->dr);
+    write_dr6(((struct vmx_vcpu *)v->backend)->dr6);
+    here->dr_owner = v;
+}
+
+/* The guest touched a debug register: MOV DR runs natively from now on (MOV-DR
+ * exiting off, 26.1.3), with its own values in the hardware. Called on the CPU
+ * that runs v, between its exit and its next entry. */
+void vmx_dr_passthrough(struct vcpu *v)
+{
+    struct vmx_vcpu *x = cur(v);
+    vmx_dr_load(vmx_here(), v);
+    v->dr_live = true;
+    x->proc &= ~(uint32_t)PROC_MOV_DR_EXITING;
+    vmcs_write(VMCS_PROC_CONTROLS, x->proc);
 }
