@@ -290,6 +290,33 @@ def cpuid_section(backends):
     return rows
 
 
+BUS_KINDS = ("pio", "unclaimed", "mmio", "msr")
+
+
+def bus_section(backends, hv86=None):
+    """Device accesses through the bus (guests/bench_bus.c): guest TSC cycles per
+    access by kind; under Bochs, exact instruction counts. hv86: another image to
+    compare (--hv86 of the launcher), e.g. one built before a change."""
+    rows = ["## Device access round trips through the bus (guest TSC cycles; Bochs: instructions)\n"]
+    rows.append("Alone: `python3 bench/run.py --only bus` (replaces this section; "
+                f"last on {time.strftime('%Y-%m-%d')}, {load_note()}). guests/bench_bus.c: "
+                "IN from COM1's scratch register (pio), IN from a port no device claims "
+                "(unclaimed), a read of the IOAPIC's IOREGSEL (mmio: decoded and emulated), "
+                "RDMSR of IA32_APIC_BASE (msr: the local APIC's, on the bus); per access, "
+                "the loop's own cost subtracted. Each is one exit (docs/bus.md).\n")
+    rows.append("| backend | " + " | ".join(BUS_KINDS) + " |")
+    rows.append("| --- |" + " --- |" * len(BUS_KINDS))
+    for b in backends:
+        kernel = os.path.join(GUESTS, "bench_bus.elf")
+        extra = ["--hv86", hv86] if hv86 else []
+        _, out, _ = hv86_run(b, extra + ["--append", "n=1000", kernel])
+        vals = [number(r"\b%s=(\d+)" % k, out) for k in BUS_KINDS]
+        rows.append(f"| {b} | " + " | ".join(str(x) for x in vals) + " |")
+        print(f"bus {b}: {vals}", file=sys.stderr)
+    rows.append("")
+    return rows
+
+
 HSMP_SPIN = 30      # millions of iterations per spinner (docs/smp.md, "Measured")
 
 
@@ -378,12 +405,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--backends", default="svm,vmx")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "RESULTS.md"))
-    ap.add_argument("--only", choices=["cpuid", "paging", "linux", "hsmp"],
+    ap.add_argument("--only", choices=["cpuid", "bus", "paging", "linux", "hsmp"],
                     help="run one section and replace it in --out (appended when missing)")
     a = ap.parse_args()
     backends = a.backends.split(",")
     if a.only:
         title, section = {"cpuid": ("## CPUID exit round trip", cpuid_section),
+                          "bus": ("## Device access round trips", bus_section),
                           "paging": ("## Shadow vs nested paging", paging_section),
                           "linux": ("## Linux boot to init", linux_rows),
                           "hsmp": ("## Host SMP: ", hsmp_section)}[a.only]
@@ -415,6 +443,7 @@ def main():
     rows.append("")
 
     rows += cpuid_section(backends)
+    rows += bus_section(backends)
 
     rows.append("## Compute-bound guest: time under hv86 / time directly on the emulator\n")
     rows.append("The same image and arguments, best of 3 alternating runs each (TSC cycles "

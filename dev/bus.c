@@ -1,5 +1,6 @@
-/* One device bus per VM (dev/bus.h). A handful of ranges per VM: a linear scan
- * finds the owner faster than any tree would at this size. */
+/* One device bus per VM (dev/bus.h). A handful of ranges per space: a linear
+ * scan of the access's own space finds the owner faster than any tree would at
+ * this size. */
 #include "dev/bus.h"
 
 const char *bus_space_name(enum bus_space space)
@@ -24,9 +25,11 @@ uint64_t bus_space_end(enum bus_space space)
 void bus_init(struct bus *b)
 {
     b->lock = 0;
-    b->top = 0;
-    for (unsigned i = 0; i < BUS_MAX_RANGES; i++)
-        b->range[i] = (struct bus_range){ 0 };
+    for (unsigned s = 0; s < BUS_SPACES; s++) {
+        b->space[s].top = 0;
+        for (unsigned i = 0; i < BUS_MAX_RANGES; i++)
+            b->space[s].range[i] = (struct bus_range){ 0 };
+    }
 }
 
 void bus_lock(struct bus *b)
@@ -43,21 +46,39 @@ void bus_unlock(struct bus *b)
 
 static bool valid(enum bus_space space, uint64_t base, uint64_t size)
 {
+    if ((unsigned)space >= BUS_SPACES)
+        return false;
     uint64_t end = bus_space_end(space);
-    return (unsigned)space < BUS_SPACES && size != 0 && base < end && size <= end - base;
+    return size != 0 && base < end && size <= end - base;
+}
+
+static int id_of(enum bus_space space, unsigned slot)
+{
+    return (int)(space * BUS_MAX_RANGES + slot);
+}
+
+/* The slot of range id, or NULL if id is out of bounds (free or not). */
+static struct bus_range *slot_of(struct bus *b, int id)
+{
+    if (id < 0 || id >= BUS_MAX_IDS)
+        return 0;
+    return &b->space[id / BUS_MAX_RANGES].range[id % BUS_MAX_RANGES];
 }
 
 int bus_conflict(const struct bus *b, enum bus_space space, uint64_t base, uint64_t size,
                  int except)
 {
-    for (int i = 0; i < (int)b->top; i++) {
-        const struct bus_range *r = &b->range[i];
-        if (i == except || !r->size || r->space != space)
+    if ((unsigned)space >= BUS_SPACES)
+        return -1;
+    const struct bus_space_table *t = &b->space[space];
+    for (unsigned i = 0; i < t->top; i++) {
+        const struct bus_range *r = &t->range[i];
+        if (id_of(space, i) == except || !r->size)
             continue;
         /* [base, base + size) and [r->base, r->base + r->size) meet, without
          * computing an end that could wrap. */
         if (base < r->base ? r->base - base < size : base - r->base < r->size)
-            return i;
+            return id_of(space, i);
     }
     return -1;
 }
@@ -69,62 +90,68 @@ int bus_claim(struct bus *b, enum bus_space space, uint64_t base, uint64_t size,
         return BUS_E_RANGE;
     if (bus_conflict(b, space, base, size, -1) >= 0)
         return BUS_E_OVERLAP;
-    for (int i = 0; i < BUS_MAX_RANGES; i++) {
-        if (b->range[i].size)
+    struct bus_space_table *t = &b->space[space];
+    for (unsigned i = 0; i < BUS_MAX_RANGES; i++) {
+        if (t->range[i].size)
             continue;
-        b->range[i] = (struct bus_range){ .space = space, .base = base, .size = size,
+        t->range[i] = (struct bus_range){ .space = space, .base = base, .size = size,
                                           .name = name, .access = access, .dev = dev };
-        if ((unsigned)i >= b->top)
-            b->top = (unsigned)i + 1;
-        return i;
+        if (i >= t->top)
+            t->top = i + 1;
+        return id_of(space, i);
     }
     return BUS_E_FULL;
 }
 
 const struct bus_range *bus_range_of(const struct bus *b, int id)
 {
-    if (id < 0 || id >= BUS_MAX_RANGES || !b->range[id].size)
-        return 0;
-    return &b->range[id];
+    const struct bus_range *r = slot_of((struct bus *)b, id);
+    return r && r->size ? r : 0;
 }
 
 int bus_move(struct bus *b, int id, uint64_t base)
 {
-    const struct bus_range *r = bus_range_of(b, id);
-    if (!r)
+    struct bus_range *r = slot_of(b, id);
+    if (!r || !r->size)
         return BUS_E_NOENT;
     if (!valid(r->space, base, r->size))
         return BUS_E_RANGE;
     if (bus_conflict(b, r->space, base, r->size, id) >= 0)
         return BUS_E_OVERLAP;
-    b->range[id].base = base;
+    r->base = base;
     return 0;
 }
 
 int bus_release(struct bus *b, int id)
 {
-    if (!bus_range_of(b, id))
+    struct bus_range *r = slot_of(b, id);
+    if (!r || !r->size)
         return BUS_E_NOENT;
-    b->range[id] = (struct bus_range){ 0 };
+    *r = (struct bus_range){ 0 };
     return 0;
 }
 
 unsigned bus_release_dev(struct bus *b, const void *dev)
 {
     unsigned n = 0;
-    for (int i = 0; i < BUS_MAX_RANGES; i++)
-        if (b->range[i].size && b->range[i].dev == dev) {
-            b->range[i] = (struct bus_range){ 0 };
+    for (int id = 0; id < BUS_MAX_IDS; id++) {
+        struct bus_range *r = slot_of(b, id);
+        if (r->size && r->dev == dev) {
+            *r = (struct bus_range){ 0 };
             n++;
         }
+    }
     return n;
 }
 
 static const struct bus_range *owner(const struct bus *b, enum bus_space space, uint64_t addr)
 {
-    for (unsigned i = 0; i < b->top; i++) {
-        const struct bus_range *r = &b->range[i];
-        if (r->size && r->space == space && addr >= r->base && addr - r->base < r->size)
+    if ((unsigned)space >= BUS_SPACES)
+        return 0;
+    const struct bus_space_table *t = &b->space[space];
+    for (unsigned i = 0; i < t->top; i++) {
+        const struct bus_range *r = &t->range[i];
+        if (addr - r->base < r->size)      /* a free slot has size 0: never */
             return r;
     }
     return 0;

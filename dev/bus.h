@@ -42,7 +42,7 @@ enum bus_result {
 typedef enum bus_result (*bus_access_fn)(void *dev, struct vcpu *v, uint64_t offset,
                                          unsigned size, bool write, uint64_t *val);
 
-#define BUS_MAX_RANGES 48              /* per VM, all spaces together */
+#define BUS_MAX_RANGES 32              /* per space of a VM */
 
 struct bus_range {
     enum bus_space space;
@@ -52,15 +52,22 @@ struct bus_range {
     void *dev;
 };
 
-struct bus {
-    volatile int lock;                 /* 0 free, 1 held (bus_lock) */
+/* The ranges of one space: a lookup scans only its own space, and only up to
+ * the highest slot ever used. */
+struct bus_space_table {
     unsigned top;                      /* slots [top, BUS_MAX_RANGES) are free */
     struct bus_range range[BUS_MAX_RANGES];
 };
 
+/* A range's id is space * BUS_MAX_RANGES + its slot. */
+struct bus {
+    volatile int lock;                 /* 0 free, 1 held (bus_lock) */
+    struct bus_space_table space[BUS_SPACES];
+};
+
 /* Errors of bus_claim and bus_move. */
 #define BUS_E_OVERLAP (-1)             /* an existing range overlaps: see bus_conflict */
-#define BUS_E_FULL    (-2)             /* BUS_MAX_RANGES claimed already */
+#define BUS_E_FULL    (-2)             /* BUS_MAX_RANGES claimed in that space already */
 #define BUS_E_RANGE   (-3)             /* empty, or past the end of the space */
 #define BUS_E_NOENT   (-4)             /* no such range id */
 
@@ -90,6 +97,7 @@ unsigned bus_release_dev(struct bus *b, const void *dev);
 int bus_conflict(const struct bus *b, enum bus_space space, uint64_t base, uint64_t size,
                  int except);
 /* Range id, or NULL if the slot is free or out of bounds. */
+#define BUS_MAX_IDS (BUS_SPACES * BUS_MAX_RANGES)
 const struct bus_range *bus_range_of(const struct bus *b, int id);
 /* Is addr some device's? If so, *out (when not NULL) gets a copy of its range. */
 bool bus_find(struct bus *b, enum bus_space space, uint64_t addr, struct bus_range *out);

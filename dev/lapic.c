@@ -22,7 +22,6 @@
 #define DCR_DIV_BY_1    7u                  /* the encoding 1011b */
 #define STATUS_BITS     0x1000u             /* delivery status: read-only, idle */
 #define LINT_STATUS     (STATUS_BITS | 0x4000u)  /* and remote IRR */
-#define NO_EOI          (-1)
 
 /* Register indexes: xAPIC offset / 16 = x2APIC MSR - 0x800. */
 #define IDX(off) ((off) >> 4)
@@ -50,7 +49,7 @@ static void reset_regs(struct lapic *l)
     const struct lapic_clock *clock = l->clock;
     *l = (struct lapic){ .id = id, .apic_base = base, .base_reserved = rsvd,
                          .dfr = 0xFFFFFFFFu, .svr = 0xFF, .clock = clock,
-                         .timer_next = LAPIC_NEVER, .eoi_level = NO_EOI };
+                         .timer_next = LAPIC_NEVER, .eoi_level = LAPIC_NO_EOI };
     for (unsigned i = 0; i < LAPIC_LVT_COUNT; i++)
         l->lvt[i] = APIC_LVT_MASKED;
 }
@@ -610,28 +609,3 @@ void lapic_set_clock(struct lapic *l, const struct lapic_clock *clock)
     l->clock = clock;
 }
 
-uint32_t lapic_tpr(const struct lapic *l)
-{
-    return l->tpr;
-}
-
-bool lapic_irr_empty(const struct lapic *l)
-{
-    return l->irr_count == 0;
-}
-
-bool lapic_take_ipi(struct lapic *l, uint32_t *icr_lo)
-{
-    if (!l->icr_sent)
-        return false;
-    l->icr_sent = false;
-    *icr_lo = l->icr_lo;
-    return true;
-}
-
-int lapic_take_eoi(struct lapic *l)
-{
-    int vector = l->eoi_level;
-    l->eoi_level = NO_EOI;
-    return vector;
-}

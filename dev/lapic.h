@@ -113,6 +113,7 @@ struct lapic {
     /* For the caller, after each access: */
     bool icr_sent;              /* the ICR was written: send the IPI it holds */
     int eoi_level;              /* >= 0: a level-triggered vector got its EOI */
+#define LAPIC_NO_EOI (-1)
 };
 
 /* Power-up state (SDM Vol. 3A 11.4.7.1): xAPIC mode, enabled, at 0xFEE00000,
@@ -182,17 +183,36 @@ uint8_t lapic_get_cr8(const struct lapic *l);
 void lapic_set_cr8(struct lapic *l, uint8_t cr8);
 
 /* --- for the core's interrupt delivery (vmm/irq.c): the model's state through
- * these functions only, never its fields --- */
+ * these functions only, never its fields (inline: they run at every APIC
+ * access) --- */
 void lapic_set_clock(struct lapic *l, const struct lapic_clock *clock);
 /* The TPR as the model last saw it (11.8.3.1). */
-uint32_t lapic_tpr(const struct lapic *l);
+static inline uint32_t lapic_tpr(const struct lapic *l)
+{
+    return l->tpr;
+}
 /* Nothing in IRR: nothing to present, whatever the TPR (a quick test). */
-bool lapic_irr_empty(const struct lapic *l);
+static inline bool lapic_irr_empty(const struct lapic *l)
+{
+    return l->irr_count == 0;
+}
 /* An ICR write left an IPI to send: true once per write, with the ICR's low
  * half (delivery mode, vector, destination mode and shorthand) in *icr_lo. The
  * destination is matched with lapic_ipi_reaches, before the next ICR write. */
-bool lapic_take_ipi(struct lapic *l, uint32_t *icr_lo);
+static inline bool lapic_take_ipi(struct lapic *l, uint32_t *icr_lo)
+{
+    if (!l->icr_sent)
+        return false;
+    l->icr_sent = false;
+    *icr_lo = l->icr_lo;
+    return true;
+}
 /* A level-triggered vector took its EOI (the EOI broadcast to the IOAPICs,
- * 11.8.5): its vector once, else -1. */
-int lapic_take_eoi(struct lapic *l);
+ * 11.8.5): its vector once, else LAPIC_NO_EOI (-1). */
+static inline int lapic_take_eoi(struct lapic *l)
+{
+    int vector = l->eoi_level;
+    l->eoi_level = LAPIC_NO_EOI;
+    return vector;
+}
 #endif

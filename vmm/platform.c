@@ -246,7 +246,7 @@ void platform_detach(struct vm *vm)
         return;
     uart16550_flush(&p->uart);
     bus_lock(&vm->bus);              /* every range is one of the platform's */
-    for (int id = 0; id < BUS_MAX_RANGES; id++)
+    for (int id = 0; id < BUS_MAX_IDS; id++)
         bus_release(&vm->bus, id);
     bus_unlock(&vm->bus);
     kfree(p);

@@ -12,7 +12,7 @@
 struct ref { bool used; enum bus_space space; uint64_t base, size; };
 
 static struct bus bus;
-static struct ref ref[BUS_MAX_RANGES];
+static struct ref ref[BUS_MAX_IDS];
 static uint64_t got_offset;
 static int got_dev;
 
@@ -28,7 +28,7 @@ static enum bus_result access(void *dev, struct vcpu *v, uint64_t offset, unsign
 
 static bool ref_overlap(enum bus_space s, uint64_t base, uint64_t size, int except)
 {
-    for (int i = 0; i < BUS_MAX_RANGES; i++)
+    for (int i = 0; i < BUS_MAX_IDS; i++)
         if (i != except && ref[i].used && ref[i].space == s &&
             (base < ref[i].base ? ref[i].base - base < size : base - ref[i].base < ref[i].size))
             return true;
@@ -67,13 +67,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
     while (p < end) {
         uint8_t op = *p++;
         enum bus_space s = (enum bus_space)(op % BUS_SPACES);
-        int id = (op >> 2) % BUS_MAX_RANGES;
+        int id = (op >> 2) % BUS_MAX_IDS;
         switch ((op >> 6) & 3) {
         case 0: {                    /* claim */
             uint64_t base = draw(&p, end), size = draw(&p, end);
             bool ok = ref_valid(s, base, size) && !ref_overlap(s, base, size, -1);
             int free_slot = -1;
-            for (int i = 0; i < BUS_MAX_RANGES && free_slot < 0; i++)
+            /* ids: space * BUS_MAX_RANGES + the first free slot of the space */
+            for (int i = s * BUS_MAX_RANGES; i < (int)(s + 1) * BUS_MAX_RANGES && free_slot < 0; i++)
                 if (!ref[i].used)
                     free_slot = i;
             int r = bus_claim(&bus, s, base, size, "f", access, (void *)(intptr_t)free_slot);
@@ -105,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
         case 3: {                    /* access */
             uint64_t addr = draw(&p, end), val = 0;
             int want = -1;
-            for (int i = 0; i < BUS_MAX_RANGES; i++)
+            for (int i = 0; i < BUS_MAX_IDS; i++)
                 if (ref[i].used && ref[i].space == s && addr >= ref[i].base &&
                     addr - ref[i].base < ref[i].size)
                     want = i;
