@@ -139,4 +139,24 @@ void guest_main(void)
 		 res[1], res[2]);
 	rt_check(res[3] == RM_INT_MARK && res[4] == 7, "real mode INT %#x through the IVT and IRET back",
 		 RM_VECTOR);
+
+	/* read=ADDR / write=ADDR: back in protected mode with paging off, touch a
+	 * linear (= physical) address, e.g. 0xffffc000, where VT-x under shadow
+	 * paging keeps the virtual-8086 TSS it ran the real mode above with. Those
+	 * pages are hv86's own: the guest must get what the rest of its address
+	 * space gives (outside its RAM: hv86 stops it, status 120). */
+	uint32_t rd = rt_arg_uint("read=", 0), wr = rt_arg_uint("write=", 0);
+	if (rd) {
+		rt_printf("reading 0x%08x\n", rd);
+		rt_flush();
+		rt_printf("read 0x%08x\n", *(volatile uint32_t *)rd);
+		rt_fail("survived");
+	}
+	if (wr) {
+		rt_printf("writing 0x%08x\n", wr);
+		rt_flush();
+		*(volatile uint32_t *)wr = 0xffffffff;
+		rt_printf("wrote, read back 0x%08x\n", *(volatile uint32_t *)wr);
+		rt_fail("survived");
+	}
 }

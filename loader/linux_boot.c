@@ -83,7 +83,8 @@ bool lb_is_boot_image(const uint8_t *data, uint64_t size)
     return size >= HDR_BOOT_FLAG + 2 && rd16(data + HDR_BOOT_FLAG) == BOOT_FLAG_MAGIC;
 }
 
-/* Choose the load address: pref_address when it fits, else (relocatable only) the
+/* Choose the load address: pref_address when it fits (a kernel that is not
+ * relocatable must fit there, at any kernel_alignment), else (relocatable only) the
  * lowest kernel_alignment boundary from 1 MiB. */
 static const char *place_kernel(const struct lb_input *in, const uint8_t *d, uint64_t payload,
                                 struct lb_result *res)
@@ -100,7 +101,11 @@ static const char *place_kernel(const struct lb_input *in, const uint8_t *d, uin
     if (!fits && !relocatable)
         return "not relocatable, and its pref_address with init_size does not fit in the "
                "VM's memory";
-    if (!fits || (load & (align - 1))) {
+    /* Only a relocatable kernel moves, and only it has a kernel_alignment to honour
+     * (boot.rst: "kernel_alignment ... if relocatable_kernel is true"): a kernel
+     * that is not runs where it was linked, its pref_address, whatever that field
+     * says (0 in an old or hostile header, which would otherwise put it at GPA 0). */
+    if (relocatable && (!fits || (load & (align - 1)))) {
         load = align_up(MIB, align);
         if (load > in->ram_size || init > in->ram_size - load)
             return "the kernel's init_size does not fit in the VM's memory";

@@ -41,5 +41,40 @@
     mov %r15, GPR(15)(\base)
     .endm
 
+/* Speculative-execution barriers for the stubs' spec variants (vmm/spec.h,
+ * docs/security-hardening.md), each done only if its flag byte is set. */
+#define RSB_ENTRIES 32
+
+    /* After an exit, before the first RET: overwrite the return stack buffer with
+     * RSB_ENTRIES entries of hv86's own, so that no RET predicts a return address
+     * the guest left there (Intel's "Retpoline" / RSB stuffing guidance). Each CALL
+     * pushes a return address that leads only into a speculation trap; then the
+     * stack pointer drops them. Clobbers the flags. */
+    .macro RSB_FILL_IF flag
+    cmpb $0, \flag(%rip)
+    je 3f
+    .rept RSB_ENTRIES
+    call 1f
+2:  pause
+    lfence
+    jmp 2b
+1:
+    .endr
+    add $(8 * RSB_ENTRIES), %rsp
+    lfence
+3:
+    .endm
+
+    /* Right before VM entry: VERW with a memory operand overwrites the CPU's
+     * store, fill and load buffers on a CPU with MD_CLEAR (Intel's MDS guidance).
+     * The operand is a writable data segment selector (the host's, spec.c).
+     * Clobbers the flags. */
+    .macro VERW_IF flag
+    cmpb $0, \flag(%rip)
+    je 4f
+    verw spec_verw_sel(%rip)
+4:
+    .endm
+
 #endif
 #endif

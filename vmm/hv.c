@@ -24,6 +24,7 @@
 #include "vmm/irq.h"
 #include "vmm/platform.h"
 #include "vmm/shadow.h"
+#include "vmm/spec.h"
 #include "vmm/startup.h"
 #include "vmm/sched.h"
 #include "vmm/vm.h"
@@ -66,15 +67,25 @@ static void banner(void)
         kprintf("hv86: no virtualization extension: %s; %s\n", why_svm, why_vmx);
 }
 
-/* The first backend whose probe accepts this CPU. */
+/* The first backend whose probe accepts this CPU; with its spec variant of
+ * vcpu_run when the CPU needs speculative-execution barriers (vmm/spec.h). */
+static struct vmm_ops with_spec;
 static void select_backend(void)
 {
     const char *why;
     for (unsigned i = 0; i < sizeof backends / sizeof backends[0]; i++)
         if (backends[i]->probe(&vmm_caps, &why) == 0) {
             vmm = backends[i];
-            return;
+            break;
         }
+    if (!vmm)
+        return;
+    spec_init();
+    if (spec_needs_variant() && vmm->vcpu_run_spec) {
+        with_spec = *vmm;
+        with_spec.vcpu_run = vmm->vcpu_run_spec;
+        vmm = &with_spec;
+    }
 }
 
 static void load_config(bool bad_entry_test)
@@ -129,6 +140,8 @@ static void summary(void)
         kprintf(" moves=%lu pcpu=", vm->moves);   /* the host CPUs that ran it */
         print_cpus(vm->ran_on);
         const struct vm_stats *st = &vm->stats;
+        if (st->ibpb)               /* only where the CPU offers IBPB (vmm/spec.c) */
+            kprintf(" ibpb=%lu", st->ibpb);
         if (vm->shadow)
             kprintf(" paging=shadow sh_roots_built=%lu sh_roots_reused=%lu sh_resyncs=%lu"
                     " sh_faults=%lu sh_invlpg=%lu sh_pt_writes=%lu sh_unprotects=%lu"

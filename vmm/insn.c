@@ -7,6 +7,7 @@
 #include "vmm/emulate/decode.h"
 #include "vmm/gpt_walk.h"
 #include "vmm/insn.h"
+#include "vmm/mmio.h"
 #include "vmm/shadow.h"
 #include "vmm/vm.h"
 
@@ -340,14 +341,22 @@ void insn_string_io(struct vcpu *v, const struct vm_exit *e)
         uint64_t linear = base + off;
         if (!long_mode)
             linear = (uint32_t)linear;
+        /* The memory side goes where the CPU's would: RAM, or a device's MMIO
+         * range (the local APIC page as OUTS' source, an IOAPIC register as INS'
+         * destination), by guest-physical address like any MMIO access. */
         uint32_t val = 0;
+        uint64_t mem = 0;
         if (e->io.in) {
-            if (!io_port_access(v, e->io.port, size, true, &val) ||
-                !guest_linear_rw(v, linear, &val, size, true))
+            if (!io_port_access(v, e->io.port, size, true, &val))
+                return;
+            mem = val;
+            if (!mmio_linear_rw(v, linear, &mem, size, true, e->rip))
                 return;
         } else {
-            if (!guest_linear_rw(v, linear, &val, size, false) ||
-                !io_port_access(v, e->io.port, size, false, &val))
+            if (!mmio_linear_rw(v, linear, &mem, size, false, e->rip))
+                return;
+            val = (uint32_t)mem;
+            if (!io_port_access(v, e->io.port, size, false, &val))
                 return;
         }
         v->gpr[ptr] = (v->gpr[ptr] & ~mask) | ((v->gpr[ptr] + step) & mask);

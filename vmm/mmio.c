@@ -39,51 +39,64 @@ static uint64_t linear_of(const struct mmio_ctx *x, unsigned seg, uint64_t offse
     return x->long64 ? linear : (uint32_t)linear;
 }
 
-static const struct bus_range *device_at(struct mmio_ctx *x, uint64_t gpa)
+/* One access at a linear address: to the device that owns the GPA it translates
+ * to (h first, else whatever bus_find says), else to RAM through guest_linear_rw(). */
+static bool linear_access(struct vcpu *v, const struct gpt_regs *regs, unsigned access,
+                          const struct bus_range *h, struct bus_range *found, uint64_t linear,
+                          uint64_t *val, unsigned size, bool write, uint64_t rip)
 {
-    const struct bus_range *h = x->h;
-    if (h && gpa >= h->base && gpa - h->base < h->size)
-        return h;
-    return bus_find(&x->v->vm->bus, BUS_MMIO, gpa, &x->found) ? &x->found : NULL;
+    const struct gpt_mem mem = { .read = guest_read_gpa, .ctx = v->vm };
+    struct gpt_xlat xl;
+    /* A fault, or RAM (or nothing at all): guest_linear_rw() walks again and injects
+     * the #PF/#GP, does the copy, or stops the VM for an address outside RAM. */
+    if (gpt_walk(regs, linear, access | (write ? GPT_WRITE : 0), &mem, &xl) != GPT_OK)
+        return guest_linear_rw(v, linear, val, size, write);
+    if (!h || xl.gpa < h->base || xl.gpa - h->base >= h->size)
+        h = bus_find(&v->vm->bus, BUS_MMIO, xl.gpa, found) ? found : NULL;
+    if (!h)
+        return guest_linear_rw(v, linear, val, size, write);
+
+    /* A device access must stay in one page and in the device's range. */
+    if ((linear & (PAGE_SIZE - 1)) + size > PAGE_SIZE || xl.gpa - h->base + size > h->size) {
+        vm_stop(v->vm, "MMIO %s of %u bytes at gpa=%#lx straddles the device's end or a page "
+                "(rip=%#lx)", write ? "write" : "read", size, xl.gpa, rip);
+        return false;
+    }
+    /* Dispatched by address: should the range have moved since, the access goes
+     * where the bus says now. */
+    switch (bus_access(&v->vm->bus, BUS_MMIO, v, xl.gpa, size, write, val)) {
+    case BUS_OK:
+        return v->vm->state == VM_RUNNING;
+    case BUS_REFUSED:
+        if (v->vm->state == VM_RUNNING)
+            vm_stop(v->vm, "%s refused the %u-byte %s at gpa=%#lx (rip=%#lx)", h->name,
+                    size, write ? "write" : "read", xl.gpa, rip);
+        return false;
+    case BUS_UNCLAIMED:
+        break;
+    }
+    return guest_linear_rw(v, linear, val, size, write);
 }
 
 /* One access of the emulated instruction. */
 static bool mmio_access(void *ctx, const struct emu_access *a, uint64_t *val)
 {
     struct mmio_ctx *x = ctx;
-    struct vcpu *v = x->v;
-    uint64_t linear = linear_of(x, a->seg, a->offset);
-    const struct gpt_mem mem = { .read = guest_read_gpa, .ctx = v->vm };
-    struct gpt_xlat xl;
-    /* A fault, or RAM (or nothing at all): guest_linear_rw() walks again and injects
-     * the #PF/#GP, does the copy, or stops the VM for an address outside RAM. */
-    if (gpt_walk(&x->regs, linear, x->access | (a->write ? GPT_WRITE : 0), &mem, &xl) != GPT_OK)
-        return guest_linear_rw(v, linear, val, a->size, a->write);
-    const struct bus_range *h = device_at(x, xl.gpa);
-    if (!h)
-        return guest_linear_rw(v, linear, val, a->size, a->write);
+    return linear_access(x->v, &x->regs, x->access, x->h, &x->found,
+                         linear_of(x, a->seg, a->offset), val, a->size, a->write, x->e->rip);
+}
 
-    /* A device access must stay in one page and in the device's range. */
-    if ((linear & (PAGE_SIZE - 1)) + a->size > PAGE_SIZE ||
-        xl.gpa - h->base + a->size > h->size) {
-        vm_stop(v->vm, "MMIO %s of %u bytes at gpa=%#lx straddles the device's end or a page "
-                "(rip=%#lx)", a->write ? "write" : "read", a->size, xl.gpa, x->e->rip);
-        return false;
-    }
-    /* Dispatched by address: should the range have moved since, the access goes
-     * where the bus says now. */
-    switch (bus_access(&v->vm->bus, BUS_MMIO, v, xl.gpa, a->size, a->write, val)) {
-    case BUS_OK:
-        return v->vm->state == VM_RUNNING;
-    case BUS_REFUSED:
-        if (v->vm->state == VM_RUNNING)
-            vm_stop(v->vm, "%s refused the %u-byte %s at gpa=%#lx (rip=%#lx)", h->name,
-                    a->size, a->write ? "write" : "read", xl.gpa, x->e->rip);
-        return false;
-    case BUS_UNCLAIMED:
-        break;
-    }
-    return guest_linear_rw(v, linear, val, a->size, a->write);
+bool mmio_linear_rw(struct vcpu *v, uint64_t linear, uint64_t *val, unsigned size, bool write,
+                    uint64_t rip)
+{
+    struct gpt_regs regs;
+    guest_paging_regs(v, &regs);
+    struct segment ss;
+    vcpu_get_seg(v, SEG_SS, &ss);
+    unsigned access = (seg_attr_dpl(ss.attr) == 3 ? GPT_USER : 0) |
+                      ((vcpu_get(v, REG_RFLAGS) & RFLAGS_AC) ? GPT_AC : 0);
+    struct bus_range found;
+    return linear_access(v, &regs, access, NULL, &found, linear, val, size, write, rip);
 }
 
 /* "0f b1 0b" for the stop message; "?" if the bytes cannot be read again. */

@@ -29,4 +29,14 @@ bool mmio_emulate(struct vcpu *v, const struct vm_exit *e, const struct bus_rang
  * or is not emulated: nothing done, the VM still running. */
 int mmio_emulate_ram(struct vcpu *v, const struct vm_exit *e);
 
+/* One data access of size bytes at guest-linear address linear, as the CPU would
+ * make it: translated through the guest's page tables, then to the device that
+ * owns the guest-physical address (bus_access, BUS_MMIO) or else to RAM through
+ * guest_linear_rw() (which injects a #PF/#GP or stops the VM outside its memory).
+ * For the memory operands of instructions the core carries out itself (INS/OUTS).
+ * rip names the instruction in a stop message. false: a fault was injected or the
+ * VM was stopped. */
+bool mmio_linear_rw(struct vcpu *v, uint64_t linear, uint64_t *val, unsigned size, bool write,
+                    uint64_t rip);
+
 #endif

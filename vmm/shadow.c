@@ -461,7 +461,7 @@ static void select_root(struct vcpu *v)
 {
     struct vm *vm = v->vm;
     struct shadow_vm *s = vm->shadow;
-    uint64_t mode = mode_key(v), cr3 = mode ? v->sh.cr3 : 0;
+    uint64_t mode = mode_key(v), cr3 = (mode & SHADOW_MODE_PAGED) ? v->sh.cr3 : 0;
     struct shadow_root *r = 0;
     for (int i = 0; i < SHADOW_ROOTS && !r; i++)
         if (s->roots[i].used && s->roots[i].cr3 == cr3 && s->roots[i].mode == mode)
@@ -501,7 +501,7 @@ static __attribute__((noinline)) void catch_up(struct vcpu *v, struct shadow_vm 
 {
     v->sh.tlb_gen = s->tlb_gen;
     const struct shadow_root *r = v->sh.root >= 0 ? &s->roots[v->sh.root] : 0;
-    uint64_t mode = mode_key(v), cr3 = mode ? v->sh.cr3 : 0;
+    uint64_t mode = mode_key(v), cr3 = (mode & SHADOW_MODE_PAGED) ? v->sh.cr3 : 0;
     /* The slot may hold a root built again for the same CR3 by another vCPU
      * after this one's was freed: the CPU still has the old, freed top. */
     if (!r || !r->used || r->mode != mode || r->cr3 != cr3 || r->top != v->sh.top)
@@ -808,7 +808,10 @@ bool shadow_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t addr, u
                       ((err & GPT_PF_I) ? GPT_EXEC : 0) |
                       ((v->sh.cr4 & CR4_SMAP) && (vcpu_get(v, REG_RFLAGS) & RFLAGS_AC) ? GPT_AC : 0);
     struct shadow_vm *s = vm->shadow;
-    if (!paging && va - s->hidden_la < (uint64_t)s->hidden_pages * PAGE_SIZE) {
+    /* The backend's hidden pages exist in real mode only, and only in the real-mode
+     * identity root (shadow_mode_key): in protected mode without paging the same
+     * linear addresses are the guest's own, RAM or outside its memory. */
+    if (!(v->sh.cr0 & CR0_PE) && va - s->hidden_la < (uint64_t)s->hidden_pages * PAGE_SIZE) {
         static const struct guest_table none[5] = {
             { .gpage = SHADOW_NO_GUEST }, { .gpage = SHADOW_NO_GUEST },
             { .gpage = SHADOW_NO_GUEST }, { .gpage = SHADOW_NO_GUEST },

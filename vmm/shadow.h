@@ -82,10 +82,12 @@ struct shadow_vm {
 int shadow_vm_init(struct vm *vm);
 void shadow_vm_fini(struct vm *vm);
 
-/* Map linear [la, la + pages * 4 KiB) to host-physical hpa while the guest's
- * paging is off, for a structure the backend needs the CPU to reach on the
- * guest's behalf (VMX's virtual-8086 TSS). la must be out of the guest's reach
- * in real mode (above 1 MiB + 64 KiB). */
+/* Map linear [la, la + pages * 4 KiB) to host-physical hpa while the guest is in
+ * real mode (CR0.PE clear), for a structure the backend needs the CPU to reach on
+ * the guest's behalf (VMX's virtual-8086 TSS). Only the real-mode identity root
+ * gets these entries; in protected mode, paging on or off, the range is the
+ * guest's own. la must be out of the guest's reach in real mode (above 1 MiB +
+ * 64 KiB). */
 void shadow_map_hidden(struct vm *vm, uint64_t la, uint64_t hpa, unsigned pages);
 
 /* The guest-visible CR0/CR3/CR4/EFER (vcpu_get/vcpu_set divert here). The first

@@ -11,8 +11,8 @@
 uint64_t shadow_mode_key(uint64_t cr0, uint64_t cr4, uint64_t efer)
 {
     if (!(cr0 & CR0_PG))
-        return 0;
-    return 1 | (cr0 & CR0_WP) | (cr4 & (CR4_PSE | CR4_PAE | CR4_SMEP | CR4_SMAP)) |
+        return (cr0 & CR0_PE) ? 0 : SHADOW_MODE_REAL;
+    return SHADOW_MODE_PAGED | (cr0 & CR0_WP) | (cr4 & (CR4_PSE | CR4_PAE | CR4_SMEP | CR4_SMAP)) |
            (efer & (EFER_NXE | EFER_LMA));
 }
 

@@ -9,7 +9,13 @@
 #include "vmm/gpt_walk.h"
 
 /* The bits of CR0/CR4/EFER that change how shadow entries are made: a change
- * selects another root. 0 with paging off (one identity root). */
+ * selects another root. With paging off: 0 in protected mode, SHADOW_MODE_REAL in
+ * real mode (CR0.PE clear), two identity roots; only the real-mode one may map
+ * the backend's hidden pages (shadow_map_hidden: VMX's virtual-8086 TSS), so a
+ * protected-mode guest without paging never reaches them. Paging on: bit 0 set. */
+#define SHADOW_MODE_PAGED 1ull
+#define SHADOW_MODE_REAL  2ull
+
 uint64_t shadow_mode_key(uint64_t cr0, uint64_t cr4, uint64_t efer);
 
 /* The 4 KiB shadow leaf mapping hpa for a successful walk x of an access

@@ -35,6 +35,7 @@ struct vm_stats {
     uint64_t sh_built, sh_reused, sh_resyncs, sh_faults, sh_invlpg, sh_reclaimed;
     uint64_t sh_pt_writes, sh_unprotects, sh_prefetched, sh_large;
     uint64_t sh_peak_bytes;
+    uint64_t ibpb;          /* IBPBs when a host CPU switched to this VM (vmm/spec.c) */
 };
 
 struct vm {

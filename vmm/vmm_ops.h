@@ -47,6 +47,10 @@ struct vmm_ops {
     void (*vcpu_unload)(struct vcpu *v);
     /* Enter the guest until the next exit; inject v->pending first if set. */
     int  (*vcpu_run)(struct vcpu *v, struct vm_exit *exit);
+    /* The same with the speculative-execution barriers the plan asks for
+     * (vmm/spec.h); hv.c puts it in vcpu_run's place when they are needed, so
+     * the plain path carries no test for them. */
+    int  (*vcpu_run_spec)(struct vcpu *v, struct vm_exit *exit);
     uint64_t (*get_reg)(struct vcpu *v, enum vcpu_reg r);
     void (*set_reg)(struct vcpu *v, enum vcpu_reg r, uint64_t val);
     void (*get_seg)(struct vcpu *v, enum seg_reg s, struct segment *out);

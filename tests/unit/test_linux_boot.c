@@ -224,6 +224,27 @@ static void test_not_relocatable_loads_at_pref(void **state)
     assert_int_equal(r.kernel_start, 0x1000000);
 }
 
+/* Found by fuzz_linux_boot (tests/fuzz/corpus/linux_boot/not-relocatable-align0):
+ * a kernel that is not relocatable with kernel_alignment 0 (or one its
+ * pref_address is not a multiple of) was "aligned" to GPA 0. It stays at its
+ * pref_address: only a relocatable kernel moves. */
+static void test_not_relocatable_any_alignment(void **state)
+{
+    (void)state;
+    static const uint32_t aligns[] = { 0, 0x200000, 0x3 };
+    for (unsigned i = 0; i < sizeof aligns / sizeof aligns[0]; i++) {
+        image[0x234] = 0;
+        put64(image + 0x258, 0x860000);          /* pref_address: 8.375 MiB */
+        put32(image + 0x230, aligns[i]);
+        struct lb_input in = input("", 0, 0);
+        struct lb_result r;
+        assert_int_equal(lb_load(&in, write_ram, 0, &r), 0);
+        assert_int_equal(r.kernel_start, 0x860000);
+        assert_int_equal(r.entry, 0x860200);
+        assert_int_equal(bad_writes, 0);
+    }
+}
+
 /* A hostile image: refused, the reason contains `why`, nothing outside RAM. */
 static void refused(const struct lb_input *in, const char *why)
 {
@@ -323,6 +344,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_initrd_below_initrd_addr_max, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relocates_when_pref_does_not_fit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_relocatable_loads_at_pref, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_relocatable_any_alignment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_images, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_inputs, setup, teardown),
     };

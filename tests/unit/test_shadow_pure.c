@@ -81,6 +81,9 @@ static void test_mode_key(void **state)
 {
     (void)state;
     assert_int_equal(shadow_mode_key(CR0_PE, CR4_PAE, EFER_NXE), 0);
+    /* real mode: an identity root of its own (the backend's hidden pages) */
+    assert_int_equal(shadow_mode_key(0, CR4_PAE, EFER_NXE), SHADOW_MODE_REAL);
+    assert_int_equal(shadow_mode_key(0, 0, 0), SHADOW_MODE_REAL);
     uint64_t k32 = shadow_mode_key(CR0_PE | CR0_PG, 0, 0);
     assert_true(k32 != 0);
     assert_true(shadow_mode_key(CR0_PE | CR0_PG | CR0_WP, 0, 0) != k32);

@@ -5,6 +5,7 @@
 #include "kernel/mm.h"
 #include "kernel/string.h"
 #include "kernel/x86.h"
+#include "vmm/spec.h"
 #include "vmm/svm/svm.h"
 #include "vmm/svm/vmcb_check.h"
 
@@ -204,7 +205,11 @@ static void inject(struct vcpu *v, struct vmcb *vmcb)
     v->event_pending = false;
 }
 
-static int svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
+/* The run path, twice: with_spec adds the speculative-execution barriers
+ * (vmm/spec.h), the plain copy has not a single test for them. SVM keeps no
+ * "last vCPU entered here", so the spec copy asks spec_vcpu_arrive every time. */
+static inline __attribute__((always_inline)) int run(struct vcpu *v, struct vm_exit *e,
+                                                     bool with_spec)
 {
     struct svm_vcpu *s = v->backend;
     struct vmcb *vmcb = s->vmcb;
@@ -229,12 +234,21 @@ static int svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
         s->launched_once = true;
     }
     vmcb->save.rax = v->gpr[GPR_RAX];
-    svm_enter(v, hpa_of(vmcb), hpa_of(svm_here()->host_vmcb));
+    if (with_spec) {
+        spec_vcpu_arrive(v);
+        spec_before_entry();
+        svm_enter_spec(v, hpa_of(vmcb), hpa_of(svm_here()->host_vmcb));
+    } else {
+        svm_enter(v, hpa_of(vmcb), hpa_of(svm_here()->host_vmcb));
+    }
     v->gpr[GPR_RAX] = vmcb->save.rax;
     vmcb->ctl.tlb_control = TLB_CONTROL_NOTHING;
     svm_translate_exit(v, e);
     return 0;
 }
+
+static int svm_vcpu_run(struct vcpu *v, struct vm_exit *e) { return run(v, e, false); }
+static int svm_vcpu_run_spec(struct vcpu *v, struct vm_exit *e) { return run(v, e, true); }
 
 /* Shadow paging: the VMCB holds what the CPU runs with; the guest's own values
  * are the core's, since every CR0/CR3/CR4 read and write is intercepted
@@ -269,6 +283,7 @@ const struct vmm_ops svm_ops = {
     .vcpu_fini = svm_vcpu_fini,
     .vcpu_unload = svm_vcpu_unload,
     .vcpu_run = svm_vcpu_run,
+    .vcpu_run_spec = svm_vcpu_run_spec,
     .get_reg = svm_get_reg,
     .set_reg = svm_set_reg,
     .get_seg = svm_get_seg,

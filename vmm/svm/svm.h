@@ -42,6 +42,9 @@ extern struct svm_cpu svm_cpu;
 static inline struct svm_pcpu *svm_here(void) { return &svm_cpu.pcpu[this_cpu()->index]; }
 
 void svm_enter(struct vcpu *v, uint64_t guest_vmcb_pa, uint64_t host_vmcb_pa);
+/* The same with the speculative-execution barriers (vmm/spec.h): VERW before
+ * VMRUN and the RSB filled after it, each if the plan says so. */
+void svm_enter_spec(struct vcpu *v, uint64_t guest_vmcb_pa, uint64_t host_vmcb_pa);
 int npt_map(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned prot);
 void npt_free(struct vm *vm);
 void svm_translate_exit(struct vcpu *v, struct vm_exit *e);

@@ -6,9 +6,13 @@
  * void svm_enter(struct vcpu *v, uint64_t guest_vmcb_pa, uint64_t host_vmcb_pa)
  * struct vcpu starts with gpr[16] in encoding order; RAX and RSP live in the VMCB. */
 #include "vmm/guest_gprs.h"
-    .text
-    .globl svm_enter
-svm_enter:
+/* As a macro: plain, and with the spec barriers (vmm/spec.h): VERW right before
+ * VMRUN, the RSB filled right after the guest's registers are saved, before the
+ * first RET. */
+    .macro SVM_ENTER name, spec
+    .globl \name
+    .type \name, @function
+\name:
     push %rbp
     push %rbx
     push %r12
@@ -21,6 +25,9 @@ svm_enter:
     clgi                            /* no interrupt or NMI between here and VMRUN */
     sti                             /* host IF=1 at VMRUN: with V_INTR_MASKING a host
                                        interrupt then exits the guest (APM 15.21.1) */
+    .if \spec
+    VERW_IF spec_verw_on_entry
+    .endif
     LOAD_GUEST_GPRS %rdi
     mov GPR(7)(%rdi), %rdi
     vmload %rax
@@ -30,6 +37,9 @@ svm_enter:
     mov 8(%rsp), %rdi               /* vcpu */
     SAVE_GUEST_GPRS %rdi
     popq GPR(7)(%rdi)
+    .if \spec
+    RSB_FILL_IF spec_rsb_on_exit
+    .endif
     add $8, %rsp
     pop %rax                        /* host VMCB */
     vmload %rax
@@ -42,4 +52,10 @@ svm_enter:
     pop %rbx
     pop %rbp
     ret
+    .size \name, . - \name
+    .endm
+
+    .text
+    SVM_ENTER svm_enter, 0
+    SVM_ENTER svm_enter_spec, 1
     .section .note.GNU-stack,"",@progbits

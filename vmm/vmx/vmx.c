@@ -5,6 +5,7 @@
 #include "kernel/mm.h"
 #include "kernel/string.h"
 #include "kernel/x86.h"
+#include "vmm/spec.h"
 #include "vmm/vmx/vmx.h"
 #include "vmm/vmx/vmx_insn.h"
 
@@ -299,7 +300,10 @@ static void vmx_vcpu_unload(struct vcpu *v)
         vmcs_clear(&x->vmcs);
 }
 
-static int vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
+/* The run loop, twice: with_spec adds the speculative-execution barriers
+ * (vmm/spec.h), the plain copy has not a single test for them. */
+static inline __attribute__((always_inline)) int run(struct vcpu *v, struct vm_exit *e,
+                                                     bool with_spec)
 {
     struct vmx_vcpu *x = v->backend;
     struct vmx_pcpu *here = vmx_here();
@@ -310,6 +314,7 @@ static int vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
      * vmx_cpu_fini), never between two entries. */
     if (here->entered != v) {
         vmx_vcpu_arrive(v);
+        spec_vcpu_arrive(v);
         vmx_refresh_host_state(x);
         switch_lazy_msrs(v);
         /* Nothing but a vCPU entering changes DR0-3 and DR6: checked here only. */
@@ -342,7 +347,13 @@ static int vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
         /* VMX does not switch CR2 (28.3): the guest's goes in by hand. */
         if (read_cr2() != x->cr2)
             write_cr2(x->cr2);
-        enum vmx_result r = vmx_enter(v, x->vmcs.launched, &x->host_rsp);
+        enum vmx_result r;
+        if (with_spec) {
+            spec_before_entry();
+            r = vmx_enter_spec(v, x->vmcs.launched, &x->host_rsp);
+        } else {
+            r = vmx_enter(v, x->vmcs.launched, &x->host_rsp);
+        }
         if (r != VMX_OK) {
             vmx_entry_failed(v, e, r);
             return 0;
@@ -351,6 +362,9 @@ static int vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
     } while (!vmx_translate_exit(v, e));
     return 0;
 }
+
+static int vmx_vcpu_run(struct vcpu *v, struct vm_exit *e) { return run(v, e, false); }
+static int vmx_vcpu_run_spec(struct vcpu *v, struct vm_exit *e) { return run(v, e, true); }
 
 /* Shadow paging: the CPU runs with hw's registers; the guest reads its own CR0
  * and CR4 from the read shadows (every bit is host-owned: 25.6.6) and its CR3
@@ -397,6 +411,7 @@ const struct vmm_ops vmx_ops = {
     .vcpu_fini = vmx_vcpu_fini,
     .vcpu_unload = vmx_vcpu_unload,
     .vcpu_run = vmx_vcpu_run,
+    .vcpu_run_spec = vmx_vcpu_run_spec,
     .get_reg = vmx_get_reg,
     .set_reg = vmx_set_reg,
     .get_seg = vmx_get_seg,

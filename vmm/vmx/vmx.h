@@ -118,4 +118,9 @@ bool vmx_check_state(struct vcpu *v, struct vm_exit *e);
  * (VMX_OK) or when VMLAUNCH/VMRESUME itself fails. */
 enum vmx_result vmx_enter(struct vcpu *v, bool launched, uint64_t *host_rsp);
 void vmx_exit_stub(void);
+/* The same with the speculative-execution barriers (vmm/spec.h): VERW right
+ * before VMLAUNCH/VMRESUME and the RSB filled right after the exit, each if the
+ * plan says so. HOST_RIP is vmx_exit_stub_spec while spec_needs_variant(). */
+enum vmx_result vmx_enter_spec(struct vcpu *v, bool launched, uint64_t *host_rsp);
+void vmx_exit_stub_spec(void);
 #endif

@@ -20,10 +20,12 @@
 #define RESULT_FAIL_VALID   1
 #define RESULT_FAIL_INVALID 2
 
-    .text
-    .globl vmx_enter
-    .type vmx_enter, @function
-vmx_enter:
+/* The entry stub, as a macro: plain, and with the spec barriers (VERW just before
+ * VMLAUNCH/VMRESUME, after which no host data is read). */
+    .macro VMX_ENTER name, spec
+    .globl \name
+    .type \name, @function
+\name:
     push %rbp
     push %rbx
     push %r12
@@ -36,20 +38,31 @@ vmx_enter:
     mov %rsp, (%rdx)
     mov $VMCS_HOST_RSP, %eax
     vmwrite %rsp, %rax
-    jbe .Lfail                      /* CF or ZF: VMfail */
-1:  test %sil, %sil                 /* launched (a bool: only the low byte is defined) */
+    jbe .Lfail\@                    /* CF or ZF: VMfail */
+1:
+    .if \spec
+    VERW_IF spec_verw_on_entry
+    .endif
+    test %sil, %sil                 /* launched (a bool: only the low byte is defined) */
     LOAD_GUEST_GPRS %rdi
     mov GPR(0)(%rdi), %rax
     mov GPR(7)(%rdi), %rdi
     jnz 2f
     vmlaunch
-    jmp .Lfail
+    jmp .Lfail\@
 2:  vmresume
-.Lfail:                             /* fell through: CF=1 VMfailInvalid, ZF=1 VMfailValid */
+.Lfail\@:                           /* fell through: CF=1 VMfailInvalid, ZF=1 VMfailValid */
     mov $RESULT_FAIL_INVALID, %eax
     jc .Lreturn
     mov $RESULT_FAIL_VALID, %eax
-.Lreturn:
+    jmp .Lreturn
+    .size \name, . - \name
+    .endm
+
+    .text
+    VMX_ENTER vmx_enter_spec, 1
+    VMX_ENTER vmx_enter, 0
+.Lreturn:                           /* vmx_enter's epilogue, and both exit stubs' */
     add $8, %rsp                    /* vcpu */
     pop %r15
     pop %r14
@@ -58,19 +71,27 @@ vmx_enter:
     pop %rbx
     pop %rbp
     ret
-    .size vmx_enter, . - vmx_enter
 
 /* HOST_RIP: the CPU arrives here on every VM exit with RSP = HOST_RSP, RFLAGS = 2
- * (interrupts off, DF clear) and the guest's GPRs still in the registers. */
-    .globl vmx_exit_stub
-    .type vmx_exit_stub, @function
-vmx_exit_stub:
+ * (interrupts off, DF clear) and the guest's GPRs still in the registers. The spec
+ * variant fills the RSB before the RET at .Lreturn. */
+    .macro VMX_EXIT_STUB name, spec
+    .globl \name
+    .type \name, @function
+\name:
     push %rdi                       /* guest RDI */
     mov 8(%rsp), %rdi               /* vcpu */
     mov %rax, GPR(0)(%rdi)
     SAVE_GUEST_GPRS %rdi
     popq GPR(7)(%rdi)
+    .if \spec
+    RSB_FILL_IF spec_rsb_on_exit
+    .endif
     mov $RESULT_OK, %eax
     jmp .Lreturn
-    .size vmx_exit_stub, . - vmx_exit_stub
+    .size \name, . - \name
+    .endm
+
+    VMX_EXIT_STUB vmx_exit_stub, 0
+    VMX_EXIT_STUB vmx_exit_stub_spec, 1
     .section .note.GNU-stack,"",@progbits

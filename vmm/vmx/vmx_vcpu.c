@@ -5,6 +5,7 @@
 #include "kernel/string.h"
 #include "kernel/x86.h"
 #include "vmm/insn.h"
+#include "vmm/spec.h"
 #include "vmm/shadow.h"
 #include "vmm/vmx/vmx.h"
 #include "vmm/vmx/vmx_insn.h"
@@ -155,7 +156,8 @@ static void write_host_state(struct vmx_vcpu *x)
     vmcs_write(VMCS_HOST_SYSENTER_EIP, rdmsr(MSR_SYSENTER_EIP));
     vmcs_write(VMCS_HOST_EFER, rdmsr(MSR_EFER));
     vmcs_write(VMCS_HOST_PAT, rdmsr(MSR_PAT));
-    vmcs_write(VMCS_HOST_RIP, (uint64_t)(uintptr_t)vmx_exit_stub);
+    vmcs_write(VMCS_HOST_RIP, (uint64_t)(uintptr_t)(spec_needs_variant() ? vmx_exit_stub_spec
+                                                                          : vmx_exit_stub));
     /* HOST_RSP is written by vmx_enter itself, once it knows its frame. */
     x->host_cpu = (int)this_cpu()->index;
     x->host_cr0 = x->host_cr3 = x->host_cr4 = ~0ull;
