@@ -41,7 +41,10 @@ void cpuid_vm_init(struct vm *vm, const struct vm_config *c)
     cpuid_model_build(&vm->cpuid, host_cpuid, &p);
 }
 
-void cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t out[4])
+/* The leaves that are more than a copy from the table: apart, so that the copy
+ * (cpuid_guest) needs no stack frame. */
+static __attribute__((noinline)) void cpuid_computed(struct vcpu *v, uint32_t leaf,
+                                                     uint32_t sub, uint32_t out[4])
 {
     if (leaf >= HV_RANGE_FIRST && leaf <= HV_RANGE_LAST) {
         out[EAX] = out[EBX] = out[ECX] = out[EDX] = 0;
@@ -65,6 +68,12 @@ void cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t out[4])
     cpuid_model_answer(&v->vm->cpuid, leaf, sub, v->id, v->xcr0, out);
     if (leaf == 1 && (vcpu_get(v, REG_CR4) & CR4_OSXSAVE))
         out[ECX] |= CPUID_1_ECX_OSXSAVE;
+}
+
+void cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t out[4])
+{
+    if (!cpuid_model_plain(&v->vm->cpuid, leaf, out))   /* most basic leaves: a copy */
+        cpuid_computed(v, leaf, sub, out);
 }
 
 bool cpuid_guest_has(struct vcpu *v, uint32_t leaf, unsigned reg, uint32_t bit)

@@ -53,6 +53,20 @@ void cpuid_model_build(struct cpuid_model *m, cpuid_host_fn host,
 void cpuid_model_answer(const struct cpuid_model *m, uint32_t leaf, uint32_t sub,
                         uint32_t apic_id, uint64_t xcr0, uint32_t out[4]);
 
+/* The basic leaves cpuid_model_answer computes (subleaves, per-vCPU fields). */
+#define CPUID_MODEL_COMPUTED ((1u << 1) | (1u << 4) | (1u << 7) | (1u << 0xB) | (1u << 0xD))
+
+/* The CPUID exit's fast path: a basic leaf that is the same for every vCPU and
+ * subleaf is a copy from the table (true); false: ask cpuid_model_answer. */
+static inline bool cpuid_model_plain(const struct cpuid_model *m, uint32_t leaf,
+                                     uint32_t out[4])
+{
+    if (leaf > m->max_basic || ((CPUID_MODEL_COMPUTED >> leaf) & 1))
+        return false;
+    __builtin_memcpy(out, m->basic[leaf], sizeof m->basic[leaf]);
+    return true;
+}
+
 /* The model's value of one feature word (for tests and the MSR policy). */
 uint32_t cpuid_model_word(const struct cpuid_model *m, enum cpuid_word w);
 
