@@ -10,6 +10,7 @@
 
 enum {
 	SEEN_KERNEL = 1, SEEN_CMDLINE = 2, SEEN_MEMORY = 4, SEEN_CPUS = 8, SEEN_PAGING = 16,
+	SEEN_CPU = 32,
 };
 
 struct parser {
@@ -237,6 +238,63 @@ static bool file_value(struct parser *ps, struct str key, struct str v, char *ds
 	return true;
 }
 
+static const struct cpu_feature {
+	const char *name;
+	enum cpuid_word word;
+	uint8_t bit;
+} cpu_features[] = {
+#define CPU_FEATURE(name, word, bit) { name, word, bit },
+	CPUID_FEATURES(CPU_FEATURE)
+#undef CPU_FEATURE
+};
+
+bool config_cpu_feature(const char *name, size_t n, enum cpuid_word *word, uint32_t *mask)
+{
+	struct str s = { name, n };
+	for (size_t i = 0; i < sizeof cpu_features / sizeof cpu_features[0]; i++) {
+		if (eq(s, cpu_features[i].name)) {
+			*word = cpu_features[i].word;
+			*mask = 1u << cpu_features[i].bit;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* `cpu = host` or `cpu = host,-NAME,-NAME...` (blanks around the commas allowed):
+ * the CPUID bits the names stand for are removed from the VM's model. */
+static void parse_cpu(struct parser *ps, struct str v)
+{
+	struct vm_config *c = ps->cur;
+	size_t i = 0;
+	while (i < v.n && v.p[i] != ',')
+		i++;
+	struct str model = trim((struct str){ v.p, i });
+	if (!eq(model, "host")) {
+		error(ps, "bad value '%.*s' for 'cpu' (host, then ,-FEATURE to remove one)", S(v));
+		return;
+	}
+	while (i < v.n) {
+		size_t start = ++i;               /* past the comma */
+		while (i < v.n && v.p[i] != ',')
+			i++;
+		struct str item = trim((struct str){ v.p + start, i - start });
+		if (item.n < 2 || item.p[0] != '-') {
+			error(ps, "bad item '%.*s' in 'cpu' (-FEATURE, a name of /proc/cpuinfo)",
+			      S(item));
+			return;
+		}
+		enum cpuid_word w;
+		uint32_t mask;
+		if (!config_cpu_feature(item.p + 1, item.n - 1, &w, &mask)) {
+			struct str name = { item.p + 1, item.n - 1 };
+			error(ps, "unknown CPU feature '%.*s' in 'cpu'", S(name));
+			return;
+		}
+		c->cpu_clear[w] |= mask;
+	}
+}
+
 /* Keys that may appear once: complain about the second. */
 static bool once(struct parser *ps, unsigned bit, struct str key)
 {
@@ -309,6 +367,9 @@ static void parse_key(struct parser *ps, struct str line)
 			c->paging = PAGING_SHADOW;
 		else
 			error(ps, "bad value '%.*s' for 'paging' (nested or shadow)", S(v));
+	} else if (eq(key, "cpu")) {
+		if (once(ps, SEEN_CPU, key))
+			parse_cpu(ps, v);
 	} else {
 		error(ps, "unknown key '%.*s'", S(key));
 	}

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "arch/cpuid_features.h"
 
 #define CONFIG_NAME_MAX     31   /* [A-Za-z0-9_.-]{1,31} */
 #define CONFIG_FILE_MAX     63   /* a multiboot module name */
@@ -37,12 +38,18 @@ struct vm_config {
 	uint64_t memory;       /* bytes */
 	unsigned cpus;         /* default 1 */
 	enum vm_paging paging; /* default PAGING_NESTED */
+	uint32_t cpu_clear[CPUID_WORDS]; /* `cpu = host,-NAME...`: the CPUID bits
+					    removed from the VM's model (default none) */
 	int line;              /* line of the [vm NAME] header (of the first text for
 				  the pseudo entry); lines count from 1 */
 	bool ok;
 	int err_line;          /* when !ok: where the first error is */
 	char err[160];         /* when !ok: e.g. "unknown key 'memroy'" */
 };
+
+/* A CPUID feature's /proc/cpuinfo name (name[0..n), arch/cpuid_features.h) -> its
+ * feature word and bit; false for a name the list does not hold. */
+bool config_cpu_feature(const char *name, size_t n, enum cpuid_word *word, uint32_t *mask);
 
 int config_parse(const char *text, size_t len, struct vm_config *out, int max);
 #endif

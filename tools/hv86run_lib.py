@@ -244,7 +244,7 @@ def machine_memory_mib(vm_total_mib):
     return max(512, vm_total_mib + 256)
 
 
-def make_config(name, kernel_name, module_names, cmdline, mem_mib, cpus, paging):
+def make_config(name, kernel_name, module_names, cmdline, mem_mib, cpus, paging, cpu=None):
     """The config hv86-run writes for one KERNEL on its command line."""
     lines = ["# written by tools/hv86-run", "[vm %s]" % name,
              "kernel  = %s" % kernel_name]
@@ -253,7 +253,10 @@ def make_config(name, kernel_name, module_names, cmdline, mem_mib, cpus, paging)
     if cmdline:
         lines.append("cmdline = %s" % cmdline)
     lines += ["memory  = %dM" % mem_mib, "cpus    = %d" % cpus,
-              "paging  = %s" % paging, ""]
+              "paging  = %s" % paging]
+    if cpu is not None:
+        lines.append("cpu     = %s" % cpu)
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -262,8 +265,8 @@ def make_config(name, kernel_name, module_names, cmdline, mem_mib, cpus, paging)
 USAGE = """usage: hv86-run [--backend svm|vmx|auto] [--paging nested|shadow] [--no-nested-paging]
                 [--host-cpus N]
                 [--timeout SECONDS] [--keep] [--hv86 ELF] [--hv86-append ARGS]
-                (--config FILE | [--mem SIZE] [--smp N] [--append CMDLINE]
-                                 [--initrd FILE]... KERNEL)"""
+                (--config FILE | [--mem SIZE] [--smp N] [--cpu SPEC]
+                                 [--append CMDLINE] [--initrd FILE]... KERNEL)"""
 
 
 class Options:
@@ -279,6 +282,7 @@ class Options:
         self.config = None
         self.mem = None
         self.smp = None
+        self.cpu = None
         self.append = None
         self.initrd = []
         self.kernel = None
@@ -345,7 +349,7 @@ def parse_args(argv):
     """argv (without the program name) -> Options; UsageError on bad usage."""
     o = Options()
     takes_value = {"--backend", "--paging", "--host-cpus", "--timeout", "--config",
-                   "--mem", "--smp", "--append", "--initrd", "--hv86", "--hv86-append"}
+                   "--mem", "--smp", "--cpu", "--append", "--initrd", "--hv86", "--hv86-append"}
     positional = []
     i = 0
     while i < len(argv):
@@ -397,6 +401,12 @@ def parse_args(argv):
                     raise UsageError("--mem %s: bad size (e.g. 64M, 1G)" % val)
             elif key == "--smp":
                 o.smp = _positive_int(key, val)
+            elif key == "--cpu":
+                # The config's cpu line (docs/config.md); hv86 judges the names.
+                if not _CPU_SPEC_RE.fullmatch(val.strip()):
+                    raise UsageError("--cpu %s: host, then ,-FEATURE for each feature to "
+                                     "remove (/proc/cpuinfo names), e.g. host,-avx2" % val)
+                o.cpu = re.sub(r"\s+", "", val)
             elif key == "--append":
                 # It becomes the config's cmdline line (docs/config.md).
                 if re.search(r"[\x00-\x08\x0a-\x1f\x7f]", val) or \
@@ -423,9 +433,9 @@ def parse_args(argv):
     check_paging(o.paging)
     if o.config is not None:
         if positional or o.mem is not None or o.smp is not None or \
-                o.append is not None or o.initrd:
+                o.cpu is not None or o.append is not None or o.initrd:
             raise UsageError("--config FILE cannot be combined with KERNEL, --mem, "
-                             "--smp, --append or --initrd")
+                             "--smp, --cpu, --append or --initrd")
         _need_readable(o.config, "--config")
     else:
         if not positional:
@@ -442,6 +452,10 @@ def parse_args(argv):
         raise UsageError("hv86 image %s: no such file (run make)" % o.hv86)
     _need_readable(o.hv86, "hv86 image")
     return o
+
+
+# docs/config.md, `cpu`: host, then ,-NAME for each feature removed.
+_CPU_SPEC_RE = re.compile(r"host(\s*,\s*-[a-z0-9_]+)*")
 
 
 def _positive_int(key, val):
@@ -498,7 +512,8 @@ def plan_from_options(o):
             raise UsageError("--initrd %s: another file is already passed as %s" % (f, n))
         mods.append((f, n))
         mnames.append(n)
-    cfg = make_config(vm_name_for(o.kernel), kname, mnames, o.append, mem, smp, o.paging)
+    cfg = make_config(vm_name_for(o.kernel), kname, mnames, o.append, mem, smp, o.paging,
+                      o.cpu)
     return Plan(cfg, mods, mem)
 
 

@@ -1,5 +1,6 @@
 /* The MSR policy, one table for both vendors: what a guest may read and write.
- * Everything else raises #GP, as an MSR the CPU does not implement would
+ * Which MSRs exist follows the guest's CPUID (vmm/policy/msr_model.c, which also
+ * handles the plainest ones). Everything else raises #GP, as an MSR the CPU does not implement would
  * (SDM Vol. 3C 2.1 / RDMSR, WRMSR: "#GP(0) if ECX specifies a reserved or
  * unimplemented MSR address"), and is logged once per MSR per VM. */
 #include "kernel/console.h"
@@ -56,6 +57,16 @@ bool msr_guest_read(struct vcpu *v, uint32_t index, uint64_t *val)
     enum bus_result dev = bus_access(&v->vm->bus, BUS_MSR, v, index, 8, false, val);
     if (dev != BUS_UNCLAIMED)
         return dev == BUS_OK;
+    /* Only the MSRs the guest's CPUID implies exist (vmm/policy/msr_model.c). */
+    if (!msr_model_exists(&v->vm->cpuid, index)) {
+        log_once(v, index, false);
+        return false;
+    }
+    switch (msr_model_read(&v->vm->cpuid, &v->vm->msr[v->id], index, val)) {
+    case MSR_MODEL_OK: return true;
+    case MSR_MODEL_GP: return false;
+    case MSR_MODEL_NOT_MINE: break;
+    }
     switch (index) {
     case MSR_EFER: *val = vcpu_get(v, REG_EFER); return true;
     case MSR_PAT: *val = vcpu_get(v, REG_PAT); return true;
@@ -81,6 +92,15 @@ bool msr_guest_write(struct vcpu *v, uint32_t index, uint64_t val)
     enum bus_result dev = bus_access(&v->vm->bus, BUS_MSR, v, index, 8, true, &val);
     if (dev != BUS_UNCLAIMED)
         return dev == BUS_OK;
+    if (!msr_model_exists(&v->vm->cpuid, index)) {
+        log_once(v, index, true);
+        return false;
+    }
+    switch (msr_model_write(&v->vm->cpuid, &v->vm->msr[v->id], index, val)) {
+    case MSR_MODEL_OK: return true;
+    case MSR_MODEL_GP: return false;
+    case MSR_MODEL_NOT_MINE: break;
+    }
     switch (index) {
     case MSR_EFER: {
         uint64_t old = vcpu_get(v, REG_EFER);

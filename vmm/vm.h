@@ -8,6 +8,8 @@
 #include "lib/config.h"
 #include "vmm/exit.h"
 #include "vmm/irq.h"
+#include "vmm/policy/cpuid_model.h"
+#include "vmm/policy/msr_model.h"
 #include "vmm/vcpu.h"
 
 #define VM_NAME_MAX   32
@@ -66,6 +68,10 @@ struct vm {
     uint64_t sched_wake;             /* its sleeping vCPUs' first timer (vmm/sched.c) */
     uint64_t sched_pass;             /* the owner's pass that set sched_wake and ready */
     struct shadow_vm *shadow;        /* non-NULL: shadow paging (vmm/shadow.h) */
+    /* Its CPU model, built once at creation (vmm/cpuid.c, docs/cpuid.md), and the
+     * MSR state that goes with it, per vCPU (vmm/policy/msr_model.h). */
+    struct cpuid_model cpuid;
+    struct msr_model_vcpu msr[VM_MAX_VCPUS];
     /* The guest's MAXPHYADDR and 1 GiB page support for its page walks (vmm/insn.c
      * guest_paging_regs): from its CPUID, which is the VM's for life; 0: not
      * asked yet. */

@@ -10,6 +10,7 @@
 #include "lib/format.h"
 #include "loader/linux_boot.h"
 #include "loader/multiboot_guest.h"
+#include "vmm/cpuid.h"
 #include "vmm/fpu.h"
 #include "vmm/hv.h"
 #include "vmm/platform.h"
@@ -137,6 +138,7 @@ struct vm *vm_create(const struct vm_config *c, unsigned id, bool bad_entry)
         vm_stop(vm, "out of hypervisor memory for its shadow page tables");
         return vm;
     }
+    cpuid_vm_init(vm, c);
     if (vmm->vm_init(vm) != 0) {
         vm_stop(vm, "out of hypervisor memory for its nested page tables");
         return vm;

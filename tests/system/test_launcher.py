@@ -276,6 +276,21 @@ class ConfigScanning(TempDirCase):
         self.assertEqual(vms[0]["cpus"], "2")
         self.assertIn("cmdline = exit=5 x=y\n", plan.cfg_text)
 
+    def test_cpu_becomes_a_config_line(self):
+        k = self.file("k.elf")
+        o = lib.parse_args(["--hv86", self.fake_hv86, "--cpu", "host, -avx2,-pcid", k])
+        self.assertEqual(o.cpu, "host,-avx2,-pcid")
+        plan = lib.plan_from_options(o)
+        self.assertIn("cpu     = host,-avx2,-pcid\n", plan.cfg_text)
+        plan = lib.plan_from_options(lib.parse_args(["--hv86", self.fake_hv86, k]))
+        self.assertNotIn("cpu ", plan.cfg_text)           # the default: host
+        for bad in ("max", "host,avx2", "host,-", "host,-AVX", "host;-avx", "host,-a b"):
+            with self.assertRaisesRegex(lib.UsageError, r"--cpu"):
+                lib.parse_args(["--hv86", self.fake_hv86, "--cpu", bad, k])
+        cfg = self.file("x.cfg", b"[vm x]\nkernel = k.elf\nmemory = 1M\n")
+        with self.assertRaisesRegex(lib.UsageError, r"--config FILE cannot be combined"):
+            lib.parse_args(["--hv86", self.fake_hv86, "--cpu", "host", "--config", cfg])
+
     def test_defaults(self):
         k = self.file("hello.elf")
         plan = lib.plan_from_options(lib.parse_args(["--hv86", self.fake_hv86, k]))

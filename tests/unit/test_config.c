@@ -159,6 +159,17 @@ static void test_each_error(void **state)
 		  "module = e\nmodule = f\nmodule = g\nmodule = h\nmodule = i\n", 12,
 		  "too many modules (max 8)" },
 		{ "kernel = k\x01\nmemory = 1M\n", 2, "control character 0x01 in line" },
+		{ "kernel = k\nmemory = 1M\ncpu = max\n", 4,
+		  "bad value 'max' for 'cpu' (host, then ,-FEATURE to remove one)" },
+		{ "kernel = k\nmemory = 1M\ncpu = host,-avx2,-avx9\n", 4,
+		  "unknown CPU feature 'avx9' in 'cpu'" },
+		{ "kernel = k\nmemory = 1M\ncpu = host,avx2\n", 4,
+		  "bad item 'avx2' in 'cpu' (-FEATURE, a name of /proc/cpuinfo)" },
+		{ "kernel = k\nmemory = 1M\ncpu = host,\n", 4,
+		  "bad item '' in 'cpu' (-FEATURE, a name of /proc/cpuinfo)" },
+		{ "kernel = k\nmemory = 1M\ncpu = host,-vmx\n", 4,
+		  "unknown CPU feature 'vmx' in 'cpu'" },
+		{ "kernel = k\nmemory = 1M\ncpu = host\ncpu = host\n", 5, "duplicate key 'cpu'" },
 	};
 	char text[1024];
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -167,6 +178,38 @@ static void test_each_error(void **state)
 		expect_err(&out[0], cases[i].line, cases[i].err);
 		assert_string_equal(out[0].name, "v");
 	}
+}
+
+/* `cpu = host,-NAME,...`: each name's bit in its CPUID word. */
+static void test_cpu_features(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("[vm a]\nkernel = k\nmemory = 1M\n"
+			       "[vm b]\nkernel = k\nmemory = 1M\ncpu = host\n"
+			       "[vm c]\nkernel = k\nmemory = 1M\n"
+			       "cpu = host, -avx2 ,-pcid,-3dnowprefetch,-constant_tsc,-avx2\n"), 3);
+	for (int i = 0; i < 3; i++)
+		assert_true(out[i].ok);
+	for (int w = 0; w < CPUID_WORDS; w++) {
+		assert_int_equal(out[0].cpu_clear[w], 0);
+		assert_int_equal(out[1].cpu_clear[w], 0);
+	}
+	assert_int_equal(out[2].cpu_clear[CPUID_W_7_0_EBX], 1u << 5);
+	assert_int_equal(out[2].cpu_clear[CPUID_W_1_ECX], 1u << 17);
+	assert_int_equal(out[2].cpu_clear[CPUID_W_80000001_ECX], 1u << 8);
+	assert_int_equal(out[2].cpu_clear[CPUID_W_80000007_EDX], 1u << 8);
+	assert_int_equal(out[2].cpu_clear[CPUID_W_1_EDX], 0);
+	/* Every name of the list is found, none twice with different bits. */
+	enum cpuid_word w;
+	uint32_t mask;
+#define CHECK(name, word, bit) \
+	assert_true(config_cpu_feature(name, strlen(name), &w, &mask)); \
+	assert_int_equal(w, word); \
+	assert_int_equal(mask, 1u << (bit));
+	CPUID_FEATURES(CHECK)
+#undef CHECK
+	assert_false(config_cpu_feature("avx", 2, &w, &mask));   /* "av" */
+	assert_false(config_cpu_feature("", 0, &w, &mask));
 }
 
 static void test_long_values(void **state)
@@ -398,6 +441,7 @@ int main(void)
 		cmocka_unit_test(test_defaults_and_two_vms),
 		cmocka_unit_test(test_memory_values),
 		cmocka_unit_test(test_each_error),
+		cmocka_unit_test(test_cpu_features),
 		cmocka_unit_test(test_long_values),
 		cmocka_unit_test(test_bad_headers),
 		cmocka_unit_test(test_duplicate_name),
