@@ -97,6 +97,10 @@
 #define MSR_FS_BASE         0xC0000100
 #define MSR_GS_BASE         0xC0000101
 #define MSR_KERNEL_GS_BASE  0xC0000102
+/* KVM's paravirtual clock MSRs (Linux Documentation/virt/kvm/x86/msr.rst), which
+ * hv86 offers too (dev/pvclock.h, vmm/kvmclock.c) */
+#define MSR_KVM_WALL_CLOCK_NEW  0x4B564D00u
+#define MSR_KVM_SYSTEM_TIME_NEW 0x4B564D01u
 #define MSR_AMD64_NB_CFG    0xC001001F   /* AMD northbridge configuration (BKDG fam 10h+) */
 
 /* IA32_APIC_BASE (SDM Vol. 3A 11.4.4, 11.12.1) and the local APIC's default

@@ -12,6 +12,7 @@
 #define DEV_PVCLOCK_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "arch/x86.h"
 
 /* --- CPUID (cpuid.rst) -------------------------------------------------------
  * A guest finds KVM's leaves by the signature "KVMKVMKVM\0\0\0" in EBX, ECX, EDX of
@@ -32,9 +33,7 @@
  * global although the MSR is per CPU.
  * MSR_KVM_SYSTEM_TIME_NEW: per vCPU, the address of a struct
  * pvclock_vcpu_time_info in bits 63:1 and the enable bit in bit 0. */
-#define MSR_KVM_WALL_CLOCK_NEW   0x4B564D00u
-#define MSR_KVM_SYSTEM_TIME_NEW  0x4B564D01u
-#define KVM_SYSTEM_TIME_ENABLE   1ull
+#define KVM_SYSTEM_TIME_ENABLE   1ull    /* MSR_KVM_* indices: arch/x86.h */
 
 /* pvclock-abi.h: all vCPUs' clocks derive from one reference, so a guest may
  * take their readings as one clock, without keeping them monotonic itself. */

@@ -17,8 +17,6 @@
 #define MSR_TSC_DEADLINE 0x6E0u
 #define MSR_X2APIC_FIRST 0x800u
 #define MSR_X2APIC_LAST 0x8FFu
-#define MSR_KVM_WALL_CLOCK_NEW 0x4B564D00u      /* kvm-clock (vmm/kvmclock.c) */
-#define MSR_KVM_SYSTEM_TIME_NEW 0x4B564D01u
 /* PerfEvtSeln's reserved bits (APM Vol. 2 13.2.1.1: 63:42, 39:36, 21, 19), as KVM. */
 #define AMD_PERFEVTSEL_RESERVED 0xFFFFFCF000280000ull
 #define AMD_PERFCTR_MASK ((1ull << 48) - 1)     /* 48-bit counters */
