@@ -25,6 +25,9 @@
 #define CONFIG_CPUS_MAX     8    /* 1..9 (one digit); vmm/vm.h: VM_MAX_VCPUS */
 #define CONFIG_MEMORY_MIN   (1ull << 20)
 #define CONFIG_MEMORY_MAX   (64ull << 30)
+#define CONFIG_WEIGHT_MIN   1
+#define CONFIG_WEIGHT_MAX   65535
+#define CONFIG_WEIGHT_DEFAULT 256
 
 enum vm_paging { PAGING_NESTED, PAGING_SHADOW };
 
@@ -37,6 +40,8 @@ struct vm_config {
 	uint64_t memory;       /* bytes */
 	unsigned cpus;         /* default 1 */
 	enum vm_paging paging; /* default PAGING_NESTED */
+	unsigned weight;       /* relative CPU share, default 256 (vmm/sched.c) */
+	unsigned cap;          /* at most this percent of one host CPU per vCPU; 0: none */
 	int line;              /* line of the [vm NAME] header (of the first text for
 				  the pseudo entry); lines count from 1 */
 	bool ok;
