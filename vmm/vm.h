@@ -54,6 +54,7 @@ struct vm {
     struct bus bus;
     struct vm_stats stats;
     uint64_t ended_tick;             /* host tick when the VM ended */
+    uint64_t ended_ns;               /* ... and in ns since the VMs started */
     uint64_t hv_bytes;               /* hypervisor memory for this VM, guest RAM excluded */
     uint64_t switches, switch_cycles;/* turns given to it, and the TSC spent switching in */
     uint32_t msr_logged[VM_MSR_LOG_MAX];   /* unknown MSRs already reported */
@@ -73,6 +74,14 @@ struct vm {
                                         that touches its state (hv.c, docs/smp.md) */
     uint32_t ran_on;                 /* host CPUs that did run it, one bit each */
     uint64_t moves;                  /* handed to another host CPU (load balance) */
+    /* Proportional share (vmm/sched.c, vmm/policy/sched_pick.h, docs/smp.md). */
+    unsigned weight;                 /* relative share, from its config (default 256) */
+    unsigned cap;                    /* percent of one host CPU per vCPU; 0: none */
+    uint64_t vtime;                  /* virtual time: run time scaled by 256 / weight */
+    uint64_t run_ns;                 /* host CPU time all its vCPUs ran */
+    int sched_cpu;                   /* the CPU whose clock vtime is on; -1: none yet */
+    bool sched_ready;                /* it was ready at its CPU's previous decision */
+    unsigned sched_next;             /* the vCPU whose turn is next (round-robin) */
 };
 
 /* Host pointer to guest-physical [gpa, gpa+len) if it is all in this VM's RAM,

@@ -119,6 +119,9 @@ struct vm *vm_create(const struct vm_config *c, unsigned id, bool bad_entry)
     vm->id = id;
     strlcpy(vm->name, c->name[0] ? c->name : "(config)", sizeof vm->name);
     vm->state = VM_CREATED;
+    vm->weight = c->weight ? c->weight : SCHED_WEIGHT_UNIT;
+    vm->cap = c->cap;
+    vm->sched_cpu = -1;
     bus_init(&vm->bus);
     if (!c->ok) {
         vm_stop(vm, "%s line %d: %s", HV_CONFIG_MODULE, c->err_line, c->err);
