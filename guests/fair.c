@@ -2,7 +2,7 @@
  * Every mode measures its own share of the host CPU with its TSC: it reads the
  * TSC in a tight loop, and a step longer than GAP_US means it was not running
  * (another VM ran); the sum of the short steps is the time it ran. The TSC rate
- * comes from PIT counter 2 (as guests/pit.c, Linux's quick calibration). Every
+ * comes from hv86's kvm-clock. Every
  * mode ends with one line
  *   fair: MODE wall_ms=W ran_ms=R share=S% [slowdown=X.XX]
  * and exit V=0 (status 1).
@@ -13,7 +13,7 @@
  *                         next to one VM with the same share
  *   mode=spin ms=MS       spins with interrupts off for MS ms of wall time
  *   mode=cheat ms=MS      for MS ms of wall time: learns the host's tick phase
- *                         from the first gap (hv86 up to merge16 ended a turn at
+ *                         from its gaps (hv86 up to merge16 ended a turn at
  *                         its 10 ms tick), then each period spins until just
  *                         before the next boundary, halts, and has its APIC
  *                         timer wake it just after
@@ -25,10 +25,9 @@
 RT_GUEST("fair");
 
 #define GAP_US        100               /* a longer TSC step: descheduled */
-#define CAL_COUNT     11932             /* 10 ms of PIT clocks */
-#define CAL_TRIES     8
 #define PERIOD_US     10000             /* hv86's tick until merge16 (docs/smp.md) */
 #define MARGIN_US     300               /* cheat: halt this long before a boundary */
+#define PHASE_US      3000              /* cheat: a gap this long ends a turn */
 #define VEC_TIMER     0x40
 #define VEC_SPURIOUS  0xFF
 #define MAX_CPUS      8
@@ -42,43 +41,30 @@ RT_GUEST("fair");
 static uint64_t tsc_hz, gap, ran, last;
 static volatile unsigned timer_hits;
 
-/* One 10 ms PIT count bracketed by TSC reads (guests/pit.c tsc_run). */
-static uint64_t tsc_run(uint64_t *err)
-{
-	outb(PC_PORT61, (uint8_t)((inb(PC_PORT61) & ~PC_PORT61_SPEAKER) | PC_PORT61_GATE2));
-	outb(PC_PIT_CTRL, PC_PIT_CW(2, PC_PIT_LSB_MSB, 0));
-	outb(PC_PIT_COUNTER2, (uint8_t)CAL_COUNT);
-	uint64_t s0 = rt_rdtsc();
-	outb(PC_PIT_COUNTER2, (uint8_t)(CAL_COUNT >> 8));
-	uint64_t s1 = rt_rdtsc(), e0 = s1, before = s1;
-	for (unsigned i = 0; i < 5000000; i++) {
-		bool high = pc_pit2_out();
-		uint64_t e1 = rt_rdtsc();
-		if (high) {
-			*err = (e1 - e0 + s1 - s0) / 2;
-			return (e1 + e0) / 2 - (s0 + s1) / 2;
-		}
-		e0 = before;
-		before = e1;
-	}
-	return 0;
-}
+/* The TSC rate from hv86's kvm-clock (docs/platform.md, msr.rst): time =
+ * ((TSC delta) shifted by shift) * mul / 2^32 ns, so the rate is
+ * 10^9 * 2^32 / mul, shifted back. (A PIT count measured while the VM shares the
+ * CPU is no good: its exits stretch it.) */
+struct time_info {
+	uint32_t version, pad0;
+	uint64_t tsc_timestamp, system_time;
+	uint32_t mul;
+	int8_t shift;
+	uint8_t flags, pad[2];
+} __attribute__((packed));
+static volatile struct time_info ti __attribute__((aligned(64)));
+#define MSR_KVM_SYSTEM_TIME_NEW 0x4B564D01u
 
 static void calibrate(void)
 {
-	uint64_t best = 0, best_err = UINT64_MAX;
-	for (unsigned i = 0; i < CAL_TRIES; i++) {
-		uint64_t err, t = tsc_run(&err);
-		if (t && err < best_err) {
-			best = t;
-			best_err = err;
-		}
-		if (best && best_err * 100 <= best)
-			break;
-	}
-	if (!best)
-		rt_fail("PIT counter 2 never ended its count");
-	tsc_hz = best * PC_PIT_HZ / CAL_COUNT;
+	wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (uint32_t)(uintptr_t)&ti | 1u);
+	uint32_t mul = ti.mul;
+	int8_t shift = ti.shift;
+	if (!mul)
+		rt_fail("kvm-clock gave no rate");
+	tsc_hz = (1000000000ull << 32) / mul;
+	tsc_hz = shift < 0 ? tsc_hz << -shift : tsc_hz >> shift;
+	wrmsr(MSR_KVM_SYSTEM_TIME_NEW, 0);
 	gap = tsc_hz * GAP_US / 1000000;
 }
 
@@ -108,7 +94,8 @@ static void work(void)
 static void report(const char *mode, uint64_t t0, bool slowdown)
 {
 	uint64_t wall = us(last - t0), mine = us(ran);
-	rt_printf("fair: %s wall_ms=%llu ran_ms=%llu share=%llu%%", mode, wall / 1000, mine / 1000,
+	rt_printf("fair: %s tsc_khz=%llu wall_ms=%llu ran_ms=%llu share=%llu%%", mode, tsc_hz / 1000,
+		  wall / 1000, mine / 1000,
 		  wall ? mine * 100 / wall : 0);
 	if (slowdown && mine) {
 		uint64_t x100 = wall * 100 / mine;
@@ -124,36 +111,54 @@ static void on_timer(uint32_t v)
 	rt_apic_eoi();
 }
 
-/* The cheater: spins, halts around each boundary of the period it learned. */
-static void cheat(uint64_t t0, uint64_t end)
+/* The cheater: spins, halts around each boundary of the period it learned. A
+ * gap of PHASE_US or more is the host's scheduler ending its turn: a boundary
+ * (it re-learns the phase at each one, so host load that delays it does not
+ * throw it off for long). */
+static uint64_t gaps_at[24], gaps_len[24];
+static unsigned ngaps;
+
+static void cheat(uint64_t end)
 {
 	uint64_t period = tsc_hz * PERIOD_US / 1000000, margin = tsc_hz * MARGIN_US / 1000000;
+	uint64_t phase_gap = tsc_hz * PHASE_US / 1000000;
 	rt_apic_enable(false, VEC_SPURIOUS);
 	rt_set_irq_handler(VEC_TIMER, on_timer);
 	rt_apic_write(RT_APIC_LVT_TIMER, RT_APIC_TIMER_ONESHOT | VEC_TIMER);
-	/* The phase: the first time it is descheduled. */
 	uint64_t boundary = 0;
-	while (!boundary && last < end) {
-		uint64_t before = last, t = step();
-		if (t - before >= gap)
-			boundary = before;
-		work();
-	}
-	if (!boundary)
-		boundary = t0;
-	unsigned halts = 0;
+	unsigned halts = 0, syncs = 0;
 	while (last < end) {
-		while (boundary < last + 2 * margin)
-			boundary += period;
-		while (step() < boundary - margin)
+		uint64_t before = last, t = step();
+		if (t - before >= gap && ngaps < 24) {
+			gaps_at[ngaps] = before;
+			gaps_len[ngaps++] = t - before;
+		}
+		if (t - before >= phase_gap) {
+			boundary = before;
+			syncs++;
+		}
+		if (!boundary) {
 			work();
+			continue;
+		}
+		while (boundary <= t)
+			boundary += period;
+		if (t < boundary - margin) {
+			work();
+			continue;
+		}
 		rt_apic_write(RT_APIC_TIMER_ICR, (uint32_t)(2 * MARGIN_US * 1000 / APIC_NS_PER_COUNT));
 		rt_hlt();               /* sti; hlt: woken by its timer just after */
 		rt_cli();
 		last = rt_rdtsc();      /* the halt is not run time */
 		halts++;
 	}
-	rt_printf("fair: cheat halted %u times around %u us boundaries\n", halts, PERIOD_US);
+	if (rt_arg("debug="))
+		for (unsigned i = 0; i < ngaps; i++)
+			rt_printf("fair: gap at %llu us for %llu us\n", us(gaps_at[i] - gaps_at[0]),
+				  us(gaps_len[i]));
+	rt_printf("fair: cheat halted %u times around %u us boundaries (phase seen %u times)\n",
+		  halts, PERIOD_US, syncs);
 }
 
 /* --- mode=smp: APs that spin -------------------------------------------- */
@@ -247,7 +252,7 @@ void guest_main(void)
 			step();
 		}
 	} else if (cheater) {
-		cheat(t0, t0 + tsc_hz * ms / 1000);
+		cheat(t0 + tsc_hz * ms / 1000);
 	} else {
 		uint64_t end = t0 + tsc_hz * ms / 1000;
 		while (step() < end)
