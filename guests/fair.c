@@ -18,7 +18,9 @@
  *                         before the next boundary, halts, and has its APIC
  *                         timer wake it just after
  *   mode=smp ms=MS cpus=N as spin, and starts its N-1 APs, which spin forever
- *                         (the VM ends when the BSP is done) */
+ *                         (the VM ends when the BSP is done)
+ *   mode=print lines=N    prints N lines of 100 characters as fast as it can
+ *                         (the console limit) */
 #include "guests/rt/pc.h"
 #include "guests/rt/rt.h"
 
@@ -237,6 +239,15 @@ void guest_main(void)
 	bool victim = mode && !strncmp(mode, "victim", 6);
 	bool cheater = mode && !strncmp(mode, "cheat", 5);
 	bool smp = mode && !strncmp(mode, "smp", 3);
+	if (mode && !strncmp(mode, "print", 5)) {
+		/* As much output as it can: the console limit's test. */
+		uint32_t lines = rt_arg_uint("lines=", 1000);
+		for (uint32_t i = 0; i < lines; i++)
+			rt_printf("fair: line %6u: the quick brown fox jumps over the lazy dog, "
+				  "again and again and again\n", (unsigned)i);
+		rt_printf("fair: printed %u lines\n", (unsigned)lines);
+		return;
+	}
 	uint32_t ms = rt_arg_uint("ms=", 1000), work_ms = rt_arg_uint("work=", 200);
 	rt_cli();
 	calibrate();

@@ -10,7 +10,7 @@
 
 enum {
 	SEEN_KERNEL = 1, SEEN_CMDLINE = 2, SEEN_MEMORY = 4, SEEN_CPUS = 8, SEEN_PAGING = 16,
-	SEEN_WEIGHT = 32, SEEN_CAP = 64,
+	SEEN_WEIGHT = 32, SEEN_CAP = 64, SEEN_WATCHDOG = 128,
 };
 
 struct parser {
@@ -339,6 +339,12 @@ static void parse_key(struct parser *ps, struct str line)
 			return;
 		if (!parse_range(v, 1, 100, &c->cap))
 			error(ps, "bad value '%.*s' for 'cap' (1..100 percent)", S(v));
+	} else if (eq(key, "watchdog")) {
+		if (!once(ps, SEEN_WATCHDOG, key))
+			return;
+		if (!parse_range(v, 1, CONFIG_WATCHDOG_MAX, &c->watchdog))
+			error(ps, "bad value '%.*s' for 'watchdog' (1..%d seconds)", S(v),
+			      CONFIG_WATCHDOG_MAX);
 	} else {
 		error(ps, "unknown key '%.*s'", S(key));
 	}

@@ -28,6 +28,7 @@
 #define CONFIG_WEIGHT_MIN   1
 #define CONFIG_WEIGHT_MAX   65535
 #define CONFIG_WEIGHT_DEFAULT 256
+#define CONFIG_WATCHDOG_MAX 86400 /* seconds: a day */
 
 enum vm_paging { PAGING_NESTED, PAGING_SHADOW };
 
@@ -42,6 +43,7 @@ struct vm_config {
 	enum vm_paging paging; /* default PAGING_NESTED */
 	unsigned weight;       /* relative CPU share, default 256 (vmm/sched.c) */
 	unsigned cap;          /* at most this percent of one host CPU per vCPU; 0: none */
+	unsigned watchdog;     /* seconds it may run; 0: no watchdog */
 	int line;              /* line of the [vm NAME] header (of the first text for
 				  the pseudo entry); lines count from 1 */
 	bool ok;

@@ -134,6 +134,7 @@ static void summary(void)
             kprintf("%s%lu", k ? "," : "", vm->vcpus[k].run_ns / 1000);
         if (!vm->nvcpus)
             kprintf("-");
+        kprintf(" console_dropped=%lu", vm->console.dropped);
         kprintf(" moves=%lu pcpu=", vm->moves);   /* the host CPUs that ran it */
         print_cpus(vm->ran_on);
         const struct vm_stats *st = &vm->stats;

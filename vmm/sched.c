@@ -130,9 +130,12 @@ static void run_turn(struct vcpu *v, struct vcpu **last, bool solo, uint64_t sta
     }
     irq_forget(v);              /* the others' entries re-armed the host timer; a VM
                                    handed over has its timers armed on another CPU */
-    if (end != SCHED_NEVER)
-        timer_wake_at(end);     /* the slice's end is a host interrupt: an exit */
     do {
+        /* The slice's end is a host interrupt, an exit. Asked again before each
+         * entry: an earlier wake-up (a guest timer's) that was pending when the
+         * turn began has since fired and taken the request with it. */
+        if (end != SCHED_NEVER)
+            timer_wake_at(end);
         irq_prepare_entry(v);
         shadow_prepare_entry(v);
         fpu_enter_guest(v);
@@ -228,6 +231,12 @@ static void run_cpu(void)
                 vm->vtime = clock;
                 vm->sched_ready = false;
             }
+            /* Its watchdog: time since the VMs started, as ended_tick counts it. */
+            if (vm->watchdog_ns && now - run_start >= vm->watchdog_ns)
+                vm_stop(vm, "watchdog: still running after %lu s",
+                        (unsigned long)(vm->watchdog_ns / 1000000000ull));
+            else if (vm->watchdog_ns && run_start + vm->watchdog_ns < wake)
+                wake = run_start + vm->watchdog_ns;     /* a solo turn or a sleep ends then */
             vm->sched_wake = IRQ_NEVER;
             vm->sched_pass = pass;
             unsigned n = 0;
@@ -236,7 +245,7 @@ static void run_cpu(void)
                 v->ready = vcpu_ready(v, now, &vm->sched_wake);
                 n += v->ready;
             }
-            if (!n && vm->sched_wake == IRQ_NEVER)
+            if (!n && vm->sched_wake == IRQ_NEVER && vm->state == VM_RUNNING)
                 vm_stop(vm, "all %u vCPUs halted or waiting for a SIPI with no interrupt "
                         "source armed to wake them", vm->nvcpus);
             if (vm->state != VM_RUNNING) {

@@ -8,6 +8,7 @@
 #include "lib/config.h"
 #include "vmm/exit.h"
 #include "vmm/irq.h"
+#include "vmm/policy/console_limit.h"
 #include "vmm/vcpu.h"
 
 #define VM_NAME_MAX   32
@@ -82,6 +83,9 @@ struct vm {
     int sched_cpu;                   /* the CPU whose clock vtime is on; -1: none yet */
     bool sched_ready;                /* it was ready at its CPU's previous decision */
     unsigned sched_next;             /* the vCPU whose turn is next (round-robin) */
+    uint64_t watchdog_ns;            /* stopped when still running this long after the
+                                        VMs started; 0: no watchdog (vmm/sched.c) */
+    struct console_limit console;    /* its console output's budget (vmm/platform.c) */
 };
 
 /* Host pointer to guest-physical [gpa, gpa+len) if it is all in this VM's RAM,

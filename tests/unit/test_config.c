@@ -141,7 +141,7 @@ static void test_weight_and_cap(void **state)
 	const char *text =
 		"[vm a]\nkernel = a.elf\nmemory = 1M\nweight = 512\ncap = 25\n"
 		"[vm b]\nkernel = b.elf\nmemory = 1M\nweight=1\ncap=100\n"
-		"[vm c]\nkernel = c.elf\nmemory = 1M\nweight = 65535 # the most\n";
+		"[vm c]\nkernel = c.elf\nmemory = 1M\nweight = 65535 # the most\nwatchdog = 30\n";
 	assert_int_equal(parse(text), 3);
 	assert_true(out[0].ok && out[1].ok && out[2].ok);
 	assert_int_equal(out[0].weight, 512);
@@ -150,6 +150,8 @@ static void test_weight_and_cap(void **state)
 	assert_int_equal(out[1].cap, 100);
 	assert_int_equal(out[2].weight, 65535);
 	assert_int_equal(out[2].cap, 0);
+	assert_int_equal(out[0].watchdog, 0);
+	assert_int_equal(out[2].watchdog, 30);
 }
 
 static void test_each_error(void **state)
@@ -173,6 +175,12 @@ static void test_each_error(void **state)
 		{ "kernel = k\nmemory = 1M\ncap = 101\n", 4, "bad value '101' for 'cap' (1..100 percent)" },
 		{ "kernel = k\nmemory = 1M\ncap = 25%\n", 4, "bad value '25%' for 'cap' (1..100 percent)" },
 		{ "kernel = k\nmemory = 1M\ncap =\n", 4, "bad value '' for 'cap' (1..100 percent)" },
+		{ "kernel = k\nmemory = 1M\nwatchdog = 0\n", 4,
+		  "bad value '0' for 'watchdog' (1..86400 seconds)" },
+		{ "kernel = k\nmemory = 1M\nwatchdog = 86401\n", 4,
+		  "bad value '86401' for 'watchdog' (1..86400 seconds)" },
+		{ "kernel = k\nmemory = 1M\nwatchdog = 10s\n", 4,
+		  "bad value '10s' for 'watchdog' (1..86400 seconds)" },
 		{ "kernel = k\nmemory = 1M\npaging = ept\n", 4,
 		  "bad value 'ept' for 'paging' (nested or shadow)" },
 		{ "kernel = k\nmemory = 1M\nmemory = 2M\n", 4, "duplicate key 'memory'" },
