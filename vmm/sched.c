@@ -286,7 +286,13 @@ static void run_cpu(void)
                 v = &vm->vcpus[k];
         }
         vm->sched_next = (v->id + 1) % vm->nvcpus;
-        run_turn(v, &last, solo, now, sched_turn_end(now, solo, &v->cap, vm->cap));
+        /* A slice only when another vCPU of this CPU can run: one that runs alone
+         * keeps the CPU (no host interrupt for nothing: docs/interrupts.md) until
+         * it halts, a sleeper wakes (solo), its cap or its watchdog. */
+        uint64_t end = sched_turn_end(now, ready == 1, &v->cap, vm->cap);
+        if (vm->watchdog_ns && run_start + vm->watchdog_ns < end)
+            end = run_start + vm->watchdog_ns;
+        run_turn(v, &last, solo, now, end);
         if (vm->state != VM_RUNNING) {
             vm_ended(vm);
             give_vm(vm, VM_NO_CPU);

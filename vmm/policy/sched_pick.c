@@ -53,9 +53,9 @@ uint64_t sched_cap_ready_at(const struct sched_cap *c, unsigned cap_pct, uint64_
     return now + (missing * 100 + cap_pct - 1) / cap_pct;
 }
 
-uint64_t sched_turn_end(uint64_t start, bool solo, const struct sched_cap *c, unsigned cap_pct)
+uint64_t sched_turn_end(uint64_t start, bool alone, const struct sched_cap *c, unsigned cap_pct)
 {
-    uint64_t len = solo ? SCHED_NEVER : SCHED_SLICE_NS;
+    uint64_t len = alone ? SCHED_NEVER : SCHED_SLICE_NS;
     if (cap_pct) {
         uint64_t left = c->budget_ns > 0 ? (uint64_t)c->budget_ns : 0;
         len = left < len ? left : len;

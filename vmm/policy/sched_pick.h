@@ -52,8 +52,9 @@ void sched_cap_fill(struct sched_cap *c, unsigned cap_pct, uint64_t now);
  * the time its budget reaches that. */
 uint64_t sched_cap_ready_at(const struct sched_cap *c, unsigned cap_pct, uint64_t now);
 /* The end of a turn starting at start: one slice later, or earlier when the
- * budget runs out; solo (the CPU's only ready vCPU) and uncapped: SCHED_NEVER. */
-uint64_t sched_turn_end(uint64_t start, bool solo, const struct sched_cap *c, unsigned cap_pct);
+ * budget runs out; alone (the CPU's only ready vCPU: nobody to share with) and
+ * uncapped: SCHED_NEVER. */
+uint64_t sched_turn_end(uint64_t start, bool alone, const struct sched_cap *c, unsigned cap_pct);
 /* The budget after running ns. */
 void sched_cap_charge(struct sched_cap *c, unsigned cap_pct, uint64_t ns);
 #endif
