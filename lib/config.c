@@ -10,7 +10,7 @@
 
 enum {
 	SEEN_KERNEL = 1, SEEN_CMDLINE = 2, SEEN_MEMORY = 4, SEEN_CPUS = 8, SEEN_PAGING = 16,
-	SEEN_CPU = 32,
+	SEEN_CPU = 32, SEEN_WEIGHT = 64, SEEN_CAP = 128, SEEN_WATCHDOG = 256,
 };
 
 struct parser {
@@ -92,6 +92,7 @@ static void set_defaults(struct vm_config *c, int line)
 	*c = (struct vm_config){ 0 };
 	c->cpus = 1;
 	c->paging = PAGING_NESTED;
+	c->weight = CONFIG_WEIGHT_DEFAULT;
 	c->ok = true;
 	c->line = line;
 }
@@ -187,6 +188,23 @@ static void parse_header(struct parser *ps, struct str line)
 }
 
 /* "64M" -> bytes. false on syntax errors and overflow. */
+/* A decimal number lo..hi, without sign or suffix. */
+static bool parse_range(struct str v, unsigned lo, unsigned hi, unsigned *out)
+{
+	uint64_t n = 0;
+	if (v.n == 0 || v.n > 6)
+		return false;
+	for (size_t i = 0; i < v.n; i++) {
+		if (v.p[i] < '0' || v.p[i] > '9')
+			return false;
+		n = n * 10 + (unsigned)(v.p[i] - '0');
+	}
+	if (n < lo || n > hi)
+		return false;
+	*out = (unsigned)n;
+	return true;
+}
+
 static bool parse_size(struct str v, uint64_t *out)
 {
 	uint64_t n = 0;
@@ -370,6 +388,23 @@ static void parse_key(struct parser *ps, struct str line)
 	} else if (eq(key, "cpu")) {
 		if (once(ps, SEEN_CPU, key))
 			parse_cpu(ps, v);
+	} else if (eq(key, "weight")) {
+		if (!once(ps, SEEN_WEIGHT, key))
+			return;
+		if (!parse_range(v, CONFIG_WEIGHT_MIN, CONFIG_WEIGHT_MAX, &c->weight))
+			error(ps, "bad value '%.*s' for 'weight' (%d..%d)", S(v), CONFIG_WEIGHT_MIN,
+			      CONFIG_WEIGHT_MAX);
+	} else if (eq(key, "cap")) {
+		if (!once(ps, SEEN_CAP, key))
+			return;
+		if (!parse_range(v, 1, 100, &c->cap))
+			error(ps, "bad value '%.*s' for 'cap' (1..100 percent)", S(v));
+	} else if (eq(key, "watchdog")) {
+		if (!once(ps, SEEN_WATCHDOG, key))
+			return;
+		if (!parse_range(v, 1, CONFIG_WATCHDOG_MAX, &c->watchdog))
+			error(ps, "bad value '%.*s' for 'watchdog' (1..%d seconds)", S(v),
+			      CONFIG_WATCHDOG_MAX);
 	} else {
 		error(ps, "unknown key '%.*s'", S(key));
 	}

@@ -26,6 +26,10 @@
 #define CONFIG_CPUS_MAX     8    /* 1..9 (one digit); vmm/vm.h: VM_MAX_VCPUS */
 #define CONFIG_MEMORY_MIN   (1ull << 20)
 #define CONFIG_MEMORY_MAX   (64ull << 30)
+#define CONFIG_WEIGHT_MIN   1
+#define CONFIG_WEIGHT_MAX   65535
+#define CONFIG_WEIGHT_DEFAULT 256
+#define CONFIG_WATCHDOG_MAX 86400 /* seconds: a day */
 
 enum vm_paging { PAGING_NESTED, PAGING_SHADOW };
 
@@ -40,6 +44,9 @@ struct vm_config {
 	enum vm_paging paging; /* default PAGING_NESTED */
 	uint32_t cpu_clear[CPUID_WORDS]; /* `cpu = host,-NAME...`: the CPUID bits
 					    removed from the VM's model (default none) */
+	unsigned weight;       /* relative CPU share, default 256 (vmm/sched.c) */
+	unsigned cap;          /* at most this percent of one host CPU per vCPU; 0: none */
+	unsigned watchdog;     /* seconds it may run; 0: no watchdog */
 	int line;              /* line of the [vm NAME] header (of the first text for
 				  the pseudo entry); lines count from 1 */
 	bool ok;

@@ -239,9 +239,64 @@ def config_memory_mib(vms):
     return total
 
 
-def machine_memory_mib(vm_total_mib):
-    """Emulated machine RAM: all VMs + 256M for hv86, at least 512M."""
-    return max(512, vm_total_mib + 256)
+def config_vm_mibs(vms):
+    """RAM each VM of a config asks for, in config order (default 64M; a value
+    the launcher cannot read counts as the default: hv86 judges it)."""
+    out = []
+    for vm in vms:
+        try:
+            out.append(parse_size_mib(vm["memory"], plain="B") if vm["memory"]
+                       else DEFAULT_MEM_MIB)
+        except ValueError:
+            out.append(DEFAULT_MEM_MIB)
+    return out
+
+
+HV86_MEM_MIB = 256          # hv86 itself, its tables and each VM's hypervisor memory
+MACHINE_MIN_MIB = 512
+# The most RAM each emulator's machine is given (issue 28: one VM's memory = 64G
+# made the emulator fail to start, and so stopped every VM). QEMU (svm, auto)
+# allocates guest RAM lazily, but not beyond what the host can back; Bochs 2.7
+# allocates its host= memory up front.
+MACHINE_MAX_MIB = {"svm": 8192, "kvm": 8192, "vmx": 2048}
+
+
+def host_mem_mib():
+    """This machine's RAM in MiB, or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) // 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def machine_limit_mib(backend):
+    """The most RAM the backend's emulator gets: its own limit, and at most half
+    of this machine's RAM."""
+    limit = MACHINE_MAX_MIB.get(backend, MACHINE_MAX_MIB["vmx"])
+    host = host_mem_mib()
+    if host:
+        limit = min(limit, max(MACHINE_MIN_MIB, host // 2))
+    return limit
+
+
+def machine_memory_mib(vm_mibs, limit=None):
+    """Emulated machine RAM for the VMs hv86 will start: 256M for hv86 plus, in
+    config order, each VM that still fits under limit (one that does not is left
+    out of the sum: hv86 refuses it with its figures, "hv86: vm NAME stopped: not
+    enough host memory ...", and runs the others); at least 512M. vm_mibs: a list,
+    or one total (no limit)."""
+    if isinstance(vm_mibs, int):
+        vm_mibs = [vm_mibs]
+    total = HV86_MEM_MIB
+    for m in vm_mibs:
+        if limit is None or total + m <= limit:
+            total += m
+    size = max(MACHINE_MIN_MIB, total)
+    return min(size, limit) if limit is not None else size
 
 
 def make_config(name, kernel_name, module_names, cmdline, mem_mib, cpus, paging, cpu=None):
@@ -473,10 +528,11 @@ def _positive_int(key, val):
 class Plan:
     """The hv86.cfg text, the modules [(path, name)] and the machine's size."""
 
-    def __init__(self, cfg_text, modules, vm_mem_mib, warnings=()):
+    def __init__(self, cfg_text, modules, vm_mem_mib, warnings=(), vm_mibs=None):
         self.cfg_text = cfg_text
         self.modules = modules
         self.vm_mem_mib = vm_mem_mib
+        self.vm_mibs = vm_mibs if vm_mibs is not None else [vm_mem_mib]
         self.warnings = list(warnings)
 
 
@@ -497,7 +553,7 @@ def plan_from_options(o):
                 continue
             check_passable_name(name)
             modules.append((path, name))
-        return Plan(text, modules, config_memory_mib(vms), warnings)
+        return Plan(text, modules, config_memory_mib(vms), warnings, config_vm_mibs(vms))
 
     mem = o.mem if o.mem is not None else DEFAULT_MEM_MIB
     smp = o.smp if o.smp is not None else 1
@@ -800,7 +856,7 @@ def run(o):
     plan = plan_from_options(o)
     for wmsg in plan.warnings:
         err("warning: " + wmsg)
-    mem = machine_memory_mib(plan.vm_mem_mib)
+    mem = machine_memory_mib(plan.vm_mibs, machine_limit_mib(backend))
     tmp = tempfile.mkdtemp(prefix="hv86-run.")
     proc = None
     files = []

@@ -137,6 +137,15 @@ static void summary(void)
                 " switch_cycles=%lu", vm->stats.io_unclaimed_reads,
                 vm->stats.io_unclaimed_writes, vm->ended_tick, vm->hv_bytes, vm->switches,
                 vm->switches ? vm->switch_cycles / vm->switches : 0);
+        /* CPU time (vmm/sched.c): the VM's, then each vCPU's, in microseconds. */
+        /* cpu_pct: its CPU time over its life, in percent of one host CPU. */
+        kprintf(" weight=%u cap=%u run_us=%lu cpu_pct=%lu vcpu_run_us=", vm->weight, vm->cap,
+                vm->run_ns / 1000, vm->ended_ns ? vm->run_ns * 100 / vm->ended_ns : 0);
+        for (unsigned k = 0; k < vm->nvcpus; k++)
+            kprintf("%s%lu", k ? "," : "", vm->vcpus[k].run_ns / 1000);
+        if (!vm->nvcpus)
+            kprintf("-");
+        kprintf(" console_dropped=%lu", vm->console.dropped);
         kprintf(" moves=%lu pcpu=", vm->moves);   /* the host CPUs that ran it */
         print_cpus(vm->ran_on);
         const struct vm_stats *st = &vm->stats;

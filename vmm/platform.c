@@ -16,6 +16,7 @@
 #include "dev/uart16550.h"
 #include "kernel/console.h"
 #include "kernel/mm.h"
+#include "kernel/string.h"
 #include "kernel/timer.h"
 #include "kernel/x86.h"
 #include "loader/multiboot_guest.h"
@@ -55,6 +56,15 @@ struct platform {
 static void uart_emit(void *ctx, const char *line, unsigned len)
 {
     struct vm *vm = ctx;
+    /* "[NAME] ", the line and its newline: the bytes it costs the console. */
+    uint64_t cost = strlen(vm->name) + 3 + len + 1;
+    if (!console_limit_take(&vm->console, cost, time_ns())) {
+        if (vm->console.dropped == 1)     /* said once; the summary counts them */
+            kprintf("hv86: vm %s: console output over its limit (%lu bytes/s after %lu, "
+                    "%lu in all): lines dropped\n", vm->name, vm->console.rate,
+                    vm->console.burst, vm->console.cap);
+        return;
+    }
     console_lock();             /* the whole line, not interleaved with other CPUs' */
     kprintf("[%s] ", vm->name);
     console_write(line, len);

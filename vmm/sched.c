@@ -1,5 +1,6 @@
 /* The scheduler: which host CPU runs which vCPU, and when. Each VM is owned by
- * one host CPU at a time, which runs all its vCPUs round-robin on its tick;
+ * one host CPU at a time, which shares itself among the VMs it owns in
+ * proportion to their weights (vmm/policy/sched_pick.h);
  * halted vCPUs sleep until an interrupt, an idle CPU is handed a VM by a busy
  * one (docs/smp.md, docs/interrupts.md). */
 #include "kernel/console.h"
@@ -106,12 +107,14 @@ static bool vcpu_runnable(struct vcpu *v, uint64_t *wake)
     return true;
 }
 
-/* One turn of v: it runs until this CPU's tick ends its turn (or, without a
- * working timer, for one exit), its VM stops or it halts. A solo turn (the only
- * vCPU of the CPU that can run, others asleep, the tick off) ends instead at a
- * host interrupt (a sleeper's timer, a kick) or an interrupt message in its VM,
- * either of which may have woken another vCPU. */
-static void run_turn(struct vcpu *v, struct vcpu **last, bool solo)
+/* One turn of v, from now to end (time_ns; SCHED_NEVER: no end of its own):
+ * its slice, measured from the start of this turn, not from a tick (or, without
+ * a working timer, one exit). It also ends when its VM stops or it halts. A solo
+ * turn (the only vCPU of the CPU that can run, others asleep, the tick off) ends
+ * instead at a host interrupt (a sleeper's timer, a kick) or an interrupt
+ * message in its VM, either of which may have woken another vCPU. The time it
+ * ran is charged to the vCPU and its VM (vmm/policy/sched_pick.h). */
+static void run_turn(struct vcpu *v, struct vcpu **last, bool solo, uint64_t start, uint64_t end)
 {
     struct vm *vm = v->vm;
     struct vm_exit e;
@@ -125,10 +128,14 @@ static void run_turn(struct vcpu *v, struct vcpu **last, bool solo)
         vm->switch_cycles += rdtsc() - t0;
         *last = v;
     }
-    uint64_t turn = timer_cpu_ticks();
     irq_forget(v);              /* the others' entries re-armed the host timer; a VM
                                    handed over has its timers armed on another CPU */
     do {
+        /* The slice's end is a host interrupt, an exit. Asked again before each
+         * entry: an earlier wake-up (a guest timer's) that was pending when the
+         * turn began has since fired and taken the request with it. */
+        if (end != SCHED_NEVER)
+            timer_wake_at(end);
         irq_prepare_entry(v);
         shadow_prepare_entry(v);
         fpu_enter_guest(v);
@@ -136,38 +143,74 @@ static void run_turn(struct vcpu *v, struct vcpu **last, bool solo)
         fpu_leave_guest(v);
         exit_dispatch(v, &e);
     } while (vm->state == VM_RUNNING && !v->halted && !v->init_pending &&
-             timer_cpu_ticks() == turn && timer_running && e.kind != EXIT_PREEMPT &&
+             (end == SCHED_NEVER || time_ns() < end) && timer_running &&
+             e.kind != EXIT_PREEMPT &&
              !(solo && (e.kind == EXIT_EXTINT || vm->irq_events != events)));
     this_cpu()->current = 0;
+    uint64_t ns = time_ns() - start;
+    v->run_ns += ns;
+    vm->run_ns += ns;
+    vm->vtime = sched_charge(vm->vtime, ns, vm->weight);
+    sched_cap_charge(&v->cap, vm->cap, ns);
 }
 
-/* Round-robin over every runnable vCPU of the VMs this CPU owns. A halted vCPU
- * is skipped until something wakes it (vmm/irq.c), a vCPU in wait-for-SIPI until
- * a SIPI starts it; when none can run, the CPU sleeps until its next interrupt:
- * the tick, or the earliest guest timer (timer_wake_at). With one vCPU able to
- * run the tick is off and that vCPU's turn is solo (run_turn). A VM whose vCPUs all
- * sleep with no timer armed can never wake: it is stopped. The end of a VM (exit
- * port, power-off, stop) ends all its vCPUs, since they run only while it is
+/* Can v run now, its cap allowing? If not only because of its cap, *wake is
+ * lowered to when it may. */
+static bool vcpu_ready(struct vcpu *v, uint64_t now, uint64_t *wake)
+{
+    if (!vcpu_runnable(v, wake))
+        return false;
+    struct vm *vm = v->vm;
+    if (!vm->cap)
+        return true;
+    sched_cap_fill(&v->cap, vm->cap, now);
+    uint64_t at = sched_cap_ready_at(&v->cap, vm->cap, now);
+    if (at <= now)
+        return true;
+    *wake = at < *wake ? at : *wake;
+    return false;
+}
+
+/* The proportional-share scheduler of the VMs this CPU owns (docs/smp.md,
+ * "Scheduling"). Each decision: which vCPUs can run (a halted one is skipped
+ * until something wakes it, vmm/irq.c; one in wait-for-SIPI until a SIPI starts
+ * it; a capped one until its budget allows), then the VM with the least virtual
+ * time among those that can (vmm/policy/sched_pick.c), then that VM's next
+ * vCPU in turn, for one slice from the start of its own turn. When none can
+ * run, the CPU sleeps until its next interrupt: the tick, the earliest guest
+ * timer or cap refill (timer_wake_at). With one vCPU able to run the tick is
+ * off and that vCPU's turn is solo (run_turn). A VM whose vCPUs all sleep with
+ * no timer armed can never wake: it is stopped. The end of a VM (exit port,
+ * power-off, stop) ends all its vCPUs, since they run only while it is
  * VM_RUNNING; it then leaves its CPU (give_vm to nobody). Load balance: after a
- * VM's turns, a CPU that owns two or more running VMs while another CPU is idle
+ * VM's turn, a CPU that owns two or more running VMs while another CPU is idle
  * hands that VM to the idle CPU. The loop ends when no VM runs anywhere: until
  * then a CPU without VMs may still be handed one. */
 static uint64_t run_start;           /* time_ns() when the VMs started: ended_tick */
 #define PASS_CPU_SHIFT 48
+
+static void vm_ended(struct vm *vm)
+{
+    vm->ended_tick = timer_ticks_since(run_start);
+    vm->ended_ns = time_ns() - run_start;
+}
+#define MAX_SCHED_VMS 64
 
 static void run_cpu(void)
 {
     struct vcpu *last = 0;
     struct cpu *c = this_cpu();
     int me = (int)c->index;
-    /* This CPU's passes, numbered apart from every other CPU's: a VM handed to it
-     * in the middle of a pass is left for the next (its ready flags are stale). */
+    struct sched_entity ent[MAX_SCHED_VMS];
+    uint64_t clock = 0;              /* this CPU's virtual clock (sched_pick) */
+    unsigned after = nvms - 1;       /* the VM picked last */
+    /* This CPU's decisions, numbered apart from every other CPU's. */
     uint64_t pass = (uint64_t)me << PASS_CPU_SHIFT;
     for (bool any = true; any;) {
         any = false;
         pass++;
-        bool ran = false;
-        uint64_t wake = IRQ_NEVER;
+        bool changed = false;
+        uint64_t wake = IRQ_NEVER, now = time_ns();
         /* Who can run now, and the first timer of those asleep. The tick shares
          * this CPU between vCPUs: with at most one of them able to run it is
          * switched off, which saves that vCPU an exit every tick, and the
@@ -177,63 +220,89 @@ static void run_cpu(void)
         unsigned owned = 0, ready = 0;
         for (unsigned i = 0; i < nvms; i++) {
             struct vm *vm = vms[i];
-            if (!vm_running(vm) || !owns(vm, me))
+            ent[i] = (struct sched_entity){ 0 };
+            if (!vm_running(vm))
                 continue;
+            any = true;
+            if (!owns(vm, me))
+                continue;
+            if (vm->sched_cpu != me) {       /* new here: it starts at this CPU's clock */
+                vm->sched_cpu = me;
+                vm->vtime = clock;
+                vm->sched_ready = false;
+            }
+            /* Its watchdog: time since the VMs started, as ended_tick counts it. */
+            if (vm->watchdog_ns && now - run_start >= vm->watchdog_ns)
+                vm_stop(vm, "watchdog: still running after %lu s",
+                        (unsigned long)(vm->watchdog_ns / 1000000000ull));
+            else if (vm->watchdog_ns && run_start + vm->watchdog_ns < wake)
+                wake = run_start + vm->watchdog_ns;     /* a solo turn or a sleep ends then */
             vm->sched_wake = IRQ_NEVER;
             vm->sched_pass = pass;
+            unsigned n = 0;
             for (unsigned k = 0; k < vm->nvcpus; k++) {
                 struct vcpu *v = &vm->vcpus[k];
-                v->ready = vcpu_runnable(v, &vm->sched_wake);
-                ready += v->ready;
+                v->ready = vcpu_ready(v, now, &vm->sched_wake);
+                n += v->ready;
             }
+            if (!n && vm->sched_wake == IRQ_NEVER && vm->state == VM_RUNNING)
+                vm_stop(vm, "all %u vCPUs halted or waiting for a SIPI with no interrupt "
+                        "source armed to wake them", vm->nvcpus);
+            if (vm->state != VM_RUNNING) {
+                vm_ended(vm);
+                give_vm(vm, VM_NO_CPU);
+                changed = true;             /* no sleep: the next pass sees the change */
+                continue;
+            }
+            ent[i] = (struct sched_entity){ vm->vtime, n > 0, vm->sched_ready };
+            vm->sched_ready = n > 0;
             owned += vm->nvcpus;
+            ready += n;
             wake = vm->sched_wake < wake ? vm->sched_wake : wake;
         }
         bool tick = !owned || ready > 1, solo = ready == 1 && owned > 1;
         timer_tick_enable(tick);
         if (!tick)
             timer_wake_at(wake);
-        for (unsigned i = 0; i < nvms; i++) {
-            struct vm *vm = vms[i];
-            if (!vm_running(vm))
-                continue;
-            any = true;
-            if (!owns(vm, me) || vm->sched_pass != pass)
-                continue;
-            bool live = false;
-            uint64_t vm_wake = vm->sched_wake;
-            for (unsigned k = 0; k < vm->nvcpus && vm->state == VM_RUNNING; k++) {
-                struct vcpu *v = &vm->vcpus[k];
-                /* Again: an earlier turn of this pass may have sent it an INIT. */
-                if (!v->ready || !vcpu_runnable(v, &vm_wake))
-                    continue;
-                ran = live = true;
-                __atomic_store_n(&c->idle, false, __ATOMIC_RELEASE);
-                run_turn(v, &last, solo);
+        int pick = nvms ? sched_pick(ent, nvms, after, &clock) : -1;
+        if (pick < 0) {
+            if (any && !changed) {
+                __atomic_store_n(&c->idle, true, __ATOMIC_RELEASE);
+                if (timer_running) {
+                    timer_wake_at(wake);
+                    timer_idle();
+                }
             }
-            if (vm->state == VM_RUNNING && !live && vm_wake == IRQ_NEVER)
-                vm_stop(vm, "all %u vCPUs halted or waiting for a SIPI with no interrupt "
-                        "source armed to wake them", vm->nvcpus);
-            wake = vm_wake < wake ? vm_wake : wake;
-            if (vm->state != VM_RUNNING) {
-                vm->ended_tick = timer_ticks_since(run_start);
-                give_vm(vm, VM_NO_CPU);
-                ran = true;             /* no sleep: the next pass sees the change */
-                continue;
-            }
-            int to = live ? idle_cpu(me) : VM_NO_CPU;
-            if (to != VM_NO_CPU && running_vms_owned(me) >= 2) {
-                vm->moves++;
-                give_vm(vm, to);
-                last = 0;
-            }
+            continue;
         }
-        if (any && !ran) {
-            __atomic_store_n(&c->idle, true, __ATOMIC_RELEASE);
-            if (timer_running) {
-                timer_wake_at(wake);
-                timer_idle();
-            }
+        __atomic_store_n(&c->idle, false, __ATOMIC_RELEASE);
+        after = (unsigned)pick;
+        struct vm *vm = vms[pick];
+        vm->vtime = ent[pick].vtime;
+        struct vcpu *v = 0;
+        for (unsigned j = 0; j < vm->nvcpus && !v; j++) {
+            unsigned k = (vm->sched_next + j) % vm->nvcpus;
+            if (vm->vcpus[k].ready)
+                v = &vm->vcpus[k];
+        }
+        vm->sched_next = (v->id + 1) % vm->nvcpus;
+        /* A slice only when another vCPU of this CPU can run: one that runs alone
+         * keeps the CPU (no host interrupt for nothing: docs/interrupts.md) until
+         * it halts, a sleeper wakes (solo), its cap or its watchdog. */
+        uint64_t end = sched_turn_end(now, ready == 1, &v->cap, vm->cap);
+        if (vm->watchdog_ns && run_start + vm->watchdog_ns < end)
+            end = run_start + vm->watchdog_ns;
+        run_turn(v, &last, solo, now, end);
+        if (vm->state != VM_RUNNING) {
+            vm_ended(vm);
+            give_vm(vm, VM_NO_CPU);
+            continue;
+        }
+        int to = idle_cpu(me);
+        if (to != VM_NO_CPU && running_vms_owned(me) >= 2) {
+            vm->moves++;
+            give_vm(vm, to);
+            last = 0;
         }
     }
 }
@@ -262,6 +331,8 @@ const struct smp_hooks sched_ap_hooks = { .init = ap_init, .run = ap_run };
 /* All VMs on all CPUs: the BSP created every vCPU, so it unloads them all first. */
 void sched_run(struct vm **all, unsigned n, bool timer, bool ap_panic_test)
 {
+    if (n > MAX_SCHED_VMS)
+        panic("sched: %u VMs, at most %u", n, MAX_SCHED_VMS);
     vms = all;
     nvms = n;
     timer_running = timer;

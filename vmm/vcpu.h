@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include "arch/x86.h"
 #include "vmm/exit.h"
+#include "vmm/policy/sched_pick.h"
 
 /* General-purpose registers in instruction-encoding order (ModRM reg/rm numbers). */
 enum gpr {
@@ -62,6 +63,8 @@ struct vcpu {
     bool halted;               /* in HLT until an interrupt (vmm/irq.c) */
     bool halted_if;            /* ... with RFLAGS.IF set: an interrupt may wake it */
     bool ready;                /* could run at the start of its CPU's pass (vmm/sched.c) */
+    uint64_t run_ns;           /* host CPU time it ran (vmm/sched.c) */
+    struct sched_cap cap;      /* its budget when its VM has a cap */
     /* Processor start-up (vmm/startup.c): */
     bool wait_sipi;            /* wait-for-SIPI: not run until a SIPI arrives */
     bool init_pending;         /* an INIT arrived: applied before it runs next */

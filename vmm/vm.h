@@ -10,6 +10,7 @@
 #include "vmm/irq.h"
 #include "vmm/policy/cpuid_model.h"
 #include "vmm/policy/msr_model.h"
+#include "vmm/policy/console_limit.h"
 #include "vmm/vcpu.h"
 
 #define VM_NAME_MAX   32
@@ -57,6 +58,7 @@ struct vm {
     struct bus bus;
     struct vm_stats stats;
     uint64_t ended_tick;             /* host tick when the VM ended */
+    uint64_t ended_ns;               /* ... and in ns since the VMs started */
     uint64_t hv_bytes;               /* hypervisor memory for this VM, guest RAM excluded */
     uint64_t switches, switch_cycles;/* turns given to it, and the TSC spent switching in */
     uint32_t msr_logged[VM_MSR_LOG_MAX];   /* unknown MSRs already reported */
@@ -80,6 +82,17 @@ struct vm {
                                         that touches its state (hv.c, docs/smp.md) */
     uint32_t ran_on;                 /* host CPUs that did run it, one bit each */
     uint64_t moves;                  /* handed to another host CPU (load balance) */
+    /* Proportional share (vmm/sched.c, vmm/policy/sched_pick.h, docs/smp.md). */
+    unsigned weight;                 /* relative share, from its config (default 256) */
+    unsigned cap;                    /* percent of one host CPU per vCPU; 0: none */
+    uint64_t vtime;                  /* virtual time: run time scaled by 256 / weight */
+    uint64_t run_ns;                 /* host CPU time all its vCPUs ran */
+    int sched_cpu;                   /* the CPU whose clock vtime is on; -1: none yet */
+    bool sched_ready;                /* it was ready at its CPU's previous decision */
+    unsigned sched_next;             /* the vCPU whose turn is next (round-robin) */
+    uint64_t watchdog_ns;            /* stopped when still running this long after the
+                                        VMs started; 0: no watchdog (vmm/sched.c) */
+    struct console_limit console;    /* its console output's budget (vmm/platform.c) */
 };
 
 /* Host pointer to guest-physical [gpa, gpa+len) if it is all in this VM's RAM,

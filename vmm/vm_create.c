@@ -120,6 +120,16 @@ struct vm *vm_create(const struct vm_config *c, unsigned id, bool bad_entry)
     vm->id = id;
     strlcpy(vm->name, c->name[0] ? c->name : "(config)", sizeof vm->name);
     vm->state = VM_CREATED;
+    vm->weight = c->weight ? c->weight : SCHED_WEIGHT_UNIT;
+    vm->cap = c->cap;
+    vm->watchdog_ns = (uint64_t)c->watchdog * 1000000000ull;
+    /* hv86.console_kib=N (tests): a burst of N KiB, then N/4 KiB/s. */
+    unsigned kib;
+    bool small = bootinfo_arg_uint("hv86.console_kib", &kib) && kib;
+    vm->console.burst = small ? (uint64_t)kib << 10 : CONSOLE_BURST;
+    vm->console.rate = small ? (uint64_t)kib << 8 : CONSOLE_RATE;
+    vm->console.cap = CONSOLE_CAP;
+    vm->sched_cpu = -1;
     bus_init(&vm->bus);
     if (!c->ok) {
         vm_stop(vm, "%s line %d: %s", HV_CONFIG_MODULE, c->err_line, c->err);

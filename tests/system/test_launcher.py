@@ -221,6 +221,24 @@ class ConfigScanning(TempDirCase):
         self.assertEqual(lib.machine_memory_mib(64), 512)
         self.assertEqual(lib.config_memory_mib(lib.parse_config("[vm a]\n")), 64)
 
+    def test_memory_within_the_emulator(self):
+        # Issue 28: one VM with memory = 64G must not stop the emulator, so the
+        # machine holds only the VMs that fit; hv86 refuses the others itself.
+        vms = lib.parse_config("[vm a]\nmemory = 16M\n[vm big]\nmemory = 64G\n"
+                               "[vm c]\nmemory = 1G\n[vm d]\nmemory = 2G\n")
+        self.assertEqual(lib.config_vm_mibs(vms), [16, 65536, 1024, 2048])
+        self.assertEqual(lib.machine_memory_mib(lib.config_vm_mibs(vms), 2048),
+                         256 + 16 + 1024)
+        self.assertEqual(lib.machine_memory_mib(lib.config_vm_mibs(vms), 8192),
+                         256 + 16 + 1024 + 2048)
+        self.assertEqual(lib.machine_memory_mib([16], 2048), 512)
+        self.assertEqual(lib.machine_memory_mib([65536], 2048), 512)
+        self.assertEqual(lib.machine_memory_mib([1792], 2048), 2048)
+        self.assertLessEqual(lib.machine_limit_mib("vmx"), 2048)
+        self.assertLessEqual(lib.machine_limit_mib("svm"), 8192)
+        self.assertGreaterEqual(lib.machine_limit_mib("svm"), 512)
+        self.assertEqual(lib.config_vm_mibs(lib.parse_config("[vm a]\nmemory = lots\n")), [64])
+
     def test_resolve_config_folder_then_guests(self):
         cdir = os.path.join(self.dir, "cfg")
         gdir = os.path.join(self.dir, "guests")

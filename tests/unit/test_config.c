@@ -87,6 +87,8 @@ static void test_defaults_and_two_vms(void **state)
 	assert_int_equal(out[0].nmodules, 0);
 	assert_string_equal(out[0].cmdline, "");
 	assert_int_equal(out[0].memory, 1ull << 20);
+	assert_int_equal(out[0].weight, 256);
+	assert_int_equal(out[0].cap, 0);
 	assert_true(out[1].ok);
 	assert_string_equal(out[1].name, "b.2-x_Y");
 	assert_string_equal(out[1].kernel, "b.elf");
@@ -133,6 +135,25 @@ static void test_memory_values(void **state)
 }
 
 /* Each kind of error, alone in a VM, with its line and message. */
+static void test_weight_and_cap(void **state)
+{
+	(void)state;
+	const char *text =
+		"[vm a]\nkernel = a.elf\nmemory = 1M\nweight = 512\ncap = 25\n"
+		"[vm b]\nkernel = b.elf\nmemory = 1M\nweight=1\ncap=100\n"
+		"[vm c]\nkernel = c.elf\nmemory = 1M\nweight = 65535 # the most\nwatchdog = 30\n";
+	assert_int_equal(parse(text), 3);
+	assert_true(out[0].ok && out[1].ok && out[2].ok);
+	assert_int_equal(out[0].weight, 512);
+	assert_int_equal(out[0].cap, 25);
+	assert_int_equal(out[1].weight, 1);
+	assert_int_equal(out[1].cap, 100);
+	assert_int_equal(out[2].weight, 65535);
+	assert_int_equal(out[2].cap, 0);
+	assert_int_equal(out[0].watchdog, 0);
+	assert_int_equal(out[2].watchdog, 30);
+}
+
 static void test_each_error(void **state)
 {
 	(void)state;
@@ -144,6 +165,22 @@ static void test_each_error(void **state)
 		{ "kernel = k\nmemory = 1M\ncpus = 9\n", 4, "bad value '9' for 'cpus' (1..8)" },
 		{ "kernel = k\nmemory = 1M\ncpus = 10\n", 4, "bad value '10' for 'cpus' (1..8)" },
 		{ "kernel = k\nmemory = 1M\ncpus = two\n", 4, "bad value 'two' for 'cpus' (1..8)" },
+		{ "kernel = k\nmemory = 1M\nweight = 0\n", 4, "bad value '0' for 'weight' (1..65535)" },
+		{ "kernel = k\nmemory = 1M\nweight = 65536\n", 4,
+		  "bad value '65536' for 'weight' (1..65535)" },
+		{ "kernel = k\nmemory = 1M\nweight = -5\n", 4, "bad value '-5' for 'weight' (1..65535)" },
+		{ "kernel = k\nmemory = 1M\nweight = 2k\n", 4, "bad value '2k' for 'weight' (1..65535)" },
+		{ "kernel = k\nmemory = 1M\nweight = 1\nweight = 2\n", 5, "duplicate key 'weight'" },
+		{ "kernel = k\nmemory = 1M\ncap = 0\n", 4, "bad value '0' for 'cap' (1..100 percent)" },
+		{ "kernel = k\nmemory = 1M\ncap = 101\n", 4, "bad value '101' for 'cap' (1..100 percent)" },
+		{ "kernel = k\nmemory = 1M\ncap = 25%\n", 4, "bad value '25%' for 'cap' (1..100 percent)" },
+		{ "kernel = k\nmemory = 1M\ncap =\n", 4, "bad value '' for 'cap' (1..100 percent)" },
+		{ "kernel = k\nmemory = 1M\nwatchdog = 0\n", 4,
+		  "bad value '0' for 'watchdog' (1..86400 seconds)" },
+		{ "kernel = k\nmemory = 1M\nwatchdog = 86401\n", 4,
+		  "bad value '86401' for 'watchdog' (1..86400 seconds)" },
+		{ "kernel = k\nmemory = 1M\nwatchdog = 10s\n", 4,
+		  "bad value '10s' for 'watchdog' (1..86400 seconds)" },
 		{ "kernel = k\nmemory = 1M\npaging = ept\n", 4,
 		  "bad value 'ept' for 'paging' (nested or shadow)" },
 		{ "kernel = k\nmemory = 1M\nmemory = 2M\n", 4, "duplicate key 'memory'" },
@@ -440,6 +477,7 @@ int main(void)
 		cmocka_unit_test(test_full_example),
 		cmocka_unit_test(test_defaults_and_two_vms),
 		cmocka_unit_test(test_memory_values),
+		cmocka_unit_test(test_weight_and_cap),
 		cmocka_unit_test(test_each_error),
 		cmocka_unit_test(test_cpu_features),
 		cmocka_unit_test(test_long_values),
