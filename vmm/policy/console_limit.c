@@ -1,7 +1,7 @@
 /* A VM's console output, limited (vmm/policy/console_limit.h). */
 #include "vmm/policy/console_limit.h"
 
-#define NS_PER_S 1000000000ull
+#include "arch/units.h"
 
 bool console_limit_take(struct console_limit *c, uint64_t len, uint64_t now)
 {
