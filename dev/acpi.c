@@ -23,7 +23,7 @@
 /* --- RSDP (5.2.5.3) ------------------------------------------------------------ */
 #define RSDP_SIGNATURE   "RSD PTR "
 #define RSDP_REVISION    2             /* ACPI 2.0 and later: has the XSDT */
-#define RSDP_LEN         36
+#define RSDP_LEN         ACPI_RSDP_LEN
 
 #define XSDT_REVISION    1             /* 5.2.8 */
 #define RSDT_REVISION    1             /* 5.2.7 */
@@ -539,7 +539,8 @@ static void build_mcfg(uint8_t *t)
     seal(t);
 }
 
-size_t acpi_build(const struct acpi_config *c, uint8_t *buf, size_t size)
+size_t acpi_build(const struct acpi_config *c, uint8_t *buf, size_t size,
+                  uint8_t rsdp[ACPI_RSDP_LEN])
 {
     enum { MAX_TABLES = 3 };             /* FADT, MADT, MCFG */
     struct out o = { .buf = buf, .size = size };
@@ -547,7 +548,8 @@ size_t acpi_build(const struct acpi_config *c, uint8_t *buf, size_t size)
         return 0;
     for (size_t i = 0; i < size; i++)
         buf[i] = 0;
-    uint8_t *rsdp = take(&o, RSDP_LEN, RSDP_ALIGN);
+    for (size_t i = 0; i < RSDP_LEN; i++)
+        rsdp[i] = 0;
     uint8_t *facs = take(&o, FACS_LEN, FACS_ALIGN);
     uint8_t *dsdt = build_dsdt(c, &o);
     uint8_t *fadt = take(&o, FADT_LEN, TABLE_ALIGN);

@@ -77,6 +77,12 @@ static void wr64(uint8_t *p, uint64_t v) { wr32(p, (uint32_t)v); wr32(p + 4, (ui
 static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 static uint64_t str_len(const char *s) { uint64_t n = 0; while (s[n]) n++; return n; }
 static bool is_pow2(uint64_t v) { return v && !(v & (v - 1)); }
+/* The end of the RAM from 1 MiB the kernel and initrd may use: below the
+ * platform's firmware range (the ACPI tables at the top of RAM), if any. */
+static uint64_t usable_top(const struct lb_input *in)
+{
+    return in->firmware.size ? in->firmware.base : in->ram_size;
+}
 
 bool lb_is_boot_image(const uint8_t *data, uint64_t size)
 {
@@ -96,8 +102,8 @@ static const char *place_kernel(const struct lb_input *in, const uint8_t *d, uin
         return "init_size is smaller than the kernel it has to hold";
     if (relocatable && (!is_pow2(align) || align > GIB))
         return "kernel_alignment is not a power of two up to 1 GiB";
-    uint64_t load = pref;
-    bool fits = load >= MIB && load <= in->ram_size && init <= in->ram_size - load;
+    uint64_t load = pref, ram = usable_top(in);
+    bool fits = load >= MIB && load <= ram && init <= ram - load;
     if (!fits && !relocatable)
         return "not relocatable, and its pref_address with init_size does not fit in the "
                "VM's memory";
@@ -107,7 +113,7 @@ static const char *place_kernel(const struct lb_input *in, const uint8_t *d, uin
      * says (0 in an old or hostile header, which would otherwise put it at GPA 0). */
     if (relocatable && (!fits || (load & (align - 1)))) {
         load = align_up(MIB, align);
-        if (load > in->ram_size || init > in->ram_size - load)
+        if (load > ram || init > ram - load)
             return "the kernel's init_size does not fit in the VM's memory";
     }
     res->kernel_start = load;
@@ -131,8 +137,8 @@ static const char *place_initrd(const struct lb_input *in, const uint8_t *d, mbg
     if (!total)
         return 0;
     uint64_t top = (uint64_t)rd32(d + HDR_INITRD_ADDR_MAX) + 1;
-    if (top > in->ram_size)
-        top = in->ram_size;
+    if (top > usable_top(in))
+        top = usable_top(in);
     if (total > top || ((top - total) & ~(PAGE_SIZE - 1)) < res->kernel_end)
         return "initrd does not fit in the VM's memory above the kernel (and below "
                "initrd_addr_max)";
@@ -157,9 +163,20 @@ static const char *fill_e820(const struct lb_input *in, uint8_t *bp)
         { 0, LOW_RAM_TOP, E820_RAM },
         { LOW_RAM_TOP, VGA_HOLE - LOW_RAM_TOP, E820_RESERVED },
         { FIRMWARE_GPA, MIB - FIRMWARE_GPA, E820_RESERVED },
-        { MIB, in->ram_size - MIB, E820_RAM },
+        { MIB, usable_top(in) - MIB, E820_RAM },
     };
     unsigned n = 4;
+    const struct mbg_range *fw = &in->firmware;
+    if (fw->size) {                     /* the ACPI tables, then any RAM above them */
+        map[n][0] = fw->base;
+        map[n][1] = fw->size;
+        map[n++][2] = E820_RESERVED;
+        if (fw->base + fw->size < in->ram_size) {
+            map[n][0] = fw->base + fw->size;
+            map[n][1] = in->ram_size - map[n][0];
+            map[n++][2] = E820_RAM;
+        }
+    }
     for (unsigned i = 0; i < in->nreserved; i++) {
         const struct mbg_range *r = &in->reserved[i];
         if (n >= LB_E820_MAX)
@@ -220,6 +237,9 @@ static const char *load(const struct lb_input *in, mbg_write_fn write, void *ctx
     uint64_t size = in->kernel.size;
     if (in->ram_size < 2 * SIZE_2M || in->ram_size > LB_PD_COUNT * GIB)
         return "VM memory must be between 4 MiB and 4 GiB for a Linux guest";
+    if (in->firmware.size && (in->firmware.base < 2 * MIB || in->firmware.base > in->ram_size ||
+                              in->firmware.size > in->ram_size - in->firmware.base))
+        return "the platform's firmware range lies outside the VM's memory";
     if (size < HDR_NEEDED_END)
         return "truncated: smaller than a bzImage setup header";
     if (rd16(d + HDR_BOOT_FLAG) != BOOT_FLAG_MAGIC)

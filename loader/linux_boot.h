@@ -45,6 +45,9 @@ struct lb_input {
     uint64_t ram_size;                   /* guest RAM [0, ram_size) */
     const struct mbg_range *reserved;    /* device ranges above RAM: e820 reserved */
     unsigned nreserved;
+    struct mbg_range firmware;           /* RAM kept by the platform (ACPI tables): e820
+                                            reserved, no kernel or initrd there; size 0:
+                                            none */
 };
 
 struct lb_result {

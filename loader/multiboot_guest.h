@@ -8,13 +8,19 @@
 #include <stdint.h>
 
 #define MBG_MAX_MODULES 8
-#define MBG_INFO_GPA    0x9000ull     /* boot information block (below the EBDA) */
+#define MBG_MAX_SEGMENTS 32           /* loadable (non-empty) segments of an image */
+/* The boot information block (information, module list, strings, memory map): at
+ * MBG_INFO_GPA when no segment or module covers it, else in free page-aligned RAM
+ * below 4 GiB (0x1000-0x9FC00 or from 1 MiB), right after the image or a module
+ * where it can (as QEMU puts it after the image). */
+#define MBG_INFO_GPA    0x9000ull
 #define MBG_INFO_MAX    0x7000ull
 #define MBG_LOW_TOP     0x9FC00ull    /* end of conventional memory given to the guest */
-/* The BIOS area, where hv86 puts the ACPI tables (dev/acpi.h): reserved in the map,
- * and no image segment may overlap it. */
-#define MBG_FIRMWARE_GPA 0xE0000ull
-#define MBG_FIRMWARE_END 0x100000ull
+/* The BIOS area, where a guest searches for the ACPI RSDP (dev/acpi.h): reserved in
+ * the map. Segments may cover it; the loader picks a 16-byte RSDP slot none covers. */
+#define MBG_BIOS_GPA    0xE0000ull
+#define MBG_BIOS_END    0x100000ull
+#define MBG_RSDP_LEN    36u
 #define MBG_MAX_RESERVED 4
 
 /* Copy len bytes into guest-physical gpa (src NULL: zero fill). False if outside RAM. */
@@ -33,11 +39,17 @@ struct mbg_input {
      * RAM entries: e.g. the PCI ECAM window, which Linux looks for there. */
     struct mbg_range reserved[MBG_MAX_RESERVED];
     unsigned nreserved;
+    /* RAM the platform keeps for itself (the ACPI tables, at the top of RAM): no
+     * segment, module or boot information may lie there; the map marks it reserved.
+     * Size 0: none. */
+    struct mbg_range firmware;
 };
 
 struct mbg_result {
     uint32_t entry;                      /* EIP at entry */
     uint32_t info_gpa;                   /* EBX at entry */
+    uint64_t info_size;                  /* bytes of boot information at info_gpa */
+    uint32_t rsdp_gpa;                   /* a 16-byte slot in the BIOS area no segment covers */
     uint64_t image_start, image_end;     /* guest-physical span of the kernel */
     const char *error;                   /* set when loading failed */
 };

@@ -32,9 +32,8 @@
  * every time. */
 static const struct rtc_time rtc_epoch = { .year = 2024, .month = 1, .day = 1, .wday = 2 };
 
-_Static_assert(ACPI_TABLES_GPA >= MBG_FIRMWARE_GPA &&
-               ACPI_TABLES_GPA + ACPI_TABLES_SIZE <= MBG_FIRMWARE_END,
-               "the ACPI tables lie in the area the memory map reserves");
+_Static_assert(ACPI_RSDP_AREA == MBG_BIOS_GPA && ACPI_RSDP_LEN == MBG_RSDP_LEN,
+               "the loader picks the RSDP's slot where a guest searches for it");
 
 struct platform {
     struct vm *vm;
@@ -230,14 +229,22 @@ int platform_attach(struct vm *vm, unsigned ncpus)
     return 0;
 }
 
-int platform_acpi(struct vm *vm)
+struct mbg_range platform_acpi_range(uint64_t ram_size)
+{
+    uint64_t top = ram_size < (4ull << 30) ? ram_size : (4ull << 30);
+    return (struct mbg_range){ top - ACPI_TABLES_SIZE, ACPI_TABLES_SIZE };
+}
+
+int platform_acpi(struct vm *vm, uint64_t rsdp_gpa)
 {
     struct platform *p = vm->platform;
-    struct acpi_config c = { .gpa = ACPI_TABLES_GPA, .ncpus = p->ncpus,
+    struct mbg_range r = platform_acpi_range(vm->ram_size);
+    struct acpi_config c = { .gpa = r.base, .ncpus = p->ncpus,
                              .ioapic_id = PLATFORM_IOAPIC_ID,
                              .pci_hole = has_pci_hole(vm->ram_size) };
-    uint8_t *area = vm_gpa_to_hva(vm, ACPI_TABLES_GPA, ACPI_TABLES_SIZE);
-    return area && acpi_build(&c, area, ACPI_TABLES_SIZE) ? 0 : -1;
+    uint8_t *area = vm_gpa_to_hva(vm, r.base, r.size);
+    uint8_t *rsdp = vm_gpa_to_hva(vm, rsdp_gpa, ACPI_RSDP_LEN);
+    return area && rsdp && acpi_build(&c, area, r.size, rsdp) ? 0 : -1;
 }
 
 unsigned platform_reserved(uint64_t ram_size, struct mbg_range *r, unsigned max)

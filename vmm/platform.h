@@ -3,19 +3,23 @@
 #ifndef VMM_PLATFORM_H
 #define VMM_PLATFORM_H
 #include <stdint.h>
+#include "loader/multiboot_guest.h"
 struct vm;
 struct vcpu;
 struct lapic;
-struct mbg_range;
 
 /* Allocate the devices of a VM with ncpus vCPUs (guest RAM must be allocated
  * first: fw_cfg reports its size) and register them; fw_cfg and the MADT report
  * ncpus processors, local APIC IDs 0 .. ncpus - 1. -1: out of memory or handler
  * slots. */
 int platform_attach(struct vm *vm, unsigned ncpus);
-/* Write the ACPI tables (dev/acpi.h) into the VM's RAM, at ACPI_TABLES_GPA in the
- * area the memory map reserves: after the guest is loaded. -1 if they do not fit. */
-int platform_acpi(struct vm *vm);
+/* Where a VM of ram_size bytes keeps its ACPI tables: the top ACPI_TABLES_SIZE
+ * bytes of its RAM below 4 GiB, which the loaders keep free and reserve. */
+struct mbg_range platform_acpi_range(uint64_t ram_size);
+/* Write the ACPI tables (dev/acpi.h) into the VM's RAM, in platform_acpi_range and
+ * the RSDP at rsdp_gpa (a 16-byte slot of the BIOS area the loader left free):
+ * after the guest is loaded. -1 if they do not fit. */
+int platform_acpi(struct vm *vm, uint64_t rsdp_gpa);
 /* The device ranges above RAM a VM of ram_size bytes has that its memory map must
  * mark reserved (the PCI ECAM window): up to max of them into r; their count. */
 unsigned platform_reserved(uint64_t ram_size, struct mbg_range *r, unsigned max);

@@ -2,6 +2,7 @@
  * guest image through its loader (multiboot or the Linux boot protocol, chosen by
  * the image), the platform devices and ACPI tables, the vCPUs and the entry state
  * the image's boot protocol asks for; and taking it apart again. */
+#include "dev/acpi.h"
 #include "kernel/bootinfo.h"
 #include "kernel/console.h"
 #include "kernel/mm.h"
@@ -162,6 +163,7 @@ struct vm *vm_create(const struct vm_config *c, unsigned id, bool bad_entry)
                  c->cmdline);
     struct mbg_input in = { .cmdline = cmdline, .ram_size = c->memory };
     in.nreserved = platform_reserved(c->memory, in.reserved, MBG_MAX_RESERVED);
+    in.firmware = platform_acpi_range(c->memory);
     if (!find_module(vm, "kernel", c->kernel, &in.kernel))
         return vm;
     for (unsigned i = 0; i < c->nmodules; i++)
@@ -177,7 +179,7 @@ struct vm *vm_create(const struct vm_config *c, unsigned id, bool bad_entry)
         struct lb_input li = { .kernel = in.kernel, .cmdline = c->cmdline,
                                .initrds = in.modules, .ninitrds = in.nmodules,
                                .ram_size = in.ram_size, .reserved = in.reserved,
-                               .nreserved = in.nreserved };
+                               .nreserved = in.nreserved, .firmware = in.firmware };
         if (lb_load(&li, guest_write, vm, &lres) != 0) {
             vm_stop(vm, "kernel '%s': %s", c->kernel, lres.error);
             return vm;
@@ -190,7 +192,7 @@ struct vm *vm_create(const struct vm_config *c, unsigned id, bool bad_entry)
         vm_stop(vm, "out of hypervisor memory for its devices");
         return vm;
     }
-    if (platform_acpi(vm) != 0) {
+    if (platform_acpi(vm, is_linux ? ACPI_RSDP_AREA : res.rsdp_gpa) != 0) {
         vm_stop(vm, "its ACPI tables do not fit in its memory");
         return vm;
     }

@@ -26,8 +26,10 @@ static uint32_t rd32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | 
 static void build(unsigned ncpus)
 {
     memset(mem, 0, sizeof mem);
-    struct acpi_config c = { .gpa = ACPI_BIOS_AREA, .ncpus = ncpus, .ioapic_id = 0 };
-    assert_true(acpi_build(&c, mem + ACPI_BIOS_AREA, ACPI_BIOS_AREA_LEN) > 0);
+    /* The RSDP at the start of the BIOS area, the tables after it there. */
+    struct acpi_config c = { .gpa = ACPI_BIOS_AREA + 0x1000, .ncpus = ncpus, .ioapic_id = 0 };
+    assert_true(acpi_build(&c, mem + ACPI_BIOS_AREA + 0x1000, ACPI_BIOS_AREA_LEN - 0x1000,
+                           mem + ACPI_BIOS_AREA) > 0);
 }
 
 static uint8_t *find_table(const char *sig)

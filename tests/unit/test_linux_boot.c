@@ -143,6 +143,37 @@ static void test_boot_params(void **state)
     }
 }
 
+/* The platform's firmware range (the ACPI tables at the top of RAM): e820 reserves
+ * it, and the initrd goes below it. */
+static void test_firmware_range(void **state)
+{
+    (void)state;
+    static const uint8_t a[] = "initrd";
+    struct mbg_blob rd[] = { { "a", a, sizeof a } };
+    struct lb_input in = input("", rd, 1);
+    in.firmware = (struct mbg_range){ RAM - 0x10000, 0x10000 };
+    struct lb_result r;
+    assert_int_equal(lb_load(&in, write_ram, 0, &r), 0);
+    assert_true(r.initrd_start + r.initrd_size <= RAM - 0x10000);
+    assert_true(r.initrd_start >= RAM - 0x10000 - 4096);
+    uint64_t bp = r.boot_params;
+    assert_int_equal(get8(bp + 0x1E8), 6);
+    const uint64_t want[6][3] = {
+        { 0, 0x9FC00, 1 }, { 0x9FC00, 0x400, 2 }, { 0xE0000, 0x20000, 2 },
+        { 0x100000, RAM - 0x10000 - 0x100000, 1 }, { RAM - 0x10000, 0x10000, 2 },
+        { 0xE0000000ull, 0x10000000ull, 2 },
+    };
+    for (unsigned i = 0; i < 6; i++) {
+        uint64_t e = bp + 0x2D0 + 20 * i;
+        assert_int_equal(get64(e), want[i][0]);
+        assert_int_equal(get64(e + 8), want[i][1]);
+        assert_int_equal(get32(e + 16), want[i][2]);
+    }
+    in.firmware.base = RAM - 0x1000;                      /* past the end of RAM */
+    assert_int_equal(lb_load(&in, write_ram, 0, &r), -1);
+    assert_non_null(strstr(r.error, "firmware range"));
+}
+
 static void test_entry_tables(void **state)
 {
     (void)state;
@@ -339,6 +370,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_recognizes_boot_images, setup, teardown),
         cmocka_unit_test_setup_teardown(test_loads_kernel_at_pref_address, setup, teardown),
         cmocka_unit_test_setup_teardown(test_boot_params, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_firmware_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_entry_tables, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initrds_concatenated_high, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initrd_below_initrd_addr_max, setup, teardown),
