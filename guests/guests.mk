@@ -14,6 +14,10 @@ GUEST_RT_SRC := $(wildcard guests/rt/*.c guests/rt/*.S) lib/format.c
 GUEST_RT_OBJ := $(patsubst %,$(BUILD)/guests/obj/%.o,$(GUEST_RT_SRC))
 GUEST_OBJ    := $(patsubst %,$(BUILD)/guests/obj/%.o,$(GUEST_SRC))
 
+# lowload.c runs where kvm-unit-tests' realmode test does: linked at 0x8000, over
+# the place hv86 keeps its boot information by default.
+$(BUILD)/guests/lowload.elf: GUEST_LDDEFS := --defsym=__link_base=0x8000
+
 # sse.c checks that SSE state survives exits, so it may use SSE itself.
 $(BUILD)/guests/obj/guests/sse.c.o: GUEST_CFLAGS += -msse2
 
@@ -28,7 +32,7 @@ $(BUILD)/guests/obj/%.S.o: %.S
 	$(CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/guests/%.elf: $(BUILD)/guests/obj/guests/%.c.o $(GUEST_RT_OBJ) guests/rt/guest.ld
-	ld $(GUEST_LDFLAGS) -o $@ $< $(GUEST_RT_OBJ)
+	ld $(GUEST_LDDEFS) $(GUEST_LDFLAGS) -o $@ $< $(GUEST_RT_OBJ)
 
 .PHONY: guests
 .SECONDARY: $(GUEST_OBJ) $(GUEST_RT_OBJ)
