@@ -31,7 +31,9 @@ STATUS_TIMEOUT = 124    # no halt or panic line within --timeout seconds
 STATUS_INTERRUPTED = 130  # Ctrl-C / SIGTERM to hv86-run
 
 DEFAULT_TIMEOUT = 300.0
-DEFAULT_MEM_MIB = 64
+DEFAULT_MEM_MIB = 128        # --mem's default: QEMU's -m default, so images boot alike
+HV86_CONFIG_MEM_MIB = 64     # a config [vm] with no (readable) memory line: hv86 refuses
+                             # it; the machine is sized as if it had this much
 PANIC_GRACE = 1.0       # seconds of output collected after a panic line (the dump)
 HALT_GRACE = 1.0        # seconds the emulator gets to power off by itself after halt
 
@@ -228,14 +230,15 @@ def resolve_config_file(name, config_dir, guests_dir=GUESTS_DIR, linux_dir=LINUX
 
 
 def config_memory_mib(vms):
-    """RAM all VMs of a config ask for together (default 64M each)."""
+    """RAM all VMs of a config ask for together (64M for a VM that names none,
+    which hv86 refuses)."""
     total = 0
     for vm in vms:
         try:
             total += parse_size_mib(vm["memory"], plain="B") if vm["memory"] \
-                else DEFAULT_MEM_MIB
+                else HV86_CONFIG_MEM_MIB
         except ValueError:
-            total += DEFAULT_MEM_MIB
+            total += HV86_CONFIG_MEM_MIB
     return total
 
 
@@ -246,9 +249,9 @@ def config_vm_mibs(vms):
     for vm in vms:
         try:
             out.append(parse_size_mib(vm["memory"], plain="B") if vm["memory"]
-                       else DEFAULT_MEM_MIB)
+                       else HV86_CONFIG_MEM_MIB)
         except ValueError:
-            out.append(DEFAULT_MEM_MIB)
+            out.append(HV86_CONFIG_MEM_MIB)
     return out
 
 

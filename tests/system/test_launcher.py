@@ -313,7 +313,8 @@ class ConfigScanning(TempDirCase):
         k = self.file("hello.elf")
         plan = lib.plan_from_options(lib.parse_args(["--hv86", self.fake_hv86, k]))
         vm = lib.parse_config(plan.cfg_text)[0]
-        self.assertEqual((vm["memory"], vm["cpus"], vm["paging"]), ("64M", "1", "nested"))
+        # 128M as QEMU's -m default, so an image boots with the RAM it gets there.
+        self.assertEqual((vm["memory"], vm["cpus"], vm["paging"]), ("128M", "1", "nested"))
 
     def test_duplicate_module_names(self):
         k = self.file("a/x.elf")
