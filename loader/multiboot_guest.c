@@ -384,7 +384,8 @@ int mbg_load(const struct mbg_input *in, mbg_write_fn write, void *ctx, struct m
     uint8_t *b = info.buf + mbi_off;
     wr32(b + 0, MB1_INFO_MEM | MB1_INFO_CMDLINE | MB1_INFO_MODS | MB1_INFO_MMAP | MB1_INFO_LOADER);
     wr32(b + 4, (uint32_t)(MBG_LOW_TOP >> 10));
-    wr32(b + 8, (uint32_t)((upper_end - (1 << 20)) >> 10));
+    /* As QEMU's: all RAM from 1 MiB, the ACPI tables included (the map has them). */
+    wr32(b + 8, (uint32_t)((in->ram_size - (1 << 20)) >> 10));
     wr32(b + 16, (uint32_t)(base + cmd_off));
     wr32(b + 20, in->nmodules);
     wr32(b + 24, (uint32_t)(base + mods_off));
