@@ -21,7 +21,20 @@ $(BUILD)/guests/lowload.elf: GUEST_LDDEFS := --defsym=__link_base=0x8000
 # sse.c checks that SSE state survives exits, so it may use SSE itself.
 $(BUILD)/guests/obj/guests/sse.c.o: GUEST_CFLAGS += -msse2
 
-guests: $(GUEST_ELF)
+guests: $(GUEST_ELF) $(BUILD)/guests/hello-ldlayout.elf
+
+# hello-ldlayout: hello linked with ld's default layout at 1 MiB, as a kernel built
+# without a linker script is: its first segment holds the ELF headers, at 0xFF000
+# (the BIOS area). The multiboot header leads .text (ld's default script puts
+# .text.unlikely.* first), inside the 8 KiB it must lie in.
+$(BUILD)/guests/obj/entry-ldlayout.o: $(BUILD)/guests/obj/guests/rt/entry.S.o
+	objcopy --rename-section .multiboot=.text.unlikely.multiboot $< $@
+
+$(BUILD)/guests/hello-ldlayout.elf: $(BUILD)/guests/obj/entry-ldlayout.o \
+		$(BUILD)/guests/obj/guests/hello.c.o $(filter-out %/entry.S.o,$(GUEST_RT_OBJ))
+	ld -m elf_i386 -nostdlib -z max-page-size=0x1000 --no-warn-rwx-segments \
+		-z noseparate-code -Ttext=0x100000 --defsym=__bss_end=_end \
+		--defsym=__image_start=0xFF000 --defsym=__image_end=_end -o $@ $^
 
 $(BUILD)/guests/obj/%.c.o: %.c
 	@mkdir -p $(dir $@)
