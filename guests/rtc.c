@@ -204,12 +204,15 @@ static unsigned cmos_word(unsigned reg)
 static void memory_sizes(void)
 {
 	unsigned ext = cmos_word(CMOS_EXT_MEM), high = cmos_word(CMOS_MEM_16M);
+	/* 0x17 is a 16-bit count: it saturates at 0xFFFF KiB, as QEMU's and
+	 * SeaBIOS's does; 0x34 counts what lies above 16 MiB. */
+	unsigned upper = rt_mem_upper > 0xFFFFu ? 0xFFFFu : rt_mem_upper;
 	rt_check(cmos_word(CMOS_BASE_MEM) == BASE_MEM_KIB, "CMOS 0x15: 640 KiB base memory");
-	rt_check(ext == rt_mem_upper || (ext > rt_mem_upper && ext - rt_mem_upper <= SEABIOS_GAP_KIB),
+	rt_check(ext == upper || (ext > upper && ext - upper <= SEABIOS_GAP_KIB),
 		 "CMOS 0x17: memory above 1 MiB as the multiboot mem_upper says");
 	rt_check(cmos_word(CMOS_EXT_MEM_POST) == ext, "CMOS 0x30 repeats 0x17");
-	rt_check(ext + KIB_PER_MIB <= KIB_16M ||
-		 high == (ext + KIB_PER_MIB - KIB_16M) / KIB_PER_UNIT,
+	rt_check(rt_mem_upper + KIB_PER_MIB <= KIB_16M ||
+		 high == (rt_mem_upper + KIB_PER_MIB - KIB_16M) / KIB_PER_UNIT,
 		 "CMOS 0x34: memory above 16 MiB in 64 KiB units");
 }
 
