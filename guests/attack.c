@@ -20,6 +20,7 @@
  *   random GDTR values are restored before the next instruction that could fault;
  * - guest-physical addresses outside RAM and outside every device: hv86 stops the
  *   VM (docs/platform.md). Only oob=1 does one, after the report, as its last act;
+ * - MMIO that straddles a page or a device's end: hv86 stops the VM (docs/bus.md);
  * - interrupts that are not "fixed" (INIT, SMI, ExtINT) in the LAPIC's LVTs/ICR and
  *   the IOAPIC: INIT would reset the vCPU. Vectors are kept at 0x20-0xEF;
  * - paravirtual MSRs (kvm-clock 0x11, 0x12, 0x4B564D00-0F, the 0x40000000 range)
