@@ -451,6 +451,48 @@ def fair_section(backends):
     return rows
 
 
+ATTACK_SEEDS = [1, 2, 3]
+ATTACK_OPS = {"svm": 200000, "vmx": 100000}
+
+
+def attack_section(backends):
+    """Long runs of the attacker (guests/attack.c) next to its checksum neighbour."""
+    rows = ["## Attack: long runs of guests/attack.c next to a checksum neighbour (issue 18)\n"]
+    rows.append("Alone: `python3 bench/run.py --only attack` (replaces this section; "
+                f"last on {time.strftime('%Y-%m-%d')}, {load_note()}).\n")
+    rows.append("tests/system/configs/attack.cfg and attack-shadow.cfg on one host CPU with "
+                "`ops=` raised (make test runs 20000 with a seed from the TSC). A run counts "
+                "when hv86 does not panic, the neighbour's CRC is right and the attacker ends "
+                "by itself (status 1) or stopped with a reason (120).\n")
+    rows.append("| backend | paging | seed | ops | attacker status | neighbour | exits | "
+                "panic | seconds |")
+    rows.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    tmp = tempfile.mkdtemp(prefix="hv86-bench.")
+    try:
+        for b in backends:
+            for cfg, paging in (("attack.cfg", "nested"), ("attack-shadow.cfg", "shadow")):
+                for seed in ATTACK_SEEDS:
+                    ops = ATTACK_OPS.get(b, 100000)
+                    with open(os.path.join(ROOT, "tests", "system", "configs", cfg)) as f:
+                        text = f.read().replace("ops=20000", f"ops={ops} seed={seed}")
+                    path = os.path.join(tmp, "attack.cfg")
+                    with open(path, "w") as f:
+                        f.write(text)
+                    _, out, secs = hv86_run(b, ["--host-cpus", "1", "--config", path], 900)
+                    st = re.search(r"^hv86: summary vm=attack status=(\d+) exits=(\d+)", out, re.M)
+                    ok = re.search(r"^\[checksum\] ok  checksum: ok ", out, re.M)
+                    panic = "yes" if re.search(r"hv86: panic", out) else "no"
+                    row = (f"| {b} | {paging} | {seed} | {ops} | {st.group(1) if st else '-'} | "
+                           f"{'ok' if ok else 'BAD'} | {st.group(2) if st else '-'} | {panic} "
+                           f"| {secs:.0f} |")
+                    print(f"attack {row}", file=sys.stderr)
+                    rows.append(row)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    rows.append("")
+    return rows
+
+
 def replace_section(path, title, rows):
     """Replace the section starting with `title` in path (up to the next ## line)."""
     with open(path) as f:
@@ -466,7 +508,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--backends", default="svm,vmx")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "RESULTS.md"))
-    ap.add_argument("--only", choices=["cpuid", "bus", "paging", "linux", "hsmp", "fair"],
+    ap.add_argument("--only", choices=["cpuid", "bus", "paging", "linux", "hsmp", "fair", "attack"],
                     help="run one section and replace it in --out (appended when missing)")
     a = ap.parse_args()
     backends = a.backends.split(",")
@@ -476,7 +518,8 @@ def main():
                           "paging": ("## Shadow vs nested paging", paging_section),
                           "linux": ("## Linux boot to init", linux_rows),
                           "hsmp": ("## Host SMP: ", hsmp_section),
-                          "fair": ("## Fair shares: ", fair_section)}[a.only]
+                          "fair": ("## Fair shares: ", fair_section),
+                          "attack": ("## Attack: ", attack_section)}[a.only]
         rows = section(backends)
         with open(a.out) as f:
             text = f.read()
@@ -587,6 +630,7 @@ def main():
 
     rows += hsmp_section(backends)
     rows += fair_section(backends)
+    rows += attack_section(backends)
 
     with open(a.out, "w") as f:
         f.write("# hv86 benchmark results\n\n")

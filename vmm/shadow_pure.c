@@ -41,12 +41,18 @@ uint64_t shadow_leaf(const struct gpt_xlat *x, bool paging, bool wp, unsigned ac
 }
 
 /* Paging and write protection always on (CR0.WP=0 is emulated in the entries),
- * PAE format, EFER.LME only once the guest's long mode is active. */
+ * PAE format, EFER.LME only once the guest's long mode is active. SMEP and SMAP
+ * only while the guest pages: without paging they do nothing (SDM Vol. 3A 4.6),
+ * but the identity map of a guest with paging off has user entries (shadow_leaf),
+ * so the CPU would fault on the guest's every fetch (SMEP) or access (SMAP):
+ * guests/attack.c, setting CR4.SMEP with paging off, was stopped for a fault that
+ * "keeps coming back" (issue 18). */
 struct shadow_hw shadow_hw_regs(uint64_t cr0, uint64_t cr4, uint64_t efer)
 {
+    uint64_t pass = (cr0 & CR0_PG) ? CR4_PASS : CR4_PASS & ~(uint64_t)(CR4_SMEP | CR4_SMAP);
     return (struct shadow_hw){
         .cr0 = cr0 | CR0_PG | CR0_WP,
-        .cr4 = (cr4 & CR4_PASS) | CR4_PAE,
+        .cr4 = (cr4 & pass) | CR4_PAE,
         .efer = (efer & EFER_LMA) ? efer : efer & ~(uint64_t)(EFER_LME | EFER_LMA),
     };
 }

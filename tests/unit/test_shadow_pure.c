@@ -18,6 +18,9 @@
 #define CR4_PGE  (1ull << 7)
 #define CR4_OSFXSR (1ull << 9)
 #define CR4_PCIDE (1ull << 17)
+#define CR4_OSXSAVE (1ull << 18)
+#define CR4_SMEP (1ull << 20)
+#define CR4_SMAP (1ull << 21)
 #define EFER_SCE (1ull << 0)
 #define EFER_LME (1ull << 8)
 #define EFER_LMA (1ull << 10)
@@ -105,6 +108,12 @@ static void test_hw_regs(void **state)
     /* Long mode active: EFER as the guest has it. */
     h = shadow_hw_regs(CR0_PE | CR0_PG, CR4_PAE, EFER_LME | EFER_LMA);
     assert_int_equal(h.efer, EFER_LME | EFER_LMA);
+    /* SMEP and SMAP only with the guest's paging on: its identity map without
+     * paging has user entries (issue 18, guests/attack.c). */
+    h = shadow_hw_regs(CR0_PE, CR4_SMEP | CR4_SMAP | CR4_OSXSAVE, 0);
+    assert_int_equal(h.cr4, CR4_PAE | CR4_OSXSAVE);
+    h = shadow_hw_regs(CR0_PE | CR0_PG, CR4_SMEP | CR4_SMAP, 0);
+    assert_int_equal(h.cr4, CR4_PAE | CR4_SMEP | CR4_SMAP);
 }
 
 /* Which shadow entries a guest table write reaches (shadow_written_entries). */

@@ -12,6 +12,8 @@ struct svm_vcpu {
     int asid_cpu;                 /* the CPU whose ASID space its ASID is from */
     uint32_t asid_generation;
     bool nmi_blocked;             /* an injected NMI's handler has not IRETed yet */
+    bool efer_lme;                /* the guest's EFER.LME, kept out of the VMCB while
+                                     its paging is off (vmcb.c, svm_set_reg) */
 };
 
 struct svm_vm {

@@ -128,7 +128,10 @@ uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r)
     uint64_t *f = reg_field(st, r);
     if (!f)
         return 0;
-    return r == REG_EFER ? *f & ~(uint64_t)EFER_SVME : *f;   /* SVME is hv86's */
+    if (r == REG_EFER)                 /* SVME is hv86's; LME the guest's (below) */
+        return (*f & ~(uint64_t)(EFER_SVME | EFER_LME)) |
+               (((struct svm_vcpu *)v->backend)->efer_lme ? EFER_LME : 0);
+    return *f;
 }
 
 void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
@@ -144,16 +147,31 @@ void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
     if (r == REG_RIP)
         vmcb->ctl.interrupt_shadow &= ~INTERRUPT_SHADOW_ACTIVE;
     uint64_t *f = reg_field(st, r);
-    if (f)
-        *f = r == REG_EFER ? val | EFER_SVME : val;
+    if (!f)
+        return;
+    /* EFER.LME with paging off is legal (APM Vol. 2 14.6.1: it only arms long
+     * mode for the next CR0.PG), but QEMU 7.2's TCG VMRUN with EFER.LME=1 and
+     * CR0.PG=0 under nested paging runs the guest wrong and stalled the host
+     * (found by guests/attack.c, lme=1). So, as shadow paging does, the VMCB
+     * holds LME only while long mode is active; the guest's own bit is kept in
+     * efer_lme, and every EFER and CR0 write goes through here (both are
+     * intercepted: vmcb.c's intercepts, the MSR permission map). */
+    struct svm_vcpu *s = v->backend;
+    if (r == REG_EFER) {
+        s->efer_lme = val & EFER_LME;
+        val |= EFER_SVME;
+        if (!(val & EFER_LMA))
+            val &= ~(uint64_t)EFER_LME;
+    }
+    *f = val;
     /* A CR0 write the core emulates must do what the CPU's own does: turning
      * paging on with EFER.LME activates long mode, turning it off leaves it
      * (APM Vol. 2 14.6.1). */
     if (r == REG_CR0) {
-        if ((val & CR0_PG) && (st->efer & EFER_LME))
-            st->efer |= EFER_LMA;
+        if ((val & CR0_PG) && s->efer_lme)
+            st->efer |= EFER_LME | EFER_LMA;
         else if (!(val & CR0_PG))
-            st->efer &= ~(uint64_t)EFER_LMA;
+            st->efer &= ~(uint64_t)(EFER_LMA | EFER_LME);
     }
 }
 
