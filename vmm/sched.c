@@ -187,7 +187,6 @@ static bool vcpu_ready(struct vcpu *v, uint64_t now, uint64_t *wake)
  * hands that VM to the idle CPU. The loop ends when no VM runs anywhere: until
  * then a CPU without VMs may still be handed one. */
 static uint64_t run_start;           /* time_ns() when the VMs started: ended_tick */
-#define PASS_CPU_SHIFT 48
 
 static void vm_ended(struct vm *vm)
 {
@@ -204,11 +203,8 @@ static void run_cpu(void)
     struct sched_entity ent[MAX_SCHED_VMS];
     uint64_t clock = 0;              /* this CPU's virtual clock (sched_pick) */
     unsigned after = nvms - 1;       /* the VM picked last */
-    /* This CPU's decisions, numbered apart from every other CPU's. */
-    uint64_t pass = (uint64_t)me << PASS_CPU_SHIFT;
     for (bool any = true; any;) {
         any = false;
-        pass++;
         bool changed = false;
         uint64_t wake = IRQ_NEVER, now = time_ns();
         /* Who can run now, and the first timer of those asleep. The tick shares
@@ -238,7 +234,6 @@ static void run_cpu(void)
             else if (vm->watchdog_ns && run_start + vm->watchdog_ns < wake)
                 wake = run_start + vm->watchdog_ns;     /* a solo turn or a sleep ends then */
             vm->sched_wake = IRQ_NEVER;
-            vm->sched_pass = pass;
             unsigned n = 0;
             for (unsigned k = 0; k < vm->nvcpus; k++) {
                 struct vcpu *v = &vm->vcpus[k];

@@ -68,7 +68,6 @@ struct vm {
     uint64_t timers_due;             /* time_ns() of the next irq.timers call */
     uint64_t irq_events;             /* interrupt lines and messages so far (vmm/irq.c) */
     uint64_t sched_wake;             /* its sleeping vCPUs' first timer (vmm/sched.c) */
-    uint64_t sched_pass;             /* the owner's pass that set sched_wake and ready */
     struct shadow_vm *shadow;        /* non-NULL: shadow paging (vmm/shadow.h) */
     /* Its CPU model, built once at creation (vmm/cpuid.c, docs/cpuid.md), and the
      * MSR state that goes with it, per vCPU (vmm/policy/msr_model.h). */
