@@ -47,26 +47,18 @@ static volatile unsigned timer_hits;
  * ((TSC delta) shifted by shift) * mul / 2^32 ns, so the rate is
  * 10^9 * 2^32 / mul, shifted back. (A PIT count measured while the VM shares the
  * CPU is no good: its exits stretch it.) */
-struct time_info {
-	uint32_t version, pad0;
-	uint64_t tsc_timestamp, system_time;
-	uint32_t mul;
-	int8_t shift;
-	uint8_t flags, pad[2];
-} __attribute__((packed));
-static volatile struct time_info ti __attribute__((aligned(64)));
-#define MSR_KVM_SYSTEM_TIME_NEW 0x4B564D01u
+static volatile struct pc_pvclock_time ti __attribute__((aligned(64)));
 
 static void calibrate(void)
 {
-	wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (uint32_t)(uintptr_t)&ti | 1u);
+	wrmsr(PC_MSR_KVM_SYSTEM_TIME, (uint32_t)(uintptr_t)&ti | 1u);
 	uint32_t mul = ti.mul;
 	int8_t shift = ti.shift;
 	if (!mul)
 		rt_fail("kvm-clock gave no rate");
 	tsc_hz = (1000000000ull << 32) / mul;
 	tsc_hz = shift < 0 ? tsc_hz << -shift : tsc_hz >> shift;
-	wrmsr(MSR_KVM_SYSTEM_TIME_NEW, 0);
+	wrmsr(PC_MSR_KVM_SYSTEM_TIME, 0);
 	gap = tsc_hz * GAP_US / 1000000;
 }
 

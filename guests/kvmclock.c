@@ -26,8 +26,8 @@ RT_GUEST("kvmclock");
 #define FEAT_NOP_IO_DELAY  (1u << 1)
 #define FEAT_CLOCKSOURCE2  (1u << 3)
 #define FEAT_STABLE_BIT    (1u << 24)
-#define MSR_WALL_CLOCK     0x4B564D00u    /* MSR_KVM_WALL_CLOCK_NEW */
-#define MSR_SYSTEM_TIME    0x4B564D01u    /* MSR_KVM_SYSTEM_TIME_NEW */
+#define MSR_WALL_CLOCK     PC_MSR_KVM_WALL_CLOCK
+#define MSR_SYSTEM_TIME    PC_MSR_KVM_SYSTEM_TIME
 #define SYSTEM_TIME_ENABLE 1u
 #define FLAG_TSC_STABLE    (1u << 0)
 
@@ -48,17 +48,10 @@ RT_GUEST("kvmclock");
 #define STRADDLE_IN_RAM    16             /* bytes of an area still inside RAM */
 #define PATTERN            0xA5
 
-/* pvclock_vcpu_time_info and pvclock_wall_clock (msr.rst): packed, 32 and 12 bytes. */
-struct time_info {
-	uint32_t version, pad0;
-	uint64_t tsc_timestamp, system_time;
-	uint32_t mul;
-	int8_t shift;
-	uint8_t flags, pad[2];
-} __attribute__((packed));
+/* pvclock_wall_clock (msr.rst): packed, 12 bytes; the time area: guests/rt/pc.h. */
 struct wall_clock { uint32_t version, sec, nsec; } __attribute__((packed));
 
-static volatile struct time_info ti __attribute__((aligned(64)));
+static volatile struct pc_pvclock_time ti __attribute__((aligned(64)));
 static volatile struct wall_clock wc __attribute__((aligned(64)));
 
 struct msr_write { uint32_t msr; uint64_t val; };

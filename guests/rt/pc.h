@@ -82,4 +82,17 @@ uint64_t pc_ioapic_get(unsigned pin);
 #define PC_RTC_IRQ     8
 uint8_t pc_cmos_read(unsigned reg);
 void pc_cmos_write(unsigned reg, uint8_t val);
+
+/* --- KVM's paravirtual clock, which hv86 offers (Linux msr.rst) ------------ */
+#define PC_MSR_KVM_WALL_CLOCK  0x4B564D00u    /* MSR_KVM_WALL_CLOCK_NEW */
+#define PC_MSR_KVM_SYSTEM_TIME 0x4B564D01u    /* MSR_KVM_SYSTEM_TIME_NEW */
+/* pvclock_vcpu_time_info: packed, 32 bytes; time = ((TSC delta) shifted by
+ * shift) * mul / 2^32 ns. */
+struct pc_pvclock_time {
+	uint32_t version, pad0;
+	uint64_t tsc_timestamp, system_time;
+	uint32_t mul;
+	int8_t shift;
+	uint8_t flags, pad[2];
+} __attribute__((packed));
 #endif
