@@ -117,6 +117,14 @@ typedef void (*bus_byte_fn)(void *dev, unsigned offset, bool write, uint8_t *b);
 void bus_bytewise(void *dev, bus_byte_fn byte, uint64_t range_size, uint64_t offset,
                   unsigned size, bool write, uint64_t *val);
 
+/* The shortest period at which a device timer interrupts again and again (a
+ * periodic LAPIC timer, PIT counter 0). A guest may program 1.19 MHz (PIT count
+ * 1) or a LAPIC period of a few bus clocks; at such rates every VM entry finds an
+ * interrupt pending and the guest never runs between them (an exit round trip
+ * takes longer than the period). KVM limits periodic timers the same way
+ * (min_timer_period_us, 200 us by default). The counters still count every clock. */
+#define TIMER_MIN_PERIOD_NS 200000u
+
 /* What a device model asks of the machine it sits in (an interrupt line, the
  * time, the end of the VM): the core fills one per VM (vmm/platform.c) and each
  * model that needs it keeps a pointer. ctx is the core's (the VM). */

@@ -6,6 +6,7 @@
  * (11.12.1.2, 11.12.1.3: reserved bits are RsvdZ there). Interrupt acceptance
  * and the timer follow 11.8 and 11.5.4. */
 #include "arch/units.h"
+#include "dev/bus.h"
 #include "dev/lapic.h"
 
 #define BASE_ADDR_BITS  0xFFFFFFFFFFFFF000ull
@@ -247,6 +248,8 @@ static void timer_start(struct lapic *l)
     if (timer_mode(l) == APIC_TIMER_TSC_DEADLINE || !l->timer_initial)
         return;
     l->timer_period = l->timer_initial * ns_per_count(l);
+    if (timer_mode(l) == APIC_TIMER_PERIODIC && l->timer_period < TIMER_MIN_PERIOD_NS)
+        l->timer_period = TIMER_MIN_PERIOD_NS;      /* dev/bus.h */
     l->timer_next = now_ns(l) + l->timer_period;
 }
 
@@ -307,7 +310,10 @@ static uint32_t timer_current(struct lapic *l)
     if (l->timer_next == LAPIC_NEVER || timer_mode(l) == APIC_TIMER_TSC_DEADLINE)
         return 0;
     uint64_t now = now_ns(l);
-    return now >= l->timer_next ? 0 : (uint32_t)((l->timer_next - now) / ns_per_count(l));
+    if (now >= l->timer_next)
+        return 0;
+    uint64_t left = (l->timer_next - now) / ns_per_count(l);
+    return left < l->timer_initial ? (uint32_t)left : l->timer_initial;  /* a lengthened period */
 }
 
 /* Changing the LVT timer's mode to or from TSC-deadline disarms the timer

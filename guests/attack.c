@@ -468,6 +468,10 @@ static void op_io(bool write)
 		o.write = write;
 	} while (write && !port_write_ok(o.port, o.size));
 	o.value = rn(4) ? r32() : (rn(2) ? 0 : 0xFFFFFFFFu);
+	if (trace)
+		rt_printf("attack: %s%s%u port %04x value %08x count %u\n", o.str ? "rep " : "",
+			  write ? "out" : "in", (unsigned)o.size, (unsigned)o.port,
+			  (unsigned)o.value, (unsigned)o.count);
 	faults += rt_try(do_io, &o, &f);
 }
 

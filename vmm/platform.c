@@ -48,6 +48,7 @@ struct platform {
     struct acpi_pm pm;
     struct pci_host pci;
     struct kvmclock kvmclock;
+    uint64_t irq0_not_before;        /* IRQ 0's next pulse, no sooner (TIMER_MIN_PERIOD_NS) */
     struct dev_host host;            /* what the models ask of the VM */
 };
 
@@ -124,16 +125,20 @@ static bool hook_pic_intr(struct vm *vm) { return pic8259_pair_int(&plat(vm)->pi
 static uint8_t hook_pic_intack(struct vm *vm) { return pic8259_pair_inta(&plat(vm)->pic); }
 
 /* The PIT's OUT0 rises are IRQ 0 pulses; periods missed between two calls
- * coalesce into one late tick. The RTC drives IRQ 8's level. */
+ * coalesce into one late tick, and pulses come at most every TIMER_MIN_PERIOD_NS
+ * (dev/bus.h). The RTC drives IRQ 8's level. */
 static uint64_t hook_timers(struct vm *vm, uint64_t now)
 {
     struct platform *p = plat(vm);
-    if (pit_take_edges(&p->pit, PIT_IRQ_CHANNEL, now)) {
+    if (now >= p->irq0_not_before && pit_take_edges(&p->pit, PIT_IRQ_CHANNEL, now)) {
         irq_set_isa(vm, PIT_IRQ, true);
         irq_set_isa(vm, PIT_IRQ, false);
+        p->irq0_not_before = now + TIMER_MIN_PERIOD_NS;
     }
     rtc_update_irq(&p->rtc, now);
     uint64_t pit = pit_next_edge(&p->pit, PIT_IRQ_CHANNEL, now), rtc = rtc_next_event(&p->rtc);
+    if (pit != UINT64_MAX && pit < p->irq0_not_before)
+        pit = p->irq0_not_before;
     return pit < rtc ? pit : rtc;
 }
 

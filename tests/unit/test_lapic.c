@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "dev/bus.h"
 #include "dev/lapic.h"
 
 #define PHYS_BITS 40
@@ -604,35 +605,62 @@ static void test_timer_periodic_and_masked(void **state)
     timed();
     wr(APIC_TIMER_DCR, 0x0);                     /* divide by 2 */
     wr(APIC_LVT_TIMER, 0x20040);                 /* periodic, vector 0x40 */
-    wr(APIC_TIMER_ICR, 100);                     /* 200 ns */
+    wr(APIC_TIMER_ICR, 100000);                  /* 200 us */
     uint64_t t0 = fake_ns;
-    fake_ns = t0 + 200;
+    fake_ns = t0 + 200000;
     lapic_timer_poll(&l);
     assert_int_equal(lapic_highest(&l), 0x40);
     lapic_ack(&l, 0x40);
     wr(APIC_EOI, 0);
-    assert_int_equal(lapic_timer_next(&l), t0 + 400);
+    assert_int_equal(lapic_timer_next(&l), t0 + 400000);
     /* Three periods missed: one interrupt, and the count keeps its phase. */
-    fake_ns = t0 + 1050;
+    fake_ns = t0 + 1050000;
     lapic_timer_poll(&l);
     assert_int_equal(lapic_highest(&l), 0x40);
     lapic_ack(&l, 0x40);
     wr(APIC_EOI, 0);
-    assert_int_equal(lapic_timer_next(&l), t0 + 1200);
-    assert_int_equal(rd(APIC_TIMER_CCR), 75);
+    assert_int_equal(lapic_timer_next(&l), t0 + 1200000);
+    assert_int_equal(rd(APIC_TIMER_CCR), 75000);
     /* Masked: it counts on and reloads, but raises nothing. */
     wr(APIC_LVT_TIMER, 0x30040);
     assert_int_equal(lapic_timer_next(&l), LAPIC_NEVER);
-    fake_ns = t0 + 1300;
+    fake_ns = t0 + 1300000;
     lapic_timer_poll(&l);
     assert_int_equal(lapic_highest_irr(&l), -1);
-    assert_int_equal(rd(APIC_TIMER_CCR), 50);
+    assert_int_equal(rd(APIC_TIMER_CCR), 50000);
     /* One-shot again: the count goes on and ends at the next expiry. */
     wr(APIC_LVT_TIMER, 0x40);
-    fake_ns = t0 + 1400;
+    fake_ns = t0 + 1400000;
     lapic_timer_poll(&l);
     assert_int_equal(lapic_highest(&l), 0x40);
     assert_int_equal(lapic_timer_next(&l), LAPIC_NEVER);
+}
+
+/* A periodic timer interrupts at most every TIMER_MIN_PERIOD_NS (dev/bus.h): a
+ * period of one bus clock would leave the guest no time between interrupts. The
+ * count never reads above the initial count; a one-shot keeps its exact time. */
+static void test_timer_min_period(void **state)
+{
+    (void)state;
+    timed();
+    wr(APIC_TIMER_DCR, 0xB);                     /* divide by 1: 1 ns per count */
+    wr(APIC_LVT_TIMER, 0x20040);                 /* periodic */
+    wr(APIC_TIMER_ICR, 1);
+    uint64_t t0 = fake_ns;
+    assert_int_equal(lapic_timer_next(&l), t0 + TIMER_MIN_PERIOD_NS);
+    assert_int_equal(rd(APIC_TIMER_CCR), 1);
+    fake_ns = t0 + 1000;
+    lapic_timer_poll(&l);
+    assert_int_equal(lapic_highest_irr(&l), -1);
+    fake_ns = t0 + TIMER_MIN_PERIOD_NS;
+    lapic_timer_poll(&l);
+    assert_int_equal(lapic_highest(&l), 0x40);
+    assert_int_equal(lapic_timer_next(&l), t0 + 2 * TIMER_MIN_PERIOD_NS);
+    lapic_ack(&l, 0x40);
+    wr(APIC_EOI, 0);
+    wr(APIC_LVT_TIMER, 0x40);                    /* one-shot: as programmed */
+    wr(APIC_TIMER_ICR, 5);
+    assert_int_equal(lapic_timer_next(&l), fake_ns + 5);
 }
 
 /* TSC-deadline mode (11.5.4.1): the MSR arms it, it fires once and reads 0
@@ -698,6 +726,7 @@ int main(void)
         cmocka_unit_test(test_icr_and_self_ipi),
         cmocka_unit_test(test_timer_oneshot),
         cmocka_unit_test(test_timer_periodic_and_masked),
+        cmocka_unit_test(test_timer_min_period),
         cmocka_unit_test(test_timer_tsc_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
