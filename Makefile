@@ -61,6 +61,11 @@ $(LINUX)/initramfs.cpio.gz: guests/linux/init $(LINUX)/busybox scripts/mkinitram
 
 linux: $(LINUX)/vmlinuz $(LINUX)/initramfs.cpio.gz
 
+# --- kvm-unit-tests: the public x86 suite, built from its release tarball ----------
+# (../shared/outside/, or KUT_TARBALL); without one the runner skips its runs.
+kvm-unit-tests:
+	@scripts/kvm-unit-tests $(BUILD)/kvm-unit-tests
+
 # --- host unit tests (cmocka) ---------------------------------------------------
 include tests/unit/unit.mk
 
@@ -74,7 +79,7 @@ deps:
 	@scripts/deps
 
 build-all: deps
-	@$(MAKE) --no-print-directory all unit-build linux
+	@$(MAKE) --no-print-directory all unit-build linux kvm-unit-tests
 
 # The demo VMs' own statuses are not make's business: the console shows them.
 run: build-all
@@ -100,5 +105,6 @@ bench: build-all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps build-all run check test bench clean guests unit-build linux layers
+.PHONY: all deps build-all run check test bench clean guests unit-build linux layers \
+        kvm-unit-tests
 -include $(HV_OBJ:.o=.d)

@@ -33,6 +33,9 @@ sys.path.insert(0, os.path.join(REPO, "tools"))
 import hv86run_lib as lib  # noqa: E402
 
 HV86_RUN = os.path.join(REPO, "tools", "hv86-run")
+# kvm-unit-tests, built by scripts/kvm-unit-tests from the release tarball beside
+# the repository (docs/testing.md); without the tarball its runs are skipped.
+KUT_DIR = "build/kvm-unit-tests/"
 TESTS_LIST = os.path.join(HERE, "tests.list")
 UNIT_DIR = os.path.join(REPO, "build", "unit")
 CHECK_LAYERS = os.path.join(REPO, "scripts", "check-layers")
@@ -275,9 +278,13 @@ def hv86_cmd(spec, backend):
     return cmd + spec.args
 
 
-def skip_reason(backend, kvm):
+def skip_reason(backend, kvm, spec=None):
     if backend == "auto" and not kvm[0]:
         return "auto needs KVM with nested virtualization: %s" % kvm[1]
+    if (spec is not None and any(a.startswith(KUT_DIR) for a in spec.args)
+            and not os.path.exists(os.path.join(REPO, KUT_DIR, "VERSION"))):
+        return ("needs the kvm-unit-tests source: no ../shared/outside/"
+                "kvm-unit-tests-*.tar.gz (or KUT_TARBALL) to build it from")
     return None
 
 
@@ -519,7 +526,7 @@ def main(argv=None):
     kvm = lib.detect_kvm()
     todo = []
     for tid, s, b in system:
-        why = skip_reason(b, kvm)
+        why = skip_reason(b, kvm, s)
         if why:
             report("SKIP %s: %s" % (tid, why))
             counts["skipped"] += 1

@@ -12,6 +12,8 @@ struct svm_vcpu {
     int asid_cpu;                 /* the CPU whose ASID space its ASID is from */
     uint32_t asid_generation;
     bool nmi_blocked;             /* an injected NMI's handler has not IRETed yet */
+    bool iret_step;               /* single-stepping the IRET that ends it (svm_exit.c) */
+    bool iret_step_guest_tf;      /* the guest's own TF was set at that IRET */
     bool efer_lme;                /* the guest's EFER.LME, kept out of the VMCB while
                                      its paging is off (vmcb.c, svm_set_reg) */
 };

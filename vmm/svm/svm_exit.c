@@ -46,6 +46,39 @@ static void requeue_interrupted_event(struct vcpu *v, uint64_t intinfo)
     v->event_pending = true;
 }
 
+/* The end of an NMI handler (APM Vol. 2 15.21.5). The IRET intercept exits
+ * before the IRET runs, and NMIs stay blocked until it has completed: an NMI
+ * that waits must come after it, at the instruction the IRET returns to (kvm-unit-
+ * tests' eventinj checks the very address), not at the IRET. So hv86 steps over
+ * it, as KVM does: TF set for the IRET gives a single-step #DB (intercepted)
+ * once it has completed, with the flags it popped in RFLAGS; RF keeps a code
+ * breakpoint on the IRET from firing twice. An IRET that faults leaves TF in the
+ * frame its fault handler sees; that handler's own IRET then ends the step. */
+static void iret_step_start(struct vcpu *v, struct vmcb *vmcb)
+{
+    struct svm_vcpu *s = v->backend;
+    vmcb->ctl.intercept_misc1 &= ~INTERCEPT_IRET;
+    s->iret_step = true;
+    s->iret_step_guest_tf = vmcb->save.rflags & RFLAGS_TF;
+    vmcb->save.rflags |= RFLAGS_TF | RFLAGS_RF;
+}
+
+/* A #DB while stepping over that IRET: NMIs are unblocked. Ours alone (the
+ * guest was not single-stepping and no breakpoint matched) it is dropped, DR6.BS
+ * taken back; otherwise the guest takes it as the CPU raised it. */
+static bool iret_stepped(struct vcpu *v, struct vmcb *vmcb)
+{
+    struct svm_vcpu *s = v->backend;
+    if (!s->iret_step)
+        return false;
+    s->iret_step = false;
+    s->nmi_blocked = false;
+    if (s->iret_step_guest_tf || (vmcb->save.dr6 & DR6_B0_B3))
+        return false;
+    vmcb->save.dr6 &= ~DR6_BS;
+    return true;
+}
+
 void svm_translate_exit(struct vcpu *v, struct vm_exit *e)
 {
     struct vmcb *vmcb = ((struct svm_vcpu *)v->backend)->vmcb;
@@ -55,6 +88,10 @@ void svm_translate_exit(struct vcpu *v, struct vm_exit *e)
         e->insn_len = (uint8_t)(vmcb->ctl.next_rip - e->rip);
     requeue_interrupted_event(v, vmcb->ctl.exitintinfo);
 
+    if (code == VMEXIT_EXCP_BASE + EXC_DB && iret_stepped(v, vmcb)) {
+        e->kind = EXIT_INTR_WINDOW;           /* NMIs unblocked: inject what waits */
+        return;
+    }
     if (code >= VMEXIT_EXCP_BASE && code < VMEXIT_EXCP_BASE + 32) {
         e->kind = EXIT_EXCEPTION;
         e->exc.vector = (uint8_t)(code - VMEXIT_EXCP_BASE);
@@ -107,11 +144,7 @@ void svm_translate_exit(struct vcpu *v, struct vm_exit *e)
     case VMEXIT_SMI: e->kind = EXIT_EXTINT; break;
     case VMEXIT_VINTR: e->kind = EXIT_INTR_WINDOW; break;
     case VMEXIT_IRET:
-        /* The NMI handler returns: NMIs are unblocked. The IRET itself runs
-         * after the next VMRUN, so an NMI injected then comes at the IRET
-         * instruction and returns to it (one frame deeper, like a nested one). */
-        ((struct svm_vcpu *)v->backend)->nmi_blocked = false;
-        vmcb->ctl.intercept_misc1 &= ~INTERCEPT_IRET;
+        iret_step_start(v, vmcb);
         e->kind = EXIT_INTR_WINDOW;
         break;
     case VMEXIT_VMRUN:
