@@ -649,6 +649,19 @@ class RunnerParsing(unittest.TestCase):
             with self.assertRaises(runner.ListError, msg=bad):
                 runner.parse_list(bad)
 
+    def test_kvm_unit_tests_skip_without_build(self):
+        plain = runner.parse_list("run h svm fast 60 1 -- build/guests/hello.elf\n")[0]
+        kvm = (True, "")
+        old = runner.KUT_DIR
+        try:
+            runner.KUT_DIR = "build/no-such-kvm-unit-tests/"
+            spec = runner.parse_list(
+                "run k svm slow 60 1 -- build/no-such-kvm-unit-tests/x86/smap.flat\n")[0]
+            self.assertIn("kvm-unit-tests", runner.skip_reason("svm", kvm, spec))
+            self.assertIsNone(runner.skip_reason("svm", kvm, plain))
+        finally:
+            runner.KUT_DIR = old
+
     def test_bad_lines(self):
         for bad in ("run t svm fast 60 0 k.elf",            # no --
                     "walk t svm fast 60 0 -- k",             # kind
