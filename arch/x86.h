@@ -97,6 +97,7 @@
 #define MSR_FS_BASE         0xC0000100
 #define MSR_GS_BASE         0xC0000101
 #define MSR_KERNEL_GS_BASE  0xC0000102
+#define MSR_TSC_AUX         0xC0000103   /* what RDTSCP and RDPID return (SDM Vol. 4 2.1) */
 /* KVM's paravirtual clock MSRs (Linux Documentation/virt/kvm/x86/msr.rst), which
  * hv86 offers too (dev/pvclock.h, vmm/kvmclock.c) */
 #define MSR_KVM_WALL_CLOCK_NEW  0x4B564D00u

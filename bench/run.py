@@ -493,6 +493,53 @@ def attack_section(backends):
     return rows
 
 
+# kvm-unit-tests' vmexit.flat (make kvm-unit-tests): its own exit benchmarks, in
+# guest TSC cycles per iteration, and Linux KVM's figures nested in the same QEMU
+# TCG (issue 19) for scale.
+KUT_VMEXIT = os.path.join(ROOT, "build", "kvm-unit-tests", "x86", "vmexit.flat")
+KUT_VMEXIT_TESTS = ["cpuid", "inl_from_pmtimer", "mov_from_cr8", "mov_to_cr8",
+                    "tscdeadline_immed", "tscdeadline"]
+KVM_NESTED_TCG = {"cpuid": 258262, "inl_from_pmtimer": 535016}
+
+
+def kut_vmexit_figures(text):
+    """vmexit.flat's lines "NAME CYCLES" -> {name: cycles}."""
+    return {m.group(1): int(m.group(2))
+            for m in re.finditer(r"^(?:\[\w+\] )?(\w+) (\d+)$", text, re.M)
+            if m.group(1) in KUT_VMEXIT_TESTS}
+
+
+def kut_vmexit_section(backends):
+    rows = ["## kvm-unit-tests vmexit: guest cycles per exit round trip (issue 19)\n"]
+    rows.append("Alone: `python3 bench/run.py --only kut-vmexit` (replaces this section; "
+                f"last on {time.strftime('%Y-%m-%d')}, {load_note()}).\n")
+    rows.append("build/kvm-unit-tests/x86/vmexit.flat with `" + " ".join(KUT_VMEXIT_TESTS) +
+                "`: each test loops until 2^30 guest TSC cycles pass and prints cycles per "
+                "iteration. hv86 against the same image directly on the same emulator (there "
+                "the instruction exits nowhere), and Linux KVM nested in the same QEMU TCG "
+                "(figures given in issue 19) for scale. Bochs' TSC counts instructions, so "
+                "its cycles are instructions.\n")
+    if not os.path.exists(KUT_VMEXIT):
+        rows.append("Not run: build/kvm-unit-tests is not built (no release tarball).\n")
+        return rows
+    rows.append("| backend | test | hv86 cycles | direct cycles | hv86 / direct | KVM nested in TCG |")
+    rows.append("| --- | --- | --- | --- | --- | --- |")
+    append = " ".join(KUT_VMEXIT_TESTS)
+    for b in backends:
+        _, out, _ = hv86_run(b, ["--mem", "128M", "--append", append, KUT_VMEXIT], 1800)
+        hv = kut_vmexit_figures(out)
+        d = kut_vmexit_figures(direct(b, KUT_VMEXIT, append))
+        for t in KUT_VMEXIT_TESTS:
+            h, dd = hv.get(t), d.get(t)
+            ratio = f"{h / dd:.1f}" if h and dd else "-"
+            kvm = KVM_NESTED_TCG.get(t, "-") if b == "svm" else "-"
+            row = f"| {b} | {t} | {h or '-'} | {dd or '-'} | {ratio} | {kvm} |"
+            print(f"kut-vmexit {row}", file=sys.stderr)
+            rows.append(row)
+    rows.append("")
+    return rows
+
+
 def replace_section(path, title, rows):
     """Replace the section starting with `title` in path (up to the next ## line)."""
     with open(path) as f:
@@ -508,7 +555,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--backends", default="svm,vmx")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "RESULTS.md"))
-    ap.add_argument("--only", choices=["cpuid", "bus", "paging", "linux", "hsmp", "fair", "attack"],
+    ap.add_argument("--only", choices=["cpuid", "bus", "paging", "linux", "hsmp", "fair", "attack",
+                                       "kut-vmexit"],
                     help="run one section and replace it in --out (appended when missing)")
     a = ap.parse_args()
     backends = a.backends.split(",")
@@ -519,7 +567,8 @@ def main():
                           "linux": ("## Linux boot to init", linux_rows),
                           "hsmp": ("## Host SMP: ", hsmp_section),
                           "fair": ("## Fair shares: ", fair_section),
-                          "attack": ("## Attack: ", attack_section)}[a.only]
+                          "attack": ("## Attack: ", attack_section),
+                          "kut-vmexit": ("## kvm-unit-tests vmexit", kut_vmexit_section)}[a.only]
         rows = section(backends)
         with open(a.out) as f:
             text = f.read()
@@ -631,6 +680,7 @@ def main():
     rows += hsmp_section(backends)
     rows += fair_section(backends)
     rows += attack_section(backends)
+    rows += kut_vmexit_section(backends)
 
     with open(a.out, "w") as f:
         f.write("# hv86 benchmark results\n\n")

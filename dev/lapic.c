@@ -253,10 +253,16 @@ static void timer_start(struct lapic *l)
     l->timer_next = now_ns(l) + l->timer_period;
 }
 
+/* The guest's TSC, which IA32_TSC_DEADLINE counts in. */
+static uint64_t guest_tsc(const struct lapic *l)
+{
+    return l->clock->tsc() + (l->tsc_offset ? *l->tsc_offset : 0);
+}
+
 /* TSC ticks from now to the deadline, in ns (0 if it has passed). */
 static uint64_t tsc_delta_ns(const struct lapic *l, uint64_t deadline)
 {
-    uint64_t tsc = l->clock->tsc(), hz = l->clock->tsc_hz();
+    uint64_t tsc = guest_tsc(l), hz = l->clock->tsc_hz();
     if (deadline <= tsc || !hz)
         return 0;
     uint64_t d = deadline - tsc;
@@ -281,7 +287,7 @@ void lapic_timer_poll(struct lapic *l)
     if (now < l->timer_next)
         return;
     if (timer_mode(l) == APIC_TIMER_TSC_DEADLINE && l->tsc_deadline && l->clock &&
-        l->clock->tsc() < l->tsc_deadline) {
+        guest_tsc(l) < l->tsc_deadline) {
         /* ns rounding must never fire it early: the TSC decides (SDM Vol. 3A
          * 11.5.4.1, "when the TSC reaches the deadline"). */
         l->timer_next = now + tsc_delta_ns(l, l->tsc_deadline) + 1;

@@ -107,6 +107,7 @@ struct lapic {
     uint32_t icr_lo, icr_hi;
     uint32_t timer_initial, timer_divide;
     const struct lapic_clock *clock;   /* NULL: time stands still at 0 */
+    const uint64_t *tsc_offset; /* the guest's TSC is clock->tsc() plus this; NULL: 0 */
     uint64_t timer_next;        /* ns of the next expiry; LAPIC_NEVER: idle */
     uint64_t timer_period;      /* ns from start to expiry (periodic reload) */
     uint64_t tsc_deadline;      /* IA32_TSC_DEADLINE as written; 0: disarmed */

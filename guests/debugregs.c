@@ -9,6 +9,9 @@
  *                    n= rounds (default 40) reads them back: always its own
  *   role=reader      for n= rounds reads DR0-3, which it never wrote: always 0;
  *                    then writes pattern= and reads that back for n= rounds
+ *                    (both roles do the same with IA32_TSC_AUX through RDTSCP
+ *                    where CPUID offers it: another register guest instructions
+ *                    read straight from the hardware)
  *   loop=db          an instruction breakpoint on its own #DB handler: delivering
  *                    #DB raises #DB again before the handler's first instruction,
  *                    forever (the hypervisor must keep its CPU: CVE-2015-8104)
@@ -48,9 +51,27 @@ static void read_all(uint32_t d[4])
 	d[0] = read_dr0(); d[1] = read_dr1(); d[2] = read_dr2(); d[3] = read_dr3();
 }
 
+#define CPUID_80000001_EDX_RDTSCP (1u << 27)
+#define MSR_TSC_AUX 0xC0000103u
+
+static bool has_rdtscp(void)
+{
+	return cpuid(0x80000000u, 0).eax >= 0x80000001u &&
+	       (cpuid(0x80000001u, 0).edx & CPUID_80000001_EDX_RDTSCP);
+}
+
+static uint32_t rdtscp_aux(void)
+{
+	uint32_t lo, hi, aux;
+	__asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux));
+	return aux;
+}
+
 static void write_all(uint32_t p)
 {
 	write_dr0(p); write_dr1(p + 1); write_dr2(p + 2); write_dr3(p + 3);
+	if (has_rdtscp())
+		wrmsr(MSR_TSC_AUX, p);
 }
 
 /* All four equal to base + i (base 0: all zero); else report and return false. */
@@ -71,16 +92,23 @@ static void spin_a_bit(void)
 /* Read DR0-3 for rounds rounds and check they are always base (+ i). */
 static void watch(const char *what, uint32_t base, uint32_t rounds)
 {
-	uint32_t bad = 0, d[4] = { 0 }, seen[4] = { 0 };
+	uint32_t bad = 0, d[4] = { 0 }, seen[4] = { 0 }, aux_bad = 0, aux_seen = 0;
+	bool aux = has_rdtscp();
 	for (uint32_t r = 0; r < rounds; r++) {
 		read_all(d);
 		if (!same(d, base) && !bad++)
 			for (int i = 0; i < 4; i++)
 				seen[i] = d[i];
+		uint32_t a = aux ? rdtscp_aux() : base;
+		if (a != base && !aux_bad++)
+			aux_seen = a;
 		spin_a_bit();
 	}
 	rt_check(bad == 0, "%s: DR0-3 read %u times, %u time(s) not its own (first: %08x %08x %08x %08x)",
 		 what, rounds, bad, seen[0], seen[1], seen[2], seen[3]);
+	if (aux)
+		rt_check(aux_bad == 0, "%s: TSC_AUX read by RDTSCP %u times, %u time(s) not its own (first: %08x)",
+			 what, rounds, aux_bad, aux_seen);
 }
 
 static void do_mov_dr4(void *arg) { (void)arg; uint32_t v; __asm__ volatile("mov %%db4, %0" : "=r"(v)); }

@@ -43,6 +43,7 @@ RT_GUEST("kvmclock");
 #define WALL_TOLERANCE_S   2
 #define RTC_READ_TRIES     5
 #define NS_PER_S           1000000000ull
+#define TSC_JUMP           (1ull << 40)   /* hours of TSC ahead, at any rate */
 #define NS_PER_US          1000ull
 #define BAD_GAP            (1u << 20)     /* 1 MiB past the end of RAM */
 #define STRADDLE_IN_RAM    16             /* bytes of an area still inside RAM */
@@ -244,6 +245,26 @@ static void bad_addresses(void)
 		rt_check(rdmsr(MSR_SYSTEM_TIME) == 0, "disabled: the MSR reads 0");
 }
 
+/* WRMSR IA32_TSC moves this vCPU's TSC (SDM Vol. 3B 18.17), not the time: hv86
+ * writes the area again with the reference in the new TSC, so the clock goes on
+ * from where it was, and at its rate. */
+static void tsc_written(void)
+{
+	uint64_t version = ti.version, before = clock_ns(), want = rt_rdtsc() + TSC_JUMP;
+	if (!wrmsr_ok(RT_MSR_TSC, want, "IA32_TSC"))
+		return;
+	uint64_t tsc = rt_rdtsc(), after = clock_ns();
+	rt_check(tsc >= want && tsc - want < TSC_JUMP / 1024,
+		 "IA32_TSC written: RDTSC counts on from the value written");
+	rt_check(ti.version != version && !(ti.version & 1),
+		 "IA32_TSC written: the area was written again (version even, moved on)");
+	if (!rt_check(after >= before && after - before < NS_PER_S,
+		      "IA32_TSC written: the clock went on from where it was"))
+		rt_printf("    %llu ns, then %llu ns\n", before, after);
+	monotonic();
+	rate();
+}
+
 void guest_main(void)
 {
 	uint32_t base = find_kvm();
@@ -259,6 +280,7 @@ void guest_main(void)
 	enable();                      /* again: the version moves on by two */
 	monotonic();
 	rate();
+	tsc_written();
 	wall();
 	bad_addresses();
 }

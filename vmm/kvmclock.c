@@ -1,7 +1,7 @@
 /* kvm-clock (vmm/kvmclock.h): MSR_KVM_WALL_CLOCK_NEW and MSR_KVM_SYSTEM_TIME_NEW
- * as KVM's Documentation/virt/kvm/x86/msr.rst describes them. The areas are
- * written once, when the guest names them: their reference never changes
- * (vmm/kvmclock.h), so there is nothing to update later. */
+ * as KVM's Documentation/virt/kvm/x86/msr.rst describes them. An area is
+ * written when the guest names it, and again when its vCPU's TSC offset moves
+ * (vmm/kvmclock.h): the reference itself never changes. */
 #include "dev/pvclock.h"
 #include "vmm/kvmclock.h"
 
@@ -17,13 +17,13 @@ int kvmclock_init(struct kvmclock *k, uint64_t tsc, uint64_t tsc_hz, uint64_t un
  * back, and nothing is written (its kvm_write_wall_clock returns when the guest
  * memory cannot be read; kvm_write_system_time leaves the area inactive when
  * kvm_gpc_activate fails). */
-static void write_time_area(struct vm *vm, const struct kvmclock *k, uint64_t gpa)
+static void write_time_area(struct vcpu *v, const struct kvmclock *k, uint64_t gpa)
 {
-    volatile struct pvclock_vcpu_time_info *area = vm_gpa_to_hva(vm, gpa, sizeof *area);
+    volatile struct pvclock_vcpu_time_info *area = vm_gpa_to_hva(v->vm, gpa, sizeof *area);
     if (!area)
         return;
     const struct pvclock_vcpu_time_info t = {
-        .tsc_timestamp = k->tsc0, .system_time = 0, .tsc_to_system_mul = k->mul,
+        .tsc_timestamp = k->tsc0 + v->tsc_offset, .system_time = 0, .tsc_to_system_mul = k->mul,
         .tsc_shift = k->shift, .flags = PVCLOCK_TSC_STABLE_BIT,
     };
     pvclock_write_time(area, &t);
@@ -52,7 +52,7 @@ static enum bus_result kvmclock_msr(void *dev, struct vcpu *v, uint64_t offset, 
     if (index == MSR_KVM_WALL_CLOCK_NEW)
         write_wall_clock(v->vm, k, *val);
     else if (*val & KVM_SYSTEM_TIME_ENABLE)
-        write_time_area(v->vm, k, *val & ~KVM_SYSTEM_TIME_ENABLE);
+        write_time_area(v, k, *val & ~KVM_SYSTEM_TIME_ENABLE);
     return BUS_OK;
 }
 

@@ -7,15 +7,13 @@
 #include "vmm/vm.h"
 
 /* One VM's clock. Every vCPU's area gets the same reference: system time 0 at
- * guest TSC tsc0, one scale, so the vCPUs read one clock (PVCLOCK_TSC_STABLE_BIT).
- * The reference stays right as long as the guest's TSC is the host's TSC and the
- * host CPUs' TSCs run in step, which is how hv86 runs guests: RDTSC is not
- * intercepted, the TSC offset is 0 on both backends, IA32_TSC writes raise #GP
- * (docs/msr.md) and kernel/timer.c relies on the host CPUs' TSCs agreeing. Giving
- * a guest a TSC offset, or running it on CPUs whose TSCs differ, would need the
- * enabled areas rewritten with a new tsc_timestamp: keep time_msr for that. */
+ * host TSC tsc0, one scale, so the vCPUs read one clock (PVCLOCK_TSC_STABLE_BIT);
+ * a vCPU's area says tsc0 in its own TSC, tsc0 plus its TSC offset (0 until it
+ * writes IA32_TSC). That stays right as long as the host CPUs' TSCs run in step
+ * (RDTSC is not intercepted; kernel/timer.c relies on it too). A vCPU that writes
+ * IA32_TSC gets its enabled area written again (vmm/msr.c, tsc_write). */
 struct kvmclock {
-    uint64_t tsc0;                     /* guest TSC at system time 0 */
+    uint64_t tsc0;                     /* host TSC at system time 0 */
     uint32_t mul;                      /* the TSC scale (pvclock_scale_of) */
     int8_t shift;
     uint32_t wall_sec;                 /* wall clock time at system time 0 (a whole

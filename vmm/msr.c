@@ -3,11 +3,13 @@
  * handles the plainest ones). Everything else raises #GP, as an MSR the CPU does not implement would
  * (SDM Vol. 3C 2.1 / RDMSR, WRMSR: "#GP(0) if ECX specifies a reserved or
  * unimplemented MSR address"), and is logged once per MSR per VM. */
+#include "dev/pvclock.h"
 #include "kernel/console.h"
 #include "kernel/x86.h"
 #include "vmm/cpuid.h"
 #include "vmm/msr.h"
 #include "vmm/vm.h"
+#include "vmm/vmm_ops.h"
 
 #define MISC_ENABLE_FAST_STRINGS 1ull
 #define MTRR_DEF_TYPE_VALID (0xFFull | (3ull << 10))   /* type, FE, E */
@@ -73,7 +75,8 @@ bool msr_guest_read(struct vcpu *v, uint32_t index, uint64_t *val)
     case MSR_SYSENTER_CS: *val = vcpu_get(v, REG_SYSENTER_CS); return true;
     case MSR_SYSENTER_ESP: *val = vcpu_get(v, REG_SYSENTER_ESP); return true;
     case MSR_SYSENTER_EIP: *val = vcpu_get(v, REG_SYSENTER_EIP); return true;
-    case MSR_TSC: *val = rdtsc(); return true;
+    case MSR_TSC: *val = rdtsc() + v->tsc_offset; return true;
+    case MSR_TSC_AUX: *val = v->tsc_aux; return true;
     case MSR_MTRRCAP: *val = 0; return true;               /* no MTRRs offered */
     case MSR_MTRR_DEF_TYPE: *val = v->mtrr_def_type; return true;
     case MSR_MISC_ENABLE: *val = MISC_ENABLE_FAST_STRINGS; return true;
@@ -85,6 +88,41 @@ bool msr_guest_read(struct vcpu *v, uint32_t index, uint64_t *val)
     }
     log_once(v, index, false);
     return false;
+}
+
+/* WRMSR IA32_TSC: this vCPU's TSC reads val from now on and counts on from there
+ * (SDM Vol. 3B 18.17), the host's through the offset the hardware adds. Its
+ * kvm-clock area, if enabled, must give its reference in the new TSC: writing the
+ * device's MSR again with the value it holds writes the area anew (vmm/kvmclock.c). */
+static void tsc_write(struct vcpu *v, uint64_t val)
+{
+    v->tsc_offset = val - rdtsc();
+    vmm->set_tsc_offset(v, v->tsc_offset);
+    uint64_t area;
+    if (bus_access(&v->vm->bus, BUS_MSR, v, MSR_KVM_SYSTEM_TIME_NEW, 8, false, &area) == BUS_OK &&
+        (area & KVM_SYSTEM_TIME_ENABLE))
+        bus_access(&v->vm->bus, BUS_MSR, v, MSR_KVM_SYSTEM_TIME_NEW, 8, true, &area);
+}
+
+/* RDTSCP and RDPID read IA32_TSC_AUX from the hardware in the guest; neither the
+ * VMCB nor the VMCS switches it. So each turn loads the vCPU's own, wherever the
+ * CPU has the MSR, even for a guest that is not offered RDTSCP (AMD runs RDTSCP
+ * whatever the guest's CPUID says): no VM reads another's value. */
+void msr_switch_to(struct vcpu *v)
+{
+    static int host_has = -1;          /* the same on every CPU: a race is harmless */
+    if (host_has < 0) {
+        uint32_t a, b, c, d, e1d = 0, l7c = 0;
+        cpuid(0x80000000u, 0, &a, &b, &c, &d);
+        if (a >= 0x80000001u)
+            cpuid(0x80000001u, 0, &a, &b, &c, &e1d);
+        cpuid(0, 0, &a, &b, &c, &d);
+        if (a >= 7)
+            cpuid(7, 0, &a, &b, &l7c, &d);
+        host_has = (e1d & CPUID_80000001_EDX_RDTSCP) || (l7c & CPUID_7_ECX_RDPID);
+    }
+    if (host_has)
+        wrmsr(MSR_TSC_AUX, v->tsc_aux);
 }
 
 bool msr_guest_write(struct vcpu *v, uint32_t index, uint64_t val)
@@ -135,6 +173,15 @@ bool msr_guest_write(struct vcpu *v, uint32_t index, uint64_t val)
     case MSR_MCG_STATUS:
         return val == 0;     /* only clearing it is meaningful (SDM Vol. 3B 16.3.1.2) */
     case MSR_TSC:
+        tsc_write(v, val);
+        return true;
+    case MSR_TSC_AUX:
+        /* 32 bits: Intel raises #GP for bits 63:32, AMD drops them (as KVM). */
+        if ((val >> 32) && !v->vm->cpuid.amd)
+            break;
+        v->tsc_aux = (uint32_t)val;
+        wrmsr(MSR_TSC_AUX, v->tsc_aux);     /* v runs on this CPU now */
+        return true;
     case MSR_MTRRCAP:
     case MSR_MCG_CAP:        /* read-only */
         break;

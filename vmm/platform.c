@@ -219,6 +219,7 @@ int platform_attach(struct vm *vm, unsigned ncpus)
     for (unsigned i = 0; i < VM_MAX_VCPUS; i++) {
         lapic_init(&p->lapic[i], i, i == 0, bits);
         lapic_set_clock(&p->lapic[i], &irq_lapic_clock);
+        p->lapic[i].tsc_offset = &vm->vcpus[i].tsc_offset;
     }
     acpi_pm_init(&p->pm, acpi_pm_ticks(time_ns()));
     p->pm.host = &p->host;

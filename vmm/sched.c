@@ -12,6 +12,7 @@
 #include "vmm/exit.h"
 #include "vmm/fpu.h"
 #include "vmm/irq.h"
+#include "vmm/msr.h"
 #include "vmm/sched.h"
 #include "vmm/shadow.h"
 #include "vmm/startup.h"
@@ -123,6 +124,7 @@ static void run_turn(struct vcpu *v, struct vcpu **last, bool solo, uint64_t sta
     this_cpu()->current = v;
     uint64_t t0 = rdtsc();
     fpu_switch_to(v);
+    msr_switch_to(v);
     if (v != *last) {           /* the backend's own switch (VMPTRLD) is in vcpu_run */
         vm->switches++;
         vm->switch_cycles += rdtsc() - t0;

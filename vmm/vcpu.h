@@ -88,6 +88,13 @@ struct vcpu {
      * another vCPU takes them). Either way they are loaded before it runs. */
     uint64_t dr[4];
     bool dr_live;
+    /* Its TSC minus the host's (mod 2^64): 0 until it writes IA32_TSC (vmm/msr.c);
+     * the hardware adds it (vmm_ops.set_tsc_offset), its LAPIC's TSC-deadline and
+     * its kvm-clock area follow it. */
+    uint64_t tsc_offset;
+    /* Its IA32_TSC_AUX (with RDTSCP or RDPID offered): loaded into the hardware
+     * for each of its turns (vmm/msr.c, msr_switch_to). */
+    uint32_t tsc_aux;
     /* Exception-delivery loop detection (vmm/exit.c): the last reflected #DB/#AC
      * and how often in a row it came at the same RIP. */
     uint64_t loop_rip;

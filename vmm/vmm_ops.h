@@ -79,6 +79,10 @@ struct vmm_ops {
      * it with its DR0-3 (and DR6 where the CPU does not switch it) in the
      * hardware from its next entry on (v->dr_live). */
     void (*dr_passthrough)(struct vcpu *v);
+    /* The guest's TSC is the host's plus offset (mod 2^64) for RDTSC, RDTSCP and
+     * its IA32_TSC (SDM Vol. 3C 26.6.5 "TSC offsetting"; APM Vol. 2 15.30.5
+     * TSC_OFFSET); v->tsc_offset holds it for hv86's own reads. */
+    void (*set_tsc_offset)(struct vcpu *v, uint64_t offset);
 };
 
 extern const struct vmm_ops svm_ops;

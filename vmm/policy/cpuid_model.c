@@ -31,9 +31,10 @@ enum { EAX, EBX, ECX, EDX };
 /* Leaf 7.0 ECX: AVX512_VBMI UMIP AVX512_VBMI2 GFNI VAES VPCLMULQDQ AVX512_VNNI
  * AVX512_BITALG AVX512_VPOPCNTDQ CLDEMOTE MOVDIRI MOVDIR64B. Not PREFETCHWT1, PKU
  * and OSPKE (the shadow walker has no protection keys), WAITPKG (UMWAIT_CONTROL MSR),
- * CET, TME, LA57 (CR4.LA57 is not offered), RDPID (TSC_AUX), KL, ENQCMD, SGX_LC. */
-#define L7_ECX (B(1) | B(2) | B(6) | B(8) | B(9) | B(10) | B(11) | B(12) | B(14) | B(25) | \
-                B(27) | B(28))
+ * CET, TME, LA57 (CR4.LA57 is not offered), KL, ENQCMD, SGX_LC. RDPID: its
+ * IA32_TSC_AUX is per vCPU (vmm/msr.c). */
+#define L7_ECX (B(1) | B(2) | B(6) | B(8) | B(9) | B(10) | B(11) | B(12) | B(14) | B(22) | \
+                B(25) | B(27) | B(28))
 #define L7_ECX_AVX (B(9) | B(10))
 #define L7_ECX_AVX512 (B(1) | B(6) | B(11) | B(12) | B(14))
 /* Leaf 7.0 EDX: AVX512_4VNNIW AVX512_4FMAPS FSRM AVX512_VP2INTERSECT MD_CLEAR
@@ -50,10 +51,11 @@ enum { EAX, EBX, ECX, EDX };
 #define LD1_EAX (B(0) | B(1) | B(2))
 #define LD1_EAX_XSAVEC B(1)
 /* 0x80000001 EDX: AMD's copies of leaf 1's bits (0-9, 12-17, 23-24) and SYSCALL NX
- * MMXEXT FFXSR PDPE1GB LM 3DNOWEXT 3DNOW. Not MP, RDTSCP (TSC_AUX). */
+ * MMXEXT FFXSR PDPE1GB RDTSCP (IA32_TSC_AUX per vCPU, vmm/msr.c) LM 3DNOWEXT 3DNOW.
+ * Not MP. */
 #define E1_EDX_MIRROR (0x3FFu | 0x3Fu << 12 | B(23) | B(24))
-#define E1_EDX ((L1_EDX & E1_EDX_MIRROR) | B(11) | B(20) | B(22) | B(25) | B(26) | B(29) | \
-                B(30) | B(31))
+#define E1_EDX ((L1_EDX & E1_EDX_MIRROR) | B(11) | B(20) | B(22) | B(25) | B(26) | B(27) | \
+                B(29) | B(30) | B(31))
 /* 0x80000001 ECX: LAHF_LM ABM SSE4A MISALIGNSSE 3DNOWPREFETCH XOP FMA4 TBM. Not
  * CMP_LEGACY, SVM, EXTAPIC, CR8_LEGACY, OSVW, IBS, SKINIT, WDT, LWP, TCE, NODEID,
  * TOPOEXT (0x8000001E is not offered), the PERFCTR extensions (their MSRs), MWAITX. */

@@ -131,6 +131,13 @@ static __attribute__((noinline)) void svm_dr_switch(struct svm_pcpu *p, struct v
 
 /* The guest touched a debug register: from now on MOV DR runs natively, with
  * its own DR0-3 loaded (again, as the core may just have written one). */
+/* The VMCB's TSC_OFFSET applies to RDTSC, RDTSCP and RDMSR TSC in the guest
+ * (APM Vol. 2 15.30.5); no clean bits are used, so VMRUN reads it every time. */
+static void svm_set_tsc_offset(struct vcpu *v, uint64_t offset)
+{
+    ((struct svm_vcpu *)v->backend)->vmcb->ctl.tsc_offset = offset;
+}
+
 static void svm_dr_passthrough(struct vcpu *v)
 {
     struct svm_pcpu *p = svm_here();
@@ -294,4 +301,5 @@ const struct vmm_ops svm_ops = {
     .set_paging = svm_set_paging,
     .flush_tlb = svm_flush_tlb,
     .dr_passthrough = svm_dr_passthrough,
+    .set_tsc_offset = svm_set_tsc_offset,
 };

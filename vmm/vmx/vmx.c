@@ -422,4 +422,5 @@ const struct vmm_ops vmx_ops = {
     .set_paging = vmx_set_paging,
     .flush_tlb = vmx_flush_tlb,
     .dr_passthrough = vmx_dr_passthrough,
+    .set_tsc_offset = vmx_set_tsc_offset,
 };

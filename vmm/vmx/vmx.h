@@ -102,6 +102,7 @@ void vmx_request_window(struct vcpu *v, enum event_type t, bool on);
 void vmx_watch_tpr(struct vcpu *v, uint8_t class);
 void vmx_dr_load(struct vmx_pcpu *here, struct vcpu *v);
 void vmx_dr_passthrough(struct vcpu *v);
+void vmx_set_tsc_offset(struct vcpu *v, uint64_t offset);
 
 void vmx_v86_update(struct vcpu *v, bool real_mode);
 bool vmx_v86_deliver(struct vcpu *v, uint8_t vector, uint64_t return_ip);

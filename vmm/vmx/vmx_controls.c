@@ -21,7 +21,8 @@ static const struct ctl pin_ctls[] = {
     { PIN_PREEMPT_TIMER, "activate VMX-preemption timer", false },
 };
 
-/* CR3-load/store, INVLPG, RDTSC and CR8 exiting are left off: with EPT the guest
+/* CR3-load/store, INVLPG, RDTSC and CR8 exiting are left off (RDTSC runs with
+ * the vCPU's TSC offset): with EPT the guest
  * owns its paging (29.3), and the TPR shadow keeps CR8 in the virtual-APIC page,
  * away from the host's APIC (the TPR threshold exits when the guest lowers it
  * enough to let a held-back interrupt through, 26.6.6.1). A shadow-paging vCPU
@@ -34,6 +35,8 @@ static const struct ctl proc_ctls[] = {
     { PROC_MONITOR_EXITING, "MONITOR exiting", true },
     { PROC_SECONDARY_CONTROLS, "activate secondary controls", true },
     { PROC_TPR_SHADOW, "use TPR shadow", true },
+    /* A guest's writes of IA32_TSC become its TSC offset (26.6.5, vmx_vcpu.c). */
+    { PROC_TSC_OFFSETTING, "use TSC offsetting", true },
     /* Until the guest first touches a debug register (vmx_dr_passthrough). */
     { PROC_MOV_DR_EXITING, "MOV-DR exiting", true },
 };
