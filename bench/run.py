@@ -515,10 +515,11 @@ def kut_vmexit_section(backends):
                 f"last on {time.strftime('%Y-%m-%d')}, {load_note()}).\n")
     rows.append("build/kvm-unit-tests/x86/vmexit.flat with `" + " ".join(KUT_VMEXIT_TESTS) +
                 "`: each test loops until 2^30 guest TSC cycles pass and prints cycles per "
-                "iteration. hv86 against the same image directly on the same emulator (there "
-                "the instruction exits nowhere), and Linux KVM nested in the same QEMU TCG "
-                "(figures given in issue 19) for scale. Bochs' TSC counts instructions, so "
-                "its cycles are instructions.\n")
+                "iteration. hv86 against the same image directly under QEMU TCG (there the "
+                "instruction exits nowhere), and Linux KVM nested in the same QEMU TCG "
+                "(figures given in issue 19) for scale. Under Bochs alone the suite cannot "
+                "end its run (no isa-debug-exit), so vmx has hv86's figures only; Bochs' "
+                "TSC counts instructions, so there cycles are instructions.\n")
     if not os.path.exists(KUT_VMEXIT):
         rows.append("Not run: build/kvm-unit-tests is not built (no release tarball).\n")
         return rows
@@ -528,7 +529,9 @@ def kut_vmexit_section(backends):
     for b in backends:
         _, out, _ = hv86_run(b, ["--mem", "128M", "--append", append, KUT_VMEXIT], 1800)
         hv = kut_vmexit_figures(out)
-        d = kut_vmexit_figures(direct(b, KUT_VMEXIT, append))
+        # Under Bochs alone the suite cannot end the run (no isa-debug-exit at 0xf4):
+        # there is no direct figure on vmx, hv86's is compared with svm's and KVM's.
+        d = kut_vmexit_figures(qemu_direct(KUT_VMEXIT, append)[1]) if b == "svm" else {}
         for t in KUT_VMEXIT_TESTS:
             h, dd = hv.get(t), d.get(t)
             ratio = f"{h / dd:.1f}" if h and dd else "-"

@@ -46,14 +46,19 @@ uint64_t shadow_leaf(const struct gpt_xlat *x, bool paging, bool wp, unsigned ac
  * but the identity map of a guest with paging off has user entries (shadow_leaf),
  * so the CPU would fault on the guest's every fetch (SMEP) or access (SMAP):
  * guests/attack.c, setting CR4.SMEP with paging off, was stopped for a fault that
- * "keeps coming back" (issue 18). */
+ * "keeps coming back" (issue 18). EFER.NXE always, as KVM runs shadow paging: the
+ * #PF error code then says whether a fault was an instruction fetch (I/D is
+ * reported only with NXE or SMEP, 4.7), so a guest's supervisor fetch from a user
+ * page under SMAP is not taken for a data read that SMAP refuses (kvm-unit-tests'
+ * smap, "executing on user page"). The shadow entries carry XD only where the
+ * guest's own walk gave it (shadow_leaf), and the guest reads its own EFER. */
 struct shadow_hw shadow_hw_regs(uint64_t cr0, uint64_t cr4, uint64_t efer)
 {
     uint64_t pass = (cr0 & CR0_PG) ? CR4_PASS : CR4_PASS & ~(uint64_t)(CR4_SMEP | CR4_SMAP);
     return (struct shadow_hw){
         .cr0 = cr0 | CR0_PG | CR0_WP,
         .cr4 = (cr4 & pass) | CR4_PAE,
-        .efer = (efer & EFER_LMA) ? efer : efer & ~(uint64_t)(EFER_LME | EFER_LMA),
+        .efer = ((efer & EFER_LMA) ? efer : efer & ~(uint64_t)(EFER_LME | EFER_LMA)) | EFER_NXE,
     };
 }
 

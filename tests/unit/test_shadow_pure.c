@@ -105,9 +105,12 @@ static void test_hw_regs(void **state)
     assert_int_equal(h.cr0, CR0_PE | CR0_PG | CR0_WP);
     assert_int_equal(h.cr4, CR4_PAE | CR4_OSFXSR);
     assert_int_equal(h.efer, EFER_NXE);
-    /* Long mode active: EFER as the guest has it. */
+    /* Long mode active: EFER as the guest has it, and NXE always, so that the #PF
+     * error code tells fetches from reads (a guest without NXE and SMEP). */
     h = shadow_hw_regs(CR0_PE | CR0_PG, CR4_PAE, EFER_LME | EFER_LMA);
-    assert_int_equal(h.efer, EFER_LME | EFER_LMA);
+    assert_int_equal(h.efer, EFER_LME | EFER_LMA | EFER_NXE);
+    h = shadow_hw_regs(CR0_PE | CR0_PG, CR4_SMAP, 0);
+    assert_int_equal(h.efer, EFER_NXE);
     /* SMEP and SMAP only with the guest's paging on: its identity map without
      * paging has user entries (issue 18, guests/attack.c). */
     h = shadow_hw_regs(CR0_PE, CR4_SMEP | CR4_SMAP | CR4_OSXSAVE, 0);
