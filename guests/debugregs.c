@@ -52,7 +52,6 @@ static void read_all(uint32_t d[4])
 }
 
 #define CPUID_80000001_EDX_RDTSCP (1u << 27)
-#define MSR_TSC_AUX 0xC0000103u
 
 static bool has_rdtscp(void)
 {
@@ -71,7 +70,7 @@ static void write_all(uint32_t p)
 {
 	write_dr0(p); write_dr1(p + 1); write_dr2(p + 2); write_dr3(p + 3);
 	if (has_rdtscp())
-		wrmsr(MSR_TSC_AUX, p);
+		wrmsr(RT_MSR_TSC_AUX, p);
 }
 
 /* All four equal to base + i (base 0: all zero); else report and return false. */

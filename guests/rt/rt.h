@@ -127,6 +127,7 @@ static inline uint32_t rt_eflags(void)
 #define RT_MSR_X2APIC_FIRST   0x800u        /* + xAPIC offset / 16 (Table 11-6) */
 #define RT_MSR_X2APIC_ICR     0x830u        /* 64 bits: destination in 63:32 */
 #define RT_MSR_TSC            0x10u
+#define RT_MSR_TSC_AUX        0xC0000103u   /* what RDTSCP returns in ECX */
 #define RT_MSR_TSC_DEADLINE   0x6E0u
 #define RT_CPUID1_ECX_X2APIC       (1u << 21)
 #define RT_CPUID1_ECX_TSC_DEADLINE (1u << 24)
