@@ -36,6 +36,13 @@ static bool amd_pmu(const struct cpuid_model *m, uint32_t index)
            index < MSR_AMD_PERFCTR0 + MSR_AMD_PMU_COUNTERS;
 }
 
+/* IA32_TSC_AUX: what RDTSCP and RDPID read. */
+static bool tsc_aux_offered(const struct cpuid_model *m)
+{
+    return (w(m, CPUID_W_80000001_EDX) & CPUID_80000001_EDX_RDTSCP) ||
+           (w(m, CPUID_W_7_0_ECX) & CPUID_7_ECX_RDPID);
+}
+
 bool msr_model_exists(const struct cpuid_model *m, uint32_t index)
 {
     uint32_t d1 = w(m, CPUID_W_1_EDX), c1 = w(m, CPUID_W_1_ECX);
@@ -61,8 +68,7 @@ bool msr_model_exists(const struct cpuid_model *m, uint32_t index)
     case MSR_PLATFORM_ID: return !m->amd;
     case MSR_AMD64_NB_CFG: return m->amd;
     case MSR_KVM_WALL_CLOCK_NEW: case MSR_KVM_SYSTEM_TIME_NEW: return true;
-    case MSR_TSC_AUX:
-        return (e1 & CPUID_80000001_EDX_RDTSCP) || (w(m, CPUID_W_7_0_ECX) & CPUID_7_ECX_RDPID);
+    case MSR_TSC_AUX: return tsc_aux_offered(m);
     }
     if (index >= MSR_X2APIC_FIRST && index <= MSR_X2APIC_LAST)
         return c1 & CPUID_1_ECX_X2APIC;
@@ -89,7 +95,7 @@ unsigned msr_model_implied(const struct cpuid_model *m, uint32_t *out, unsigned 
         ADD(MSR_LSTAR); ADD(MSR_CSTAR); ADD(MSR_SFMASK);
         ADD(MSR_FS_BASE); ADD(MSR_GS_BASE); ADD(MSR_KERNEL_GS_BASE);
     }
-    if ((e1 & CPUID_80000001_EDX_RDTSCP) || (w(m, CPUID_W_7_0_ECX) & CPUID_7_ECX_RDPID))
+    if (tsc_aux_offered(m))
         ADD(MSR_TSC_AUX);
     ADD(MSR_BIOS_SIGN_ID);            /* read by Linux and kvm-unit-tests at start-up */
     if (m->amd) {
