@@ -22,7 +22,7 @@ HV_OBJ := $(patsubst %,$(BUILD)/hv/%.o,$(HV_S) $(HV_C))
 # only <stdint.h>-level headers, arch/ (the header-only facts) and their own
 # folder's headers.
 PURE_C := $(wildcard lib/*.c vmm/emulate/*.c loader/*.c) $(wildcard dev/*.c) \
-	$(wildcard vmm/*_pure.c vmm/*/*_check.c vmm/gpt_walk.c vmm/policy/*.c)
+	$(wildcard vmm/*_pure.c vmm/*/*_pure.c vmm/*/*_check.c vmm/gpt_walk.c vmm/policy/*.c)
 
 all: $(BUILD)/hv86.elf $(BUILD)/hv86.iso guests
 

@@ -218,9 +218,11 @@ static void op_msr_write(void)
 			  (unsigned)(old.value >> 32), (unsigned)old.value);
 	faults += rt_try(do_wrmsr, &m, &f);
 	/* Back to where it was. The APIC base: through disabled, which leaves x2APIC
-	 * mode and a moved page alike (SDM Vol. 3A 11.12.5), then software-enabled. */
+	 * mode (SDM Vol. 3A 11.12.5), then software-enabled. Disabled at the same
+	 * address: hv86 refuses to move the APIC page, enabled or not (#GP). */
 	if (m.index == RT_MSR_APIC_BASE) {
-		struct msr_op off = { RT_MSR_APIC_BASE, 0 }, on = { RT_MSR_APIC_BASE, APIC_ORIG_BASE };
+		struct msr_op off = { RT_MSR_APIC_BASE, APIC_ORIG_BASE & ~(uint64_t)(RT_APIC_BASE_EN | RT_APIC_BASE_EXTD) },
+			      on = { RT_MSR_APIC_BASE, APIC_ORIG_BASE };
 		rt_try(do_wrmsr, &off, &f);
 		if (rt_try(do_wrmsr, &on, &f) || rt_try(do_apic_svr, NULL, &f))
 			rt_fail("cannot restore the APIC base after wrmsr 0x1b %08x%08x",

@@ -42,7 +42,7 @@
     .endm
 
 /* Speculative-execution barriers for the stubs' spec variants (vmm/spec.h,
- * docs/security-hardening.md), each done only if its flag byte is set. */
+ * docs/security.md), each done only if its flag byte is set. */
 #define RSB_ENTRIES 32
 
     /* After an exit, before the first RET: overwrite the return stack buffer with

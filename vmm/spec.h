@@ -1,4 +1,4 @@
-/* Speculative-execution barriers between VMs and hv86 (docs/security-hardening.md):
+/* Speculative-execution barriers between VMs and hv86 (docs/security.md):
  * the host CPU's enumeration read once at boot, the decision from the pure policy
  * (vmm/policy/spec_ctrl.h), and the barriers the backends call. When the CPU needs
  * no barrier around entries and exits (or cannot do any: the emulators), the

@@ -3,6 +3,10 @@
 #   make fuzz            builds $(BUILD)/fuzz/fuzz_NAME for every tests/fuzz/fuzz_NAME.c
 #   make fuzz-run        runs each for FUZZ_SECONDS (default 30) on a copy of its seed
 #                        corpus tests/fuzz/corpus/NAME (if any), so the tree stays clean
+#   make fuzz-long       every target towards 10 million executions or 2 hours, resumable
+#                        across sessions (scripts/fuzz-long: progress in tests/fuzz/long.tsv,
+#                        minimized corpus back into tests/fuzz/corpus/NAME, figures in
+#                        bench/RESULTS.md); FUZZ_LONG_SECONDS caps one invocation per target
 #
 # Each target links only the pure modules it exercises (FUZZ_SRC_NAME).
 
@@ -48,4 +52,8 @@ fuzz-run: fuzz
 			$(FUZZ_DIR)/corpus-$$n 2>&1 | tail -n 3 || exit 1; \
 	done
 
-.PHONY: fuzz fuzz-run
+FUZZ_LONG_SECONDS ?= 7200
+fuzz-long: fuzz
+	scripts/fuzz-long --seconds $(FUZZ_LONG_SECONDS) --build $(BUILD)
+
+.PHONY: fuzz fuzz-run fuzz-long

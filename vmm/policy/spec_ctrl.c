@@ -1,4 +1,4 @@
-/* See spec_ctrl.h. The rules, per barrier (docs/security-hardening.md):
+/* See spec_ctrl.h. The rules, per barrier (docs/security.md):
  * - IBPB on a switch to another VM's vCPU (Spectre v2 / branch target injection
  *   between guests): whenever the CPU has IA32_PRED_CMD (Intel leaf 7 EDX[26], AMD
  *   8000_0008 EBX[12]). Enhanced IBRS does not separate two guests, which run at

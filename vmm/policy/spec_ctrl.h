@@ -1,5 +1,5 @@
 /* Speculative-execution isolation between VMs and hv86, as a pure decision: the
- * host CPU's enumeration in, the barriers hv86 must use out (docs/security-hardening.md
+ * host CPU's enumeration in, the barriers hv86 must use out (docs/security.md
  * has the table: what each one protects against, when it runs, the references).
  * Pure code, tests/unit/test_spec_ctrl.c; vmm/spec.c reads the CPU and applies it. */
 #ifndef VMM_POLICY_SPEC_CTRL_H

@@ -8,6 +8,7 @@
 #include "vmm/spec.h"
 #include "vmm/svm/svm.h"
 #include "vmm/svm/vmcb_check.h"
+#include "vmm/svm/vmcb_intercepts_pure.h"
 
 struct svm_cpu svm_cpu;
 
@@ -43,30 +44,6 @@ static int svm_probe(struct vmm_caps *caps, const char **why)
     return 0;
 }
 
-/* MSRs the guest reaches directly: those VMLOAD/VMSAVE switch (APM Vol. 2 15.5.2).
- * Every other MSR is intercepted and goes through the core's MSR policy. */
-static const uint32_t msr_passthrough[] = {
-    MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR,
-    MSR_SFMASK, MSR_SYSENTER_CS, MSR_SYSENTER_ESP, MSR_SYSENTER_EIP,
-};
-
-/* The MSR permission map: 2 bits (read, write) per MSR in three 2 KiB ranges
- * (APM Vol. 2 15.11, Table 15-5). */
-static void msrpm_allow(uint8_t *pm, uint32_t msr)
-{
-    uint32_t base;
-    if (msr <= 0x1FFF)
-        base = 0;
-    else if (msr >= 0xC0000000u && msr <= 0xC0001FFFu)
-        base = 0x800;
-    else if (msr >= 0xC0010000u && msr <= 0xC0011FFFu)
-        base = 0x1000;
-    else
-        return;                     /* outside the map: always intercepted */
-    uint32_t bit = 2 * (msr & 0x1FFF);
-    pm[base + bit / 8] &= (uint8_t)~(3u << (bit % 8));
-}
-
 /* The permission maps every VMCB points at: once, on the BSP. */
 static int shared_init(void)
 {
@@ -76,9 +53,7 @@ static int shared_init(void)
     if (!svm_cpu.iopm || !svm_cpu.msrpm)
         return -1;
     memset(svm_cpu.iopm, 0xFF, IOPM_SIZE);        /* every port: hv86's devices decide */
-    memset(svm_cpu.msrpm, 0xFF, MSRPM_SIZE);
-    for (unsigned i = 0; i < sizeof msr_passthrough / sizeof msr_passthrough[0]; i++)
-        msrpm_allow(svm_cpu.msrpm, msr_passthrough[i]);
+    svm_msrpm_init(svm_cpu.msrpm);
     return 0;
 }
 

@@ -4,6 +4,7 @@
 #include "kernel/mm.h"
 #include "kernel/x86.h"
 #include "vmm/svm/svm.h"
+#include "vmm/svm/vmcb_intercepts_pure.h"
 
 _Static_assert(offsetof(struct vmcb_control, iopm_base_pa) == 0x040, "VMCB layout");
 _Static_assert(offsetof(struct vmcb_control, asid) == 0x058, "VMCB layout");
@@ -37,41 +38,13 @@ int svm_vcpu_init(struct vcpu *v)
     v->backend = s;
     struct vmcb_control *c = &s->vmcb->ctl;
     struct svm_vm *svm_vm = v->vm->backend;
-    /* CR0 and CR4 writes go through the core's checks: QEMU's SVM lets reserved
-     * bits through and then refuses the next VMRUN, where hardware gives #GP. */
-    c->intercept_cr = INTERCEPT_CR_WRITE(0) | INTERCEPT_CR_WRITE(4);
-    /* Debug registers: every MOV DR exits until the guest first touches one
-     * (svm_dr_passthrough); #DB and #AC are intercepted so that no exception
-     * can loop inside the CPU (CVE-2015-8104, CVE-2015-5307), and reflected;
-     * INVD is never the guest's to execute (docs/security.md). */
-    c->intercept_dr = INTERCEPT_DR0_7;
-    c->intercept_exceptions = (1u << EXC_DB) | (1u << EXC_AC);
-    c->intercept_misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_INIT |
-                         INTERCEPT_CPUID | INTERCEPT_HLT | INTERCEPT_INVLPGA |
-                         INTERCEPT_IOIO_PROT | INTERCEPT_MSR_PROT | INTERCEPT_SHUTDOWN |
-                         INTERCEPT_INVD;
-    /* SVM instructions give #UD (no nested virtualization); XSETBV because SVM does
-     * not switch XCR0 (the core keeps the guest's); MONITOR/MWAIT are not offered;
-     * WBINVD is a no-op for a guest (its RAM is write-back, no DMA; as KVM) and
-     * carries INVD on QEMU before 8.1 (svm_exit.c). */
-    c->intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
-                         INTERCEPT_VMSAVE | INTERCEPT_STGI | INTERCEPT_CLGI |
-                         INTERCEPT_SKINIT | INTERCEPT_XSETBV | INTERCEPT_MONITOR |
-                         INTERCEPT_MWAIT | INTERCEPT_WBINVD;
+    vmcb_set_intercepts(c, v->vm->shadow);
     c->iopm_base_pa = hpa_of(svm_cpu.iopm);
     c->msrpm_base_pa = hpa_of(svm_cpu.msrpm);
-    c->nested_ctl = NESTED_CTL_NP_ENABLE;
     c->vintr = V_INTR_MASKING;        /* host interrupts always end the guest's turn */
-    c->n_cr3 = hpa_of(svm_vm->npt_root);
-    if (v->vm->shadow) {
-        /* Shadow paging (APM Vol. 2 15.12, 15.13): the guest's paging registers
-         * are the core's, its #PF and INVLPG feed the shadow tables. */
-        c->intercept_cr |= INTERCEPT_CR_READ(0) | INTERCEPT_CR_READ(3) | INTERCEPT_CR_READ(4) |
-                           INTERCEPT_CR_WRITE(3);
-        c->intercept_exceptions |= 1u << EXC_PF;
-        c->intercept_misc1 |= INTERCEPT_INVLPG;
-        c->nested_ctl = 0;
-        c->n_cr3 = 0;
+    if (!v->vm->shadow) {
+        c->nested_ctl = NESTED_CTL_NP_ENABLE;
+        c->n_cr3 = hpa_of(svm_vm->npt_root);
     }
     s->asid_generation = 0;          /* assigned at the first run */
 

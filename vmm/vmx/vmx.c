@@ -13,12 +13,6 @@
 
 struct vmx_cpu vmx_cpu;
 
-#define MSR_BITMAP_LOW_MAX   0x00001FFFu      /* 25.6.9: two 1-KiB halves per direction */
-#define MSR_BITMAP_HIGH_BASE 0xC0000000u
-#define MSR_BITMAP_HIGH_MAX  0xC0001FFFu
-#define MSR_BITMAP_READ_HIGH  0x400
-#define MSR_BITMAP_WRITE_LOW  0x800
-#define MSR_BITMAP_WRITE_HIGH 0xC00
 #define IO_BITMAP_PAGES 2                     /* A: ports 0-7FFF, B: 8000-FFFF (25.6.4) */
 
 /* enum vmx_result is returned by vmx_entry.S as plain numbers. */
@@ -103,35 +97,10 @@ static int enable_feature_control(void)
     return 0;
 }
 
-/* MSRs the guest reaches directly, as on SVM: those the VMCS switches (FS/GS base
- * in the segment state, SYSENTER_* in 25.4.2), and the SYSCALL/SWAPGS ones, which
- * VMX does not switch and hv86 swaps itself (switch_lazy_msrs). */
-static const uint32_t msr_passthrough[] = {
-    MSR_FS_BASE, MSR_GS_BASE, MSR_SYSENTER_CS, MSR_SYSENTER_ESP, MSR_SYSENTER_EIP,
-    MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK,
-};
 static const uint32_t lazy_msr_index[LAZY_MSR_COUNT] = {
     [LAZY_KERNEL_GS_BASE] = MSR_KERNEL_GS_BASE, [LAZY_STAR] = MSR_STAR,
     [LAZY_LSTAR] = MSR_LSTAR, [LAZY_CSTAR] = MSR_CSTAR, [LAZY_SFMASK] = MSR_SFMASK,
 };
-
-/* One bit per MSR and direction; set = exit (25.6.9). */
-static void msr_bitmap_allow(uint8_t *bm, uint32_t msr)
-{
-    unsigned rd, wr;
-    if (msr <= MSR_BITMAP_LOW_MAX) {
-        rd = 0;
-        wr = MSR_BITMAP_WRITE_LOW;
-    } else if (msr >= MSR_BITMAP_HIGH_BASE && msr <= MSR_BITMAP_HIGH_MAX) {
-        rd = MSR_BITMAP_READ_HIGH;
-        wr = MSR_BITMAP_WRITE_HIGH;
-        msr -= MSR_BITMAP_HIGH_BASE;
-    } else {
-        return;                     /* outside both ranges: always exits */
-    }
-    bm[rd + msr / 8] &= (uint8_t)~(1u << (msr % 8));
-    bm[wr + msr / 8] &= (uint8_t)~(1u << (msr % 8));
-}
 
 static int alloc_bitmaps(void)
 {
@@ -142,9 +111,7 @@ static int alloc_bitmaps(void)
         return -1;
     }
     memset(vmx_cpu.io_bitmaps, 0xFF, IO_BITMAP_PAGES * PAGE_SIZE);   /* every port exits */
-    memset(vmx_cpu.msr_bitmap, 0xFF, PAGE_SIZE);
-    for (unsigned i = 0; i < sizeof msr_passthrough / sizeof msr_passthrough[0]; i++)
-        msr_bitmap_allow(vmx_cpu.msr_bitmap, msr_passthrough[i]);
+    vmx_msr_bitmap_init(vmx_cpu.msr_bitmap);
     return 0;
 }
 
@@ -165,13 +132,18 @@ static const char *result_word(enum vmx_result r)
                                                       : "failed (VMfailValid)";
 }
 
+static void say_missing(const char *what, const char *msr)
+{
+    kprintf("hv86: vmx: \"%s\" is not offered (%s)\n", what, msr);
+}
+
 /* The capabilities, controls and bitmaps: once, on the BSP (the CPUs of one
  * machine report the same VMX capabilities). */
 static int shared_init(void)
 {
     struct vmx_cap_msrs *c = &vmx_cpu.caps;
     read_caps(c);
-    if (vmx_controls_init(c, &vmx_cpu.ctls) != 0)
+    if (vmx_controls_init(c, &vmx_cpu.ctls, say_missing) != 0)
         return -1;
     if (VMX_BASIC_REGION_SIZE(c->basic) > PAGE_SIZE || VMX_BASIC_MEMTYPE(c->basic) != MEMTYPE_WB) {
         kprintf("hv86: vmx: VMCS of %u bytes, memory type %u: hv86 needs <= 4 KiB, write-back (A.1)\n",

@@ -6,6 +6,7 @@
 #include "vmm/vmm_ops.h"
 #include "vmm/vmx/vmcs.h"
 #include "vmm/vmx/vmcs_check.h"
+#include "vmm/vmx/vmx_controls_pure.h"
 #include "vmm/vmx/vmx_defs.h"
 
 /* The MSRs VMX does not switch but the guest owns (SYSCALL and SWAPGS state):
@@ -49,8 +50,6 @@ struct vmx_vm {
     uint64_t ept_pages;            /* table pages, for statistics */
 };
 
-struct vmx_controls { uint32_t pin, proc, proc2, exit, entry; };
-
 /* What each CPU has of its own in VMX operation (SDM Vol. 3C 24.7, 24.11). */
 struct vmx_pcpu {
     bool on;                       /* in VMX operation */
@@ -76,9 +75,6 @@ struct vmx_cpu {
 extern struct vmx_cpu vmx_cpu;
 
 static inline struct vmx_pcpu *vmx_here(void) { return &vmx_cpu.pcpu[this_cpu()->index]; }
-
-/* vmx_controls.c */
-int vmx_controls_init(const struct vmx_cap_msrs *caps, struct vmx_controls *out);
 
 /* ept.c */
 int ept_vm_init(struct vm *vm);

@@ -185,13 +185,7 @@ static void write_controls(struct vcpu *v, struct vmx_vcpu *x)
         vmcs_write(VMCS_PROC2_CONTROLS, proc2);
     vmcs_write(VMCS_EXIT_CONTROLS, c->exit);
     vmcs_write(VMCS_ENTRY_CONTROLS, c->entry);
-    /* #MC: a machine check belongs to the host (vmx_exit.c hands it to the
-     * host's handler). #DB and #AC: reflected to the guest, but each is an exit,
-     * so that no exception can loop inside the CPU (CVE-2015-8104,
-     * CVE-2015-5307; docs/security.md). Everything else goes to the guest's IDT
-     * (26.2). Shadow paging: #PF too, every one (mask = match = 0: 25.6.3). */
-    vmcs_write(VMCS_EXCEPTION_BITMAP, (1u << EXC_MC) | (1u << EXC_DB) | (1u << EXC_AC) |
-                                      (shadow ? 1u << EXC_PF : 0));
+    vmcs_write(VMCS_EXCEPTION_BITMAP, vmx_exception_bitmap(shadow));
     vmcs_write(VMCS_PF_ERROR_MASK, 0);
     vmcs_write(VMCS_PF_ERROR_MATCH, 0);
     vmcs_write(VMCS_CR3_TARGET_COUNT, 0);

@@ -2,8 +2,9 @@
  * capability MSRs (SDM Vol. 3C Appendix A.3-A.5): a control is set if hv86 wants
  * it and allowed-1 permits it, and forced on where allowed-0 says so. Each
  * control hv86 cannot work without is checked and named when absent. */
-#include "kernel/console.h"
-#include "vmm/vmx/vmx.h"
+#include <stddef.h>
+#include "arch/x86.h"
+#include "vmm/vmx/vmx_controls_pure.h"
 
 struct ctl { uint32_t bit; const char *name; bool required; };
 
@@ -78,7 +79,7 @@ static const struct ctl entry_ctls[] = {
 
 /* want | allowed-0, & allowed-1 (A.3); then every required control must remain. */
 static int derive(const char *msr, uint64_t cap, const struct ctl *c, unsigned n,
-                  uint32_t *out)
+                  uint32_t *out, vmx_missing_fn *missing)
 {
     uint32_t want = 0;
     for (unsigned i = 0; i < n; i++)
@@ -87,16 +88,17 @@ static int derive(const char *msr, uint64_t cap, const struct ctl *c, unsigned n
     int err = 0;
     for (unsigned i = 0; i < n; i++)
         if (c[i].required && !(v & c[i].bit)) {
-            kprintf("hv86: vmx: required control \"%s\" is not offered (%s)\n", c[i].name, msr);
+            missing(c[i].name, msr);
             err = -1;
         }
     *out = v;
     return err;
 }
 
-#define DERIVE(msr, cap, tbl, out) derive(msr, cap, tbl, sizeof tbl / sizeof tbl[0], out)
+#define DERIVE(msr, cap, tbl, out) derive(msr, cap, tbl, sizeof tbl / sizeof tbl[0], out, missing)
 
-int vmx_controls_init(const struct vmx_cap_msrs *caps, struct vmx_controls *out)
+int vmx_controls_init(const struct vmx_cap_msrs *caps, struct vmx_controls *out,
+                      vmx_missing_fn *missing)
 {
     bool true_ctls = caps->basic & VMX_BASIC_TRUE_CTLS;
     int err = 0;
@@ -120,30 +122,86 @@ int vmx_controls_init(const struct vmx_cap_msrs *caps, struct vmx_controls *out)
         out->proc2 &= ~(uint32_t)(PROC2_EPT | PROC2_UNRESTRICTED_GUEST);
     } else {
         if (!(ev & EPT_CAP_WALK4)) {
-            kprintf("hv86: vmx: EPT without a 4-level page walk (IA32_VMX_EPT_VPID_CAP[6])\n");
+            missing("EPT with a 4-level page walk", "IA32_VMX_EPT_VPID_CAP[6]");
             err = -1;
         }
         if (!(ev & EPT_CAP_WB)) {
-            kprintf("hv86: vmx: EPT paging structures cannot be write-back (IA32_VMX_EPT_VPID_CAP[14])\n");
+            missing("write-back EPT paging structures", "IA32_VMX_EPT_VPID_CAP[14]");
             err = -1;
         }
         if (!(ev & EPT_CAP_INVEPT) || !(ev & (EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL))) {
-            kprintf("hv86: vmx: no usable INVEPT (IA32_VMX_EPT_VPID_CAP[20,25,26])\n");
+            missing("INVEPT, single-context or all-context", "IA32_VMX_EPT_VPID_CAP[20,25,26]");
             err = -1;
         }
     }
-    /* A VPID is only safe to reuse if its translations can be flushed (31.3). */
+    /* A VPID is only safe to reuse if its translations can be flushed (31.3):
+     * without INVVPID hv86 runs without VPIDs. */
     if ((out->proc2 & PROC2_VPID) &&
-        (!(ev & VPID_CAP_INVVPID) || !(ev & (VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL)))) {
-        kprintf("hv86: vmx: VPID without a usable INVVPID: running without VPIDs\n");
+        (!(ev & VPID_CAP_INVVPID) || !(ev & (VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL))))
         out->proc2 &= ~PROC2_VPID;
-    }
     for (unsigned i = 0; i < sizeof proc_dynamic / sizeof proc_dynamic[0]; i++)
         if (!(VMX_CTL_ALLOWED1(caps->proc) & proc_dynamic[i].bit)) {
-            kprintf("hv86: vmx: required control \"%s\" is not offered\n", proc_dynamic[i].name);
+            missing(proc_dynamic[i].name, "IA32_VMX_PROCBASED_CTLS");
             err = -1;
         }
     /* Set per vCPU when the guest enables long mode (vmx_vcpu.c). */
     out->entry &= ~ENTRY_IA32E_GUEST;
     return err;
+}
+
+uint32_t vmx_exception_bitmap(bool shadow)
+{
+    /* #MC: a machine check belongs to the host (vmx_exit.c hands it to the
+     * host's handler). #DB and #AC: reflected to the guest, but each is an exit,
+     * so that no exception can loop inside the CPU (CVE-2015-8104,
+     * CVE-2015-5307; docs/security.md). Everything else goes to the guest's IDT
+     * (26.2). Shadow paging: #PF too, every one (with mask = match = 0: 25.6.3). */
+    return (1u << EXC_MC) | (1u << EXC_DB) | (1u << EXC_AC) | (shadow ? 1u << EXC_PF : 0);
+}
+
+/* MSRs the guest reaches directly, as on SVM: those the VMCS switches (FS/GS base
+ * in the segment state, SYSENTER_* in 25.4.2), and the SYSCALL/SWAPGS ones, which
+ * VMX does not switch and hv86 swaps itself (switch_lazy_msrs in vmx.c). */
+static const uint32_t msr_passthrough[] = {
+    MSR_FS_BASE, MSR_GS_BASE, MSR_SYSENTER_CS, MSR_SYSENTER_ESP, MSR_SYSENTER_EIP,
+    MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK,
+};
+
+/* One bit per MSR and direction, set = exit (25.6.9): read bitmaps for MSRs
+ * 0-1FFFH and C0000000H-C0001FFFH, then the write bitmaps, 1 KiB each. Returns
+ * the bit of the read permission, or -1 for an MSR outside both (always exits). */
+#define MSR_BITMAP_LOW_MAX   0x00001FFFu
+#define MSR_BITMAP_HIGH_BASE 0xC0000000u
+#define MSR_BITMAP_HIGH_MAX  0xC0001FFFu
+#define MSR_BITMAP_HALF_BITS (1024 * 8)
+#define MSR_BITMAP_WRITE_BITS (2048 * 8)
+
+static long msr_bitmap_bit(uint32_t msr)
+{
+    if (msr <= MSR_BITMAP_LOW_MAX)
+        return msr;
+    if (msr >= MSR_BITMAP_HIGH_BASE && msr <= MSR_BITMAP_HIGH_MAX)
+        return MSR_BITMAP_HALF_BITS + (msr - MSR_BITMAP_HIGH_BASE);
+    return -1;
+}
+
+void vmx_msr_bitmap_init(uint8_t *bm)
+{
+    for (size_t i = 0; i < VMX_MSR_BITMAP_SIZE; i++)
+        bm[i] = 0xFF;
+    for (size_t i = 0; i < sizeof msr_passthrough / sizeof msr_passthrough[0]; i++) {
+        long rd = msr_bitmap_bit(msr_passthrough[i]), wr = rd + MSR_BITMAP_WRITE_BITS;
+        bm[rd / 8] &= (uint8_t)~(1u << (rd % 8));
+        bm[wr / 8] &= (uint8_t)~(1u << (wr % 8));
+    }
+}
+
+bool vmx_msr_bitmap_exits(const uint8_t *bm, uint32_t msr, bool write)
+{
+    long bit = msr_bitmap_bit(msr);
+    if (bit < 0)
+        return true;
+    if (write)
+        bit += MSR_BITMAP_WRITE_BITS;
+    return bm[bit / 8] >> (bit % 8) & 1;
 }
