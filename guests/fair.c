@@ -11,7 +11,8 @@
  *                         of computation whatever runs next to it); slowdown =
  *                         wall time / run time, which is 1.00 alone and 2.00
  *                         next to one VM with the same share
- *   mode=spin ms=MS       spins with interrupts off for MS ms of wall time
+ *   mode=spin ms=MS       spins with interrupts off for MS ms of wall time;
+ *     [every=E]           with a line each E ms (the watchdog's progress test)
  *   mode=cheat ms=MS      for MS ms of wall time: learns the host's tick phase
  *                         from its gaps (hv86 up to merge16 ended a turn at
  *                         its 10 ms tick), then each period spins until just
@@ -257,9 +258,15 @@ void guest_main(void)
 	} else if (cheater) {
 		cheat(t0 + tsc_hz * ms / 1000);
 	} else {
-		uint64_t end = t0 + tsc_hz * ms / 1000;
-		while (step() < end)
+		uint64_t end = t0 + tsc_hz * ms / 1000, every = tsc_hz * rt_arg_uint("every=", 0) / 1000;
+		uint64_t next = every ? t0 + every : UINT64_MAX;
+		for (uint64_t t; (t = step()) < end;) {
 			work();
+			if (t >= next) {
+				rt_printf("fair: still spinning after %llu ms\n", us(t - t0) / 1000);
+				next += every;
+			}
+		}
 	}
 	if (smp) {
 		unsigned up = 1;

@@ -79,6 +79,7 @@ bool io_port_access(struct vcpu *v, uint16_t port, unsigned size, bool in, uint3
 {
     struct vm *vm = v->vm;
     uint64_t v64 = *val;
+    vm->stats.device_accesses++;
     switch (bus_access(&vm->bus, BUS_PIO, v, port, size, !in, &v64)) {
     case BUS_OK:
         *val = (uint32_t)v64;

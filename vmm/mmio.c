@@ -64,6 +64,7 @@ static bool linear_access(struct vcpu *v, const struct gpt_regs *regs, unsigned 
     }
     /* Dispatched by address: should the range have moved since, the access goes
      * where the bus says now. */
+    v->vm->stats.device_accesses++;
     switch (bus_access(&v->vm->bus, BUS_MMIO, v, xl.gpa, size, write, val)) {
     case BUS_OK:
         return v->vm->state == VM_RUNNING;

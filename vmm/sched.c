@@ -197,6 +197,24 @@ static void vm_ended(struct vm *vm)
 }
 #define MAX_SCHED_VMS 64
 
+/* The watchdog (config `watchdog = SECONDS`): progress is a device access, the
+ * console's output among them; a VM without one for that long is stopped. The
+ * count is looked at between turns, so a turn that made progress restarts the
+ * wait from its end, and the turns of a VM with a watchdog end when it is due. */
+static bool watchdog_bites(struct vm *vm, uint64_t now)
+{
+    if (!vm->watchdog_since || vm->stats.device_accesses != vm->watchdog_seen) {
+        vm->watchdog_seen = vm->stats.device_accesses;
+        vm->watchdog_since = now;
+    }
+    return now - vm->watchdog_since >= vm->watchdog_ns;
+}
+
+static uint64_t watchdog_due(const struct vm *vm)
+{
+    return vm->watchdog_since + vm->watchdog_ns;
+}
+
 static void run_cpu(void)
 {
     struct vcpu *last = 0;
@@ -229,12 +247,11 @@ static void run_cpu(void)
                 vm->vtime = clock;
                 vm->sched_ready = false;
             }
-            /* Its watchdog: time since the VMs started, as ended_tick counts it. */
-            if (vm->watchdog_ns && now - run_start >= vm->watchdog_ns)
-                vm_stop(vm, "watchdog: still running after %lu s",
+            if (vm->watchdog_ns && watchdog_bites(vm, now))
+                vm_stop(vm, "watchdog: no console output or device access for %lu s",
                         (unsigned long)(vm->watchdog_ns / 1000000000ull));
-            else if (vm->watchdog_ns && run_start + vm->watchdog_ns < wake)
-                wake = run_start + vm->watchdog_ns;     /* a solo turn or a sleep ends then */
+            else if (vm->watchdog_ns && watchdog_due(vm) < wake)
+                wake = watchdog_due(vm);        /* a solo turn or a sleep ends then */
             vm->sched_wake = IRQ_NEVER;
             unsigned n = 0;
             for (unsigned k = 0; k < vm->nvcpus; k++) {
@@ -287,8 +304,8 @@ static void run_cpu(void)
          * keeps the CPU (no host interrupt for nothing: docs/interrupts.md) until
          * it halts, a sleeper wakes (solo), its cap or its watchdog. */
         uint64_t end = sched_turn_end(now, ready == 1, &v->cap, vm->cap);
-        if (vm->watchdog_ns && run_start + vm->watchdog_ns < end)
-            end = run_start + vm->watchdog_ns;
+        if (vm->watchdog_ns && watchdog_due(vm) < end)
+            end = watchdog_due(vm);
         run_turn(v, &last, solo, now, end);
         if (vm->state != VM_RUNNING) {
             vm_ended(vm);

@@ -39,6 +39,8 @@ struct vm_stats {
     uint64_t sh_pt_writes, sh_unprotects, sh_prefetched, sh_large;
     uint64_t sh_peak_bytes;
     uint64_t ibpb;          /* IBPBs when a host CPU switched to this VM (vmm/spec.c) */
+    uint64_t device_accesses;   /* port and MMIO accesses to its devices (console
+                                 * output among them): the watchdog's progress */
 };
 
 struct vm {
@@ -89,8 +91,11 @@ struct vm {
     int sched_cpu;                   /* the CPU whose clock vtime is on; -1: none yet */
     bool sched_ready;                /* it was ready at its CPU's previous decision */
     unsigned sched_next;             /* the vCPU whose turn is next (round-robin) */
-    uint64_t watchdog_ns;            /* stopped when still running this long after the
-                                        VMs started; 0: no watchdog (vmm/sched.c) */
+    uint64_t watchdog_ns;            /* stopped after this long without a device access
+                                        (console output included); 0: no watchdog */
+    uint64_t watchdog_seen;          /* stats.device_accesses when last looked at */
+    uint64_t watchdog_since;         /* time_ns() when that count was first seen;
+                                        0: not yet (vmm/sched.c) */
     struct console_limit console;    /* its console output's budget (vmm/platform.c) */
 };
 
