@@ -59,7 +59,16 @@ $(LINUX)/vmlinuz $(LINUX)/busybox &: scripts/linux-image
 $(LINUX)/initramfs.cpio.gz: guests/linux/init $(LINUX)/busybox scripts/mkinitramfs
 	scripts/mkinitramfs guests/linux/init $(LINUX)/busybox $@
 
-linux: $(LINUX)/vmlinuz $(LINUX)/initramfs.cpio.gz
+# The second kernel series (issue 19): Debian 12's 6.12, generic and cloud flavours,
+# booted with the same initramfs.
+$(BUILD)/linux-6.12/vmlinuz: scripts/linux-image
+	scripts/linux-image $(BUILD)/linux-6.12 linux-image-6.12-amd64
+
+$(BUILD)/linux-6.12-cloud/vmlinuz: scripts/linux-image
+	scripts/linux-image $(BUILD)/linux-6.12-cloud linux-image-6.12-cloud-amd64
+
+linux: $(LINUX)/vmlinuz $(LINUX)/initramfs.cpio.gz $(BUILD)/linux-6.12/vmlinuz \
+	$(BUILD)/linux-6.12-cloud/vmlinuz
 
 # --- kvm-unit-tests: the public x86 suite, built from its release tarball ----------
 # (../shared/outside/, or KUT_TARBALL); without one the runner skips its runs.
