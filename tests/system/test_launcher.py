@@ -685,6 +685,12 @@ class RunnerParsing(unittest.TestCase):
         self.assertIn("panic", runner.check_patterns(spec, "svm",
                                                      "hv86 0.1:\nhv86: panic: x\n"))
         self.assertIn("lacks", runner.check_patterns(spec, "svm", "nothing\n"))
+        # A panic fails a test that does not ask for one, whatever its patterns.
+        plain = runner.parse_list("run t svm fast 1 0 'expect=^ok$' -- k")[0]
+        self.assertIn("panicked", runner.check_patterns(plain, "svm", "ok\nhv86: panic: x\n"))
+        self.assertIsNone(runner.check_patterns(plain, "svm", "ok\n"))
+        wanted = runner.parse_list("run t svm fast 1 0 'expect=^hv86: panic: x$' -- k")[0]
+        self.assertIsNone(runner.check_patterns(wanted, "svm", "hv86: panic: x\n"))
 
     def test_guest_lines(self):
         hv = ("hv86 0.1: cpu=x\n[hello] hello from hv86 guest\r\n[other] no\n"
