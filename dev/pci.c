@@ -42,9 +42,138 @@ static uint8_t host_byte(const struct pci_host *h, unsigned reg)
     }
 }
 
+/* --- device functions ------------------------------------------------------ */
+
+uint32_t pci_cfg_get(const struct pci_function *f, unsigned reg, unsigned size)
+{
+    uint32_t v = 0;
+    for (unsigned i = 0; i < size && reg + i < PCI_CONFIG_SPACE; i++)
+        v |= (uint32_t)f->config[reg + i] << (8 * i);
+    return v;
+}
+
+void pci_cfg_set(struct pci_function *f, unsigned reg, unsigned size, uint32_t val)
+{
+    for (unsigned i = 0; i < size && reg + i < PCI_CONFIG_SPACE; i++)
+        f->config[reg + i] = (uint8_t)(val >> (8 * i));
+}
+
+static void wmask_set(struct pci_function *f, unsigned reg, unsigned size, uint32_t mask)
+{
+    for (unsigned i = 0; i < size; i++)
+        f->wmask[reg + i] = (uint8_t)(mask >> (8 * i));
+}
+
+void pci_function_init(struct pci_function *f, unsigned dev, unsigned fn, uint16_t vendor,
+                       uint16_t device, uint32_t class_rev, uint16_t subsys_vendor,
+                       uint16_t subsys, unsigned pin, unsigned line)
+{
+    *f = (struct pci_function){ .dev = (uint8_t)dev, .fn = (uint8_t)fn, .cap_end = 0x40 };
+    pci_cfg_set(f, PCI_VENDOR_ID, 2, vendor);
+    pci_cfg_set(f, PCI_DEVICE_ID, 2, device);
+    pci_cfg_set(f, PCI_CLASS_REV, 4, class_rev);
+    pci_cfg_set(f, PCI_SUBSYS_VENDOR, 2, subsys_vendor);
+    pci_cfg_set(f, PCI_SUBSYS_ID, 2, subsys);
+    pci_cfg_set(f, PCI_INTERRUPT_PIN, 1, pin);
+    pci_cfg_set(f, PCI_INTERRUPT_LINE, 1, line);
+    wmask_set(f, PCI_COMMAND, 2, PCI_COMMAND_WRITABLE);
+    wmask_set(f, PCI_INTERRUPT_LINE, 1, 0xFF);    /* scratch for software (6.2.4) */
+}
+
+void pci_function_bar64(struct pci_function *f, unsigned i, uint64_t size, uint64_t addr)
+{
+    unsigned reg = PCI_BAR0 + 4 * i;
+    f->bar_size[i] = size;
+    uint64_t mask = ~(size - 1);            /* the address bits a BAR keeps (6.2.5.1) */
+    pci_cfg_set(f, reg, 4, (uint32_t)(addr & mask) | PCI_BAR_MEM64);
+    pci_cfg_set(f, reg + 4, 4, (uint32_t)((addr & mask) >> 32));
+    wmask_set(f, reg, 4, (uint32_t)mask & (uint32_t)PCI_BAR_ADDR_MASK);
+    wmask_set(f, reg + 4, 4, (uint32_t)(mask >> 32));
+}
+
+bool pci_function_bar_live(const struct pci_function *f, unsigned i, uint64_t *addr)
+{
+    unsigned reg = PCI_BAR0 + 4 * i;
+    if (i + 1 >= PCI_BAR_COUNT || !f->bar_size[i] ||
+        !(pci_cfg_get(f, PCI_COMMAND, 2) & PCI_COMMAND_MEMORY))
+        return false;
+    uint64_t a = (pci_cfg_get(f, reg, 4) & PCI_BAR_ADDR_MASK) |
+                 (uint64_t)pci_cfg_get(f, reg + 4, 4) << 32;
+    /* While software sizes a BAR it holds ~(size - 1): no place to decode. */
+    if (!a || a == (~(f->bar_size[i] - 1) & PCI_BAR_ADDR_MASK) || a + f->bar_size[i] < a)
+        return false;
+    *addr = a;
+    return true;
+}
+
+unsigned pci_function_add_cap(struct pci_function *f, uint8_t id, unsigned len)
+{
+    unsigned at = (f->cap_end + 3) & ~3u;
+    if (len < 2 || at + len > PCI_CONFIG_SPACE)
+        return 0;
+    /* Linked at the end of the list (PCI 3.0, 6.7). */
+    unsigned prev = PCI_CAP_PTR;
+    while (f->config[prev])
+        prev = f->config[prev] + 1u;
+    f->config[prev] = (uint8_t)at;
+    f->config[at] = id;
+    f->config[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+    f->cap_end = at + len;
+    return at;
+}
+
+int pci_host_add(struct pci_host *h, struct pci_function *f)
+{
+    if (h->nfn == PCI_MAX_FUNCTIONS || is_host_bridge(0, f->dev, f->fn) || f->dev > 31 ||
+        f->fn > 7)
+        return -1;
+    for (unsigned i = 0; i < h->nfn; i++)
+        if (h->fn[i]->dev == f->dev && h->fn[i]->fn == f->fn)
+            return -1;
+    h->fn[h->nfn++] = f;
+    return 0;
+}
+
+static struct pci_function *function_at(const struct pci_host *h, unsigned bus, unsigned dev,
+                                        unsigned fn)
+{
+    if (bus != 0)
+        return 0;
+    for (unsigned i = 0; i < h->nfn; i++)
+        if (h->fn[i]->dev == dev && h->fn[i]->fn == fn)
+            return h->fn[i];
+    return 0;
+}
+
+/* The extended space (256-4095) of a function is empty: reads 0 (PCIe 4.0,
+ * 7.6.3: a zero header ends the extended capability list). */
+static uint32_t function_read(struct pci_function *f, unsigned reg, unsigned size)
+{
+    if (reg >= PCI_CONFIG_SPACE)
+        return 0;
+    if (f->config_reading)
+        f->config_reading(f, reg, size);
+    return pci_cfg_get(f, reg, size);
+}
+
+static void function_write(struct pci_function *f, unsigned reg, unsigned size, uint32_t val)
+{
+    if (reg >= PCI_CONFIG_SPACE)
+        return;
+    for (unsigned i = 0; i < size && reg + i < PCI_CONFIG_SPACE; i++) {
+        uint8_t m = f->wmask[reg + i];
+        f->config[reg + i] = (uint8_t)((f->config[reg + i] & ~m) | ((val >> (8 * i)) & m));
+    }
+    if (f->config_written)
+        f->config_written(f, reg, size);
+}
+
 uint32_t pci_config_read(const struct pci_host *h, unsigned bus, unsigned dev, unsigned fn,
                          unsigned reg, unsigned size)
 {
+    struct pci_function *f = function_at(h, bus, dev, fn);
+    if (f)
+        return function_read(f, reg, size);
     if (!is_host_bridge(bus, dev, fn))
         return (uint32_t)access_size_mask(size);
     uint32_t v = 0;
@@ -56,6 +185,11 @@ uint32_t pci_config_read(const struct pci_host *h, unsigned bus, unsigned dev, u
 void pci_config_write(struct pci_host *h, unsigned bus, unsigned dev, unsigned fn,
                       unsigned reg, unsigned size, uint32_t val)
 {
+    struct pci_function *f = function_at(h, bus, dev, fn);
+    if (f) {
+        function_write(f, reg, size, val);
+        return;
+    }
     if (!is_host_bridge(bus, dev, fn))
         return;                          /* a master abort: the write goes nowhere */
     for (unsigned i = 0; i < size; i++) {

@@ -69,12 +69,70 @@
 #define PCI_RST_CNT_FULL_RST (1u << 3)
 #define PCI_RESET_VALUE (PCI_RST_CNT_SYS_RST | PCI_RST_CNT_RST_CPU)  /* 0x06 */
 
+/* Header offsets of a type 0 function (PCI 3.0, 6.1, 6.2.5, 6.7). */
+#define PCI_REVISION_ID     0x08
+#define PCI_BAR0            0x10
+#define PCI_SUBSYS_VENDOR   0x2C
+#define PCI_SUBSYS_ID       0x2E
+#define PCI_CAP_PTR         0x34
+#define PCI_INTERRUPT_LINE  0x3C
+#define PCI_INTERRUPT_PIN   0x3D
+#define PCI_STATUS_CAP_LIST (1u << 4)
+#define PCI_BAR_COUNT       6
+#define PCI_BAR_MEM64       0x4u          /* memory BAR, type 10b: 64-bit (6.2.5.1) */
+#define PCI_BAR_ADDR_MASK   (~0xFull)
+#define PCI_CAP_ID_MSIX     0x11
+#define PCI_CAP_ID_VENDOR   0x09
+
+/* A device function other than the host bridge: its configuration space as
+ * bytes, with a mask of the bits software may write (QEMU's PCIDevice config +
+ * wmask), so a device describes itself once and every access is the same code.
+ * Memory BARs only, 64-bit, naturally aligned power-of-2 sizes. The device's
+ * glue is told of every write (config_written) and may refresh bytes before a
+ * read (config_reading); both run with the VM's bus locked. */
+struct pci_function {
+    uint8_t dev, fn;
+    uint8_t config[PCI_CONFIG_SPACE];
+    uint8_t wmask[PCI_CONFIG_SPACE];
+    uint64_t bar_size[PCI_BAR_COUNT];    /* 0: no BAR there (or the high half) */
+    unsigned cap_end;                    /* where the next capability goes */
+    void (*config_written)(struct pci_function *f, unsigned reg, unsigned size);
+    void (*config_reading)(struct pci_function *f, unsigned reg, unsigned size);
+    void *ctx;                           /* the device's */
+};
+
+#define PCI_MAX_FUNCTIONS 16
+
 struct pci_host {
     uint32_t config_address;             /* the CONFIG_ADDRESS register */
     uint16_t command;                    /* 00:00.0's command register */
     uint8_t reset_control;               /* RST_CNT */
     const struct dev_host *host;         /* a reset request stops the VM; set after init */
+    struct pci_function *fn[PCI_MAX_FUNCTIONS];
+    unsigned nfn;
 };
+
+/* A function's header: IDs, class code and revision, subsystem IDs, interrupt pin
+ * (0: none, 1: INTA#) and line; everything else zero and read-only but the
+ * command register. */
+void pci_function_init(struct pci_function *f, unsigned dev, unsigned fn, uint16_t vendor,
+                       uint16_t device, uint32_t class_rev, uint16_t subsys_vendor,
+                       uint16_t subsys, unsigned pin, unsigned line);
+/* A 64-bit memory BAR i (and i + 1, its high half) of size bytes (a power of 2,
+ * at least 16) at addr. */
+void pci_function_bar64(struct pci_function *f, unsigned i, uint64_t size, uint64_t addr);
+/* Where memory BAR i decodes now: false if memory decoding is off or the BAR
+ * does not hold a usable address (0, or the all-ones of sizing). */
+bool pci_function_bar_live(const struct pci_function *f, unsigned i, uint64_t *addr);
+/* Appends a capability of len bytes (id, next pointer, then len - 2 bytes of
+ * zeros, read-only): its offset, or 0 if the space is full. */
+unsigned pci_function_add_cap(struct pci_function *f, uint8_t id, unsigned len);
+/* Little-endian fields of the configuration space, for the device's own use. */
+uint32_t pci_cfg_get(const struct pci_function *f, unsigned reg, unsigned size);
+void pci_cfg_set(struct pci_function *f, unsigned reg, unsigned size, uint32_t val);
+/* Puts f on bus 0: 0, or -1 if its slot is taken (or is the host bridge's) or
+ * the host is full. */
+int pci_host_add(struct pci_host *h, struct pci_function *f);
 
 /* What a port access did. */
 enum pci_io_result {

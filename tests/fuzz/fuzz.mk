@@ -32,6 +32,10 @@ FUZZ_ARGS_bus := -max_len=4096
 FUZZ_ARGS_devices := -max_len=2048
 FUZZ_ARGS_linux_boot := -max_len=8192
 FUZZ_ARGS_multiboot_guest := -max_len=8192
+FUZZ_SRC_virtio_blk := dev/virtio_blk.c dev/blk_cow.c
+FUZZ_ARGS_virtio_blk := -max_len=4096
+FUZZ_SRC_virtio_ring := dev/virtio_ring.c
+FUZZ_ARGS_virtio_ring := -max_len=10240
 
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS  := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))

@@ -98,3 +98,39 @@ put("gpt_walk", "legacy", walk_header(CR0_PG_PE_WP, 0x1000, 1 << 4, 0, 0x401234,
 put("gpt_walk", "pae", walk_header(CR0_PG_PE_WP, 0x1000, 1 << 5, 1 << 11, 0x1fff, access=0, length=4) +
     pages({0x1000: ("<Q", 0x2000 | 1), 0x2000: ("<Q", 0x3000 | P_RW_US),
            0x3008: ("<Q", 0x4000 | P_RW_US | (1 << 63)), 0x3010: ("<Q", 0x5000 | P_RW_US)}))
+
+
+# virtio_ring: a queue of 8 with desc at RAM offset 0, avail 0x400, used 0x800
+# (RAM_BASE 0x10000), buffers at 0x1000 and above.
+VQ_BASE, VQ_DESC, VQ_AVAIL, VQ_USED, VQ_TABLE = 0x10000, 0x0, 0x400, 0x800, 0xC00
+F_NEXT, F_WRITE, F_INDIRECT = 1, 2, 4
+
+
+def vq_input(flags, descs, heads, table=(), used_event=0, pokes=()):
+    """descs, table: {index: (gpa, len, flags, next)}; heads: the avail ring."""
+    ram = bytearray(0xD00)
+    for i, d in descs.items():
+        struct.pack_into("<QIHH", ram, VQ_DESC + 16 * i, *d)
+    for i, d in enumerate(table):
+        struct.pack_into("<QIHH", ram, VQ_TABLE + 16 * i, *d)
+    struct.pack_into("<HH", ram, VQ_AVAIL, 0, len(heads))
+    for i, h in enumerate(heads):
+        struct.pack_into("<H", ram, VQ_AVAIL + 4 + 2 * i, h)
+    struct.pack_into("<H", ram, VQ_AVAIL + 4 + 2 * 8, used_event)
+    hdr = struct.pack("<BBHHHHH", 3, flags, VQ_DESC, VQ_AVAIL, VQ_USED, 0, len(ram))
+    return hdr + bytes(ram) + b"".join(struct.pack("<HH", o, v) for o, v in pokes)
+
+
+DATA = VQ_BASE + 0x1000
+put("virtio_ring", "chain", vq_input(
+    1, {0: (DATA, 16, F_NEXT, 1), 1: (DATA + 0x100, 512, F_WRITE, 0), 2: (DATA + 0x400, 64, F_WRITE, 0)},
+    [0, 2], used_event=1,
+    pokes=[(VQ_AVAIL + 4 + 2 * 2, 0), (VQ_AVAIL + 2, 3)]))
+put("virtio_ring", "indirect", vq_input(
+    2, {0: (VQ_BASE + VQ_TABLE, 48, F_INDIRECT, 0), 1: (DATA, 8, F_NEXT, 2),
+        2: (VQ_BASE + VQ_TABLE + 48, 16, F_INDIRECT, 0)},
+    [0, 1], table=[(DATA, 16, F_NEXT, 2), (DATA + 0x200, 4, F_WRITE, 0),
+                   (DATA + 0x100, 256, F_NEXT | F_WRITE, 1), (DATA + 0x300, 32, F_WRITE, 0)]))
+put("virtio_ring", "racy", vq_input(
+    7, {0: (DATA, 16, F_NEXT, 1), 1: (DATA + 0x100, 512, F_WRITE, 0)}, [0, 0],
+    pokes=[(VQ_DESC + 16 + 8, 0x100), (VQ_AVAIL + 4 + 2, 1), (VQ_AVAIL + 2, 3), (VQ_AVAIL + 4, 9)]))
