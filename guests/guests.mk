@@ -4,7 +4,10 @@
 
 GUEST_CFLAGS := -std=gnu11 -m32 -march=i686 -O2 -g -Wall -Wextra -Werror \
 	-ffreestanding -fno-builtin -fno-pic -fno-pie -fno-stack-protector \
-	-fno-asynchronous-unwind-tables -mno-sse -mno-mmx -I.
+	-fno-asynchronous-unwind-tables -mno-sse -mno-mmx -I. \
+	-idirafter /usr/include/$(shell $(CC) -print-multiarch)
+# (The last: Linux's UAPI headers, <linux/virtio_*.h>, reach <asm/types.h>, which
+# only the 64-bit multiarch folder has; its types are the same for -m32.)
 GUEST_LDFLAGS := -m elf_i386 -nostdlib -z max-page-size=0x1000 \
 	--no-warn-rwx-segments -T guests/rt/guest.ld
 
@@ -21,7 +24,12 @@ $(BUILD)/guests/lowload.elf: GUEST_LDDEFS := --defsym=__link_base=0x8000
 # sse.c checks that SSE state survives exits, so it may use SSE itself.
 $(BUILD)/guests/obj/guests/sse.c.o: GUEST_CFLAGS += -msse2
 
-guests: $(GUEST_ELF) $(BUILD)/guests/hello-ldlayout.elf
+guests: $(GUEST_ELF) $(BUILD)/guests/hello-ldlayout.elf $(BUILD)/guests/pattern.img
+
+# The disk image guests/vblk.c checks: every sector's words derived from its number.
+$(BUILD)/guests/pattern.img: scripts/mkpattern
+	@mkdir -p $(dir $@)
+	scripts/mkpattern $@
 
 # hello-ldlayout: hello linked with ld's default layout at 1 MiB, as a kernel built
 # without a linker script is: its first segment holds the ELF headers, at 0xFF000

@@ -10,7 +10,7 @@
 
 enum {
 	SEEN_KERNEL = 1, SEEN_CMDLINE = 2, SEEN_MEMORY = 4, SEEN_CPUS = 8, SEEN_PAGING = 16,
-	SEEN_CPU = 32, SEEN_WEIGHT = 64, SEEN_CAP = 128, SEEN_WATCHDOG = 256,
+	SEEN_CPU = 32, SEEN_WEIGHT = 64, SEEN_CAP = 128, SEEN_WATCHDOG = 256, SEEN_OVERLAY = 512,
 };
 
 struct parser {
@@ -93,6 +93,7 @@ static void set_defaults(struct vm_config *c, int line)
 	c->cpus = 1;
 	c->paging = PAGING_NESTED;
 	c->weight = CONFIG_WEIGHT_DEFAULT;
+	c->overlay = CONFIG_OVERLAY_DEFAULT;
 	c->ok = true;
 	c->line = line;
 }
@@ -256,6 +257,29 @@ static bool file_value(struct parser *ps, struct str key, struct str v, char *ds
 	return true;
 }
 
+/* `disk = SOURCE [ro]` (docs/config.md). */
+static void disk_value(struct parser *ps, struct str v, struct vm_config *c)
+{
+	struct str src = v, flag = { v.p + v.n, 0 };
+	for (size_t i = 0; i < v.n; i++)
+		if (is_space(v.p[i])) {
+			src.n = i;
+			flag = trim((struct str){ v.p + i, v.n - i });
+			break;
+		}
+	if (c->ndisks >= CONFIG_DISKS_MAX) {
+		error(ps, "too many disks (max %d)", CONFIG_DISKS_MAX);
+		return;
+	}
+	if (flag.n && !eq(flag, "ro")) {
+		error(ps, "bad value '%.*s' for 'disk' (a module name, then optionally 'ro')", S(v));
+		return;
+	}
+	struct str key = { "disk", 4 };
+	if (file_value(ps, key, src, c->disks[c->ndisks].source))
+		c->disks[c->ndisks++].read_only = flag.n > 0;
+}
+
 static const struct cpu_feature {
 	const char *name;
 	enum cpuid_word word;
@@ -405,6 +429,17 @@ static void parse_key(struct parser *ps, struct str line)
 		if (!parse_range(v, 1, CONFIG_WATCHDOG_MAX, &c->watchdog))
 			error(ps, "bad value '%.*s' for 'watchdog' (1..%d seconds)", S(v),
 			      CONFIG_WATCHDOG_MAX);
+	} else if (eq(key, "disk")) {
+		disk_value(ps, v, c);
+	} else if (eq(key, "overlay")) {
+		uint64_t m;
+		if (!once(ps, SEEN_OVERLAY, key))
+			return;
+		if (!parse_size(v, &m) || m > CONFIG_OVERLAY_MAX)
+			error(ps, "bad value '%.*s' for 'overlay' (a size up to 16G, K, M or G suffix)",
+			      S(v));
+		else
+			c->overlay = m;
 	} else {
 		error(ps, "unknown key '%.*s'", S(key));
 	}

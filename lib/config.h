@@ -30,8 +30,18 @@
 #define CONFIG_WEIGHT_MAX   65535
 #define CONFIG_WEIGHT_DEFAULT 256
 #define CONFIG_WATCHDOG_MAX 86400 /* seconds: a day */
+#define CONFIG_DISKS_MAX    8    /* /dev/vda .. /dev/vdh */
+#define CONFIG_OVERLAY_DEFAULT (64ull << 20)  /* a disk's private writes, per VM */
+#define CONFIG_OVERLAY_MAX  (16ull << 30)
 
 enum vm_paging { PAGING_NESTED, PAGING_SHADOW };
+
+/* `disk = SOURCE [ro]`: SOURCE is a boot module holding the image, written
+ * through the VM's private copy-on-write overlay unless ro. */
+struct disk_config {
+	char source[CONFIG_FILE_MAX + 1];
+	bool read_only;
+};
 
 struct vm_config {
 	char name[CONFIG_NAME_MAX + 1];
@@ -46,7 +56,10 @@ struct vm_config {
 					    removed from the VM's model (default none) */
 	unsigned weight;       /* relative CPU share, default 256 (vmm/sched.c) */
 	unsigned cap;          /* at most this percent of one host CPU per vCPU; 0: none */
-	unsigned watchdog;     /* seconds it may run; 0: no watchdog */
+	unsigned watchdog;     /* seconds without progress; 0: no watchdog */
+	struct disk_config disks[CONFIG_DISKS_MAX];   /* in order: vda, vdb, ... */
+	unsigned ndisks;
+	uint64_t overlay;      /* bytes of private writes per disk (default 64M) */
 	int line;              /* line of the [vm NAME] header (of the first text for
 				  the pseudo entry); lines count from 1 */
 	bool ok;

@@ -19,6 +19,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GUESTS_DIR = os.path.join(REPO, "build", "guests")
 LINUX_DIR = os.path.join(REPO, "build", "linux")
+DISK_DIR = os.path.join(REPO, "build", "disk")
 HV86_ELF = os.path.join(REPO, "build", "hv86.elf")
 MKISO = os.path.join(REPO, "scripts", "mkiso")
 
@@ -189,8 +190,8 @@ def parse_config(text):
             continue
         m = _SECTION_RE.match(line)
         if m:
-            cur = {"name": m.group(1), "kernel": None, "modules": [],
-                   "memory": None, "cpus": None, "paging": None}
+            cur = {"name": m.group(1), "kernel": None, "modules": [], "disks": [],
+                   "memory": None, "cpus": None, "paging": None, "overlay": None}
             vms.append(cur)
             continue
         m = _KV_RE.match(line)
@@ -201,28 +202,36 @@ def parse_config(text):
             cur["kernel"] = value
         elif key == "module":
             cur["modules"].append(value)
-        elif key in ("memory", "cpus", "paging"):
+        elif key == "disk":
+            # disk = SOURCE [ro] (docs/config.md): the file and whether it is written.
+            words = value.split()
+            if words:
+                cur["disks"].append((words[0], words[1:] == ["ro"]))
+        elif key in ("memory", "cpus", "paging", "overlay"):
             cur[key] = value
     return vms
 
 
 def config_files(vms):
-    """Every file a config names, in order, each once: kernels and modules."""
+    """Every file a config names, in order, each once: kernels, modules, disks."""
     seen = []
     for vm in vms:
-        for name in ([vm["kernel"]] if vm["kernel"] else []) + vm["modules"]:
+        for name in ([vm["kernel"]] if vm["kernel"] else []) + vm["modules"] + \
+                [d[0] for d in vm.get("disks", [])]:
             if name and name not in seen:
                 seen.append(name)
     return seen
 
 
-def resolve_config_file(name, config_dir, guests_dir=GUESTS_DIR, linux_dir=LINUX_DIR):
+def resolve_config_file(name, config_dir, guests_dir=GUESTS_DIR, linux_dir=LINUX_DIR,
+                        disk_dir=DISK_DIR):
     """A file named in a config: absolute as is; else relative to the config's folder,
     then to build/guests/, then to build/linux/ (the Linux test kernel and
-    initramfs, docs/linux.md). -> path or None."""
+    initramfs, docs/linux.md), then to build/disk/ (the test disk images). -> path
+    or None."""
     if os.path.isabs(name):
         return name if os.path.isfile(name) else None
-    for base in (config_dir, guests_dir, linux_dir):
+    for base in (config_dir, guests_dir, linux_dir, disk_dir):
         p = os.path.join(base, name)
         if os.path.isfile(p):
             return p
@@ -242,17 +251,37 @@ def config_memory_mib(vms):
     return total
 
 
+OVERLAY_DEFAULT_MIB = 64      # lib/config.h CONFIG_OVERLAY_DEFAULT
+
+
+def overlay_mib(vm):
+    """hv86 memory a VM's writable disks may take for their private writes."""
+    try:
+        each = parse_size_mib(vm["overlay"], plain="B") if vm.get("overlay") \
+            else OVERLAY_DEFAULT_MIB
+    except ValueError:
+        each = OVERLAY_DEFAULT_MIB
+    return each * sum(1 for _, ro in vm.get("disks", []) if not ro)
+
+
 def config_vm_mibs(vms):
     """RAM each VM of a config asks for, in config order (default 64M; a value
-    the launcher cannot read counts as the default: hv86 judges it)."""
+    the launcher cannot read counts as the default: hv86 judges it), with its
+    disks' overlays."""
     out = []
     for vm in vms:
         try:
-            out.append(parse_size_mib(vm["memory"], plain="B") if vm["memory"]
-                       else HV86_CONFIG_MEM_MIB)
+            mib = parse_size_mib(vm["memory"], plain="B") if vm["memory"] \
+                else HV86_CONFIG_MEM_MIB
         except ValueError:
-            out.append(HV86_CONFIG_MEM_MIB)
+            mib = HV86_CONFIG_MEM_MIB
+        out.append(mib + overlay_mib(vm))
     return out
+
+
+def files_mib(paths):
+    """Boot modules are in the machine's RAM too (disk images above all)."""
+    return sum((os.path.getsize(p) + (1 << 20) - 1) >> 20 for p in paths)
 
 
 HV86_MEM_MIB = 256          # hv86 itself, its tables and each VM's hypervisor memory
@@ -302,12 +331,16 @@ def machine_memory_mib(vm_mibs, limit=None):
     return min(size, limit) if limit is not None else size
 
 
-def make_config(name, kernel_name, module_names, cmdline, mem_mib, cpus, paging, cpu=None):
-    """The config hv86-run writes for one KERNEL on its command line."""
+def make_config(name, kernel_name, module_names, cmdline, mem_mib, cpus, paging, cpu=None,
+                disks=()):
+    """The config hv86-run writes for one KERNEL on its command line; disks:
+    [(module name, read_only)]."""
     lines = ["# written by tools/hv86-run", "[vm %s]" % name,
              "kernel  = %s" % kernel_name]
     for m in module_names:
         lines.append("module  = %s" % m)
+    for d, ro in disks:
+        lines.append("disk    = %s%s" % (d, " ro" if ro else ""))
     if cmdline:
         lines.append("cmdline = %s" % cmdline)
     lines += ["memory  = %dM" % mem_mib, "cpus    = %d" % cpus,
@@ -324,7 +357,7 @@ USAGE = """usage: hv86-run [--backend svm|vmx|auto] [--paging nested|shadow] [--
                 [--host-cpus N]
                 [--timeout SECONDS] [--keep] [--hv86 ELF] [--hv86-append ARGS]
                 (--config FILE | [--mem SIZE] [--smp N] [--cpu SPEC]
-                                 [--append CMDLINE] [--initrd FILE]... KERNEL)"""
+                                 [--append CMDLINE] [--initrd FILE]... [--disk FILE[,ro]]... KERNEL)"""
 
 
 class Options:
@@ -343,6 +376,7 @@ class Options:
         self.cpu = None
         self.append = None
         self.initrd = []
+        self.disks = []                 # [(path, read_only)]: /dev/vda, /dev/vdb, ...
         self.kernel = None
 
 
@@ -407,7 +441,8 @@ def parse_args(argv):
     """argv (without the program name) -> Options; UsageError on bad usage."""
     o = Options()
     takes_value = {"--backend", "--paging", "--host-cpus", "--timeout", "--config",
-                   "--mem", "--smp", "--cpu", "--append", "--initrd", "--hv86", "--hv86-append"}
+                   "--mem", "--smp", "--cpu", "--append", "--initrd", "--disk", "--hv86",
+                   "--hv86-append"}
     positional = []
     i = 0
     while i < len(argv):
@@ -474,6 +509,11 @@ def parse_args(argv):
                 o.append = val.strip()
             elif key == "--initrd":
                 o.initrd.append(val)
+            elif key == "--disk":
+                path, _, flag = val.partition(",")
+                if flag not in ("", "ro"):
+                    raise UsageError("--disk %s: FILE or FILE,ro" % val)
+                o.disks.append((path, flag == "ro"))
             elif key == "--hv86":
                 o.hv86 = val
             elif key == "--hv86-append":
@@ -491,9 +531,9 @@ def parse_args(argv):
     check_paging(o.paging)
     if o.config is not None:
         if positional or o.mem is not None or o.smp is not None or \
-                o.cpu is not None or o.append is not None or o.initrd:
+                o.cpu is not None or o.append is not None or o.initrd or o.disks:
             raise UsageError("--config FILE cannot be combined with KERNEL, --mem, "
-                             "--smp, --cpu, --append or --initrd")
+                             "--smp, --cpu, --append, --initrd or --disk")
         _need_readable(o.config, "--config")
     else:
         if not positional:
@@ -506,6 +546,8 @@ def parse_args(argv):
         check_kernel_image(o.kernel)
         for f in o.initrd:
             _need_readable(f, "--initrd")
+        for f, _ in o.disks:
+            _need_readable(f, "--disk")
     if not os.path.isfile(o.hv86):
         raise UsageError("hv86 image %s: no such file (run make)" % o.hv86)
     _need_readable(o.hv86, "hv86 image")
@@ -556,7 +598,8 @@ def plan_from_options(o):
                 continue
             check_passable_name(name)
             modules.append((path, name))
-        return Plan(text, modules, config_memory_mib(vms), warnings, config_vm_mibs(vms))
+        return Plan(text, modules, config_memory_mib(vms), warnings,
+                    config_vm_mibs(vms) + [files_mib(p for p, _ in modules)])
 
     mem = o.mem if o.mem is not None else DEFAULT_MEM_MIB
     smp = o.smp if o.smp is not None else 1
@@ -571,9 +614,19 @@ def plan_from_options(o):
             raise UsageError("--initrd %s: another file is already passed as %s" % (f, n))
         mods.append((f, n))
         mnames.append(n)
+    disks = []
+    for f, ro in o.disks:
+        n = module_name_for(f)
+        check_passable_name(n)
+        if n not in [m[1] for m in mods]:
+            mods.append((f, n))
+        elif (f, n) not in mods:
+            raise UsageError("--disk %s: another file is already passed as %s" % (f, n))
+        disks.append((n, ro))
     cfg = make_config(vm_name_for(o.kernel), kname, mnames, o.append, mem, smp, o.paging,
-                      o.cpu)
-    return Plan(cfg, mods, mem)
+                      o.cpu, disks)
+    vm = {"disks": disks}
+    return Plan(cfg, mods, mem, vm_mibs=[mem + overlay_mib(vm), files_mib(p for p, _ in mods)])
 
 
 # --- KVM detection and backend choice ----------------------------------------------

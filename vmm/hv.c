@@ -19,6 +19,7 @@
 #include "loader/linux_boot.h"
 #include "loader/multiboot_guest.h"
 #include "vmm/exit.h"
+#include "vmm/disks.h"
 #include "vmm/fpu.h"
 #include "vmm/hv.h"
 #include "vmm/irq.h"
@@ -146,6 +147,7 @@ static void summary(void)
         if (!vm->nvcpus)
             kprintf("-");
         kprintf(" console_dropped=%lu", vm->console.dropped);
+        disks_summary(vm);
         kprintf(" moves=%lu pcpu=", vm->moves);   /* the host CPUs that ran it */
         print_cpus(vm->ran_on);
         const struct vm_stats *st = &vm->stats;

@@ -107,6 +107,29 @@ bool irq_deliver(struct vm *vm, const struct irq_msg *m)
     return deliver_targets(vm, target, m);
 }
 
+/* SDM Vol. 3A 11.11.1-2: address bits 31:20 0xFEE, 19:12 destination ID, 3
+ * redirection hint, 2 destination mode (1 logical); data bits 7:0 vector, 10:8
+ * delivery mode, 15 trigger mode. PCI MSIs are edge-triggered in practice
+ * (Linux never asks for a level MSI); the trigger bit is ignored. */
+#define MSI_ADDR_REGION_MASK (~0xFFFFFull)
+#define MSI_ADDR_DEST(a)     (((a) >> 12) & 0xFF)
+#define MSI_ADDR_LOGICAL     (1u << 2)
+#define MSI_DATA_VECTOR(d)   ((d) & 0xFF)
+#define MSI_DATA_MODE(d)     (((d) >> 8) & 0x7)
+
+bool irq_msi(struct vm *vm, uint64_t address, uint32_t data)
+{
+    if ((address & MSI_ADDR_REGION_MASK) != LAPIC_BASE)
+        return false;
+    struct irq_msg m = { .dest = (uint32_t)MSI_ADDR_DEST(address),
+                         .logical = address & MSI_ADDR_LOGICAL,
+                         .mode = (uint8_t)MSI_DATA_MODE(data),
+                         .vector = (uint8_t)MSI_DATA_VECTOR(data) };
+    irq_event(vm);
+    irq_deliver(vm, &m);
+    return true;
+}
+
 void irq_set_isa(struct vm *vm, unsigned irq, bool high)
 {
     if (irq >= ISA_IRQS)

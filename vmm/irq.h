@@ -56,6 +56,10 @@ struct irq_msg {
  * STARTUP are delivered (INIT and SIPI through vmm/startup.h); SMI and ExtINT
  * messages are dropped (no SMM; the 8259 reaches LINT0 by polling). */
 bool irq_deliver(struct vm *vm, const struct irq_msg *m);
+/* A message-signalled interrupt (MSI, MSI-X): the memory write a PCI device makes,
+ * address and data as SDM Vol. 3A 11.11 lays them out. False (and nothing
+ * delivered) for an address outside the local APICs' 0xFEExxxxx range. */
+bool irq_msi(struct vm *vm, uint64_t address, uint32_t data);
 /* A fixed-mode interrupt for v's local APIC (what irq_deliver does per APIC).
  * level: level-triggered (TMR set; its EOI calls hooks.ioapic_eoi). */
 void irq_deliver_lapic(struct vcpu *v, uint8_t vector, bool level);

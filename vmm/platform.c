@@ -277,6 +277,12 @@ void platform_detach(struct vm *vm)
     vm->irq = (struct irq_hooks){ 0 };
 }
 
+struct pci_host *platform_pci(struct vm *vm)
+{
+    struct platform *p = vm->platform;
+    return p && has_pci_hole(vm->ram_size) ? &p->pci : 0;
+}
+
 struct lapic *platform_lapic(struct vcpu *v)
 {
     struct platform *p = v->vm->platform;

@@ -26,6 +26,9 @@ unsigned platform_reserved(uint64_t ram_size, struct mbg_range *r, unsigned max)
 /* When the VM has ended: print the guest's unfinished output line, free the
  * devices and drop their registrations. */
 void platform_detach(struct vm *vm);
+/* The VM's PCI host bridge, for the devices that add functions to bus 0; NULL for
+ * a VM without the PCI hole (more than 3 GiB of RAM). */
+struct pci_host *platform_pci(struct vm *vm);
 /* The local APIC of a vCPU, e.g. for the backends to keep CR8 and TPR in step;
  * NULL before platform_attach. */
 struct lapic *platform_lapic(struct vcpu *v);

@@ -26,6 +26,7 @@ enum vm_state { VM_CREATED, VM_RUNNING, VM_EXITED, VM_POWEROFF, VM_STOPPED };
 
 /* Guest RAM: [gpa, gpa+size) backed by host-physical [hpa, hpa+size). */
 struct ram_region { uint64_t gpa, size, hpa; };
+struct vm_disks;                        /* vmm/disks.c */
 
 struct vm_stats {
     uint64_t exits[EXIT_KIND_COUNT];
@@ -39,6 +40,8 @@ struct vm_stats {
     uint64_t sh_pt_writes, sh_unprotects, sh_prefetched, sh_large;
     uint64_t sh_peak_bytes;
     uint64_t ibpb;          /* IBPBs when a host CPU switched to this VM (vmm/spec.c) */
+    /* its disks, summed when they go away (vmm/disks.c) */
+    uint64_t disks, disk_reads, disk_writes, disk_flushes, disk_errors, disk_overlay_peak;
     uint64_t device_accesses;   /* port and MMIO accesses to its devices (console
                                  * output among them): the watchdog's progress */
 };
@@ -97,6 +100,7 @@ struct vm {
     uint64_t watchdog_since;         /* time_ns() when that count was first seen;
                                         0: not yet (vmm/sched.c) */
     struct console_limit console;    /* its console output's budget (vmm/platform.c) */
+    struct vm_disks *disks;          /* its disks (vmm/disks.c); NULL: none */
 };
 
 /* Host pointer to guest-physical [gpa, gpa+len) if it is all in this VM's RAM,

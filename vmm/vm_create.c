@@ -12,6 +12,7 @@
 #include "loader/linux_boot.h"
 #include "loader/multiboot_guest.h"
 #include "vmm/cpuid.h"
+#include "vmm/disks.h"
 #include "vmm/fpu.h"
 #include "vmm/hv.h"
 #include "vmm/platform.h"
@@ -192,6 +193,8 @@ struct vm *vm_create(const struct vm_config *c, unsigned id, bool bad_entry)
         vm_stop(vm, "out of hypervisor memory for its devices");
         return vm;
     }
+    if (disks_attach(vm, c) != 0)
+        return vm;
     if (platform_acpi(vm, is_linux ? ACPI_RSDP_AREA : res.rsdp_gpa) != 0) {
         vm_stop(vm, "its ACPI tables do not fit in its memory");
         return vm;
@@ -233,5 +236,6 @@ void vm_destroy(struct vm *vm)
     shadow_vm_fini(vm);
     if (vm->backend)
         vmm->vm_fini(vm);
+    disks_detach(vm);
     platform_detach(vm);
 }

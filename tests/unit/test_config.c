@@ -154,6 +154,26 @@ static void test_weight_and_cap(void **state)
 	assert_int_equal(out[2].watchdog, 30);
 }
 
+/* Disks in order, ro, the overlay size; errors at their line. */
+static void test_disks(void **state)
+{
+	(void)state;
+	const char *text =
+		"[vm a]\nkernel = a.elf\nmemory = 1M\ndisk = root.ext4\ndisk = data.img ro\n"
+		"overlay = 8M\n"
+		"[vm b]\nkernel = b.elf\nmemory = 1M\n";
+	assert_int_equal(parse(text), 2);
+	assert_true(out[0].ok && out[1].ok);
+	assert_int_equal(out[0].ndisks, 2);
+	assert_string_equal(out[0].disks[0].source, "root.ext4");
+	assert_false(out[0].disks[0].read_only);
+	assert_string_equal(out[0].disks[1].source, "data.img");
+	assert_true(out[0].disks[1].read_only);
+	assert_int_equal(out[0].overlay, 8ull << 20);
+	assert_int_equal(out[1].ndisks, 0);
+	assert_int_equal(out[1].overlay, CONFIG_OVERLAY_DEFAULT);
+}
+
 static void test_each_error(void **state)
 {
 	(void)state;
@@ -181,6 +201,13 @@ static void test_each_error(void **state)
 		  "bad value '86401' for 'watchdog' (1..86400 seconds)" },
 		{ "kernel = k\nmemory = 1M\nwatchdog = 10s\n", 4,
 		  "bad value '10s' for 'watchdog' (1..86400 seconds)" },
+		{ "kernel = k\nmemory = 1M\ndisk = a.img rw\n", 4,
+		  "bad value 'a.img rw' for 'disk' (a module name, then optionally 'ro')" },
+		{ "kernel = k\nmemory = 1M\ndisk =\n", 4, "missing value for 'disk'" },
+		{ "kernel = k\nmemory = 1M\ndisk = a\ndisk = b\ndisk = c\ndisk = d\ndisk = e\n"
+		  "disk = f\ndisk = g\ndisk = h\ndisk = i\n", 12, "too many disks (max 8)" },
+		{ "kernel = k\nmemory = 1M\noverlay = 17G\n", 4,
+		  "bad value '17G' for 'overlay' (a size up to 16G, K, M or G suffix)" },
 		{ "kernel = k\nmemory = 1M\npaging = ept\n", 4,
 		  "bad value 'ept' for 'paging' (nested or shadow)" },
 		{ "kernel = k\nmemory = 1M\nmemory = 2M\n", 4, "duplicate key 'memory'" },
@@ -478,6 +505,7 @@ int main(void)
 		cmocka_unit_test(test_defaults_and_two_vms),
 		cmocka_unit_test(test_memory_values),
 		cmocka_unit_test(test_weight_and_cap),
+		cmocka_unit_test(test_disks),
 		cmocka_unit_test(test_each_error),
 		cmocka_unit_test(test_cpu_features),
 		cmocka_unit_test(test_long_values),
