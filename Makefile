@@ -51,24 +51,46 @@ include guests/guests.mk
 
 # --- the Linux test guest: Debian's kernel and a busybox initramfs (docs/linux.md) ---
 # Downloaded once (apt-get download, nothing installed); present files are kept.
+# Each kernel comes with the modules it needs for disks (modules/, named here by its
+# load-order file) and gets its own initramfs holding them.
 LINUX := $(BUILD)/linux
+DISK  := $(BUILD)/disk
 
-$(LINUX)/vmlinuz $(LINUX)/busybox &: scripts/linux-image
-	scripts/linux-image $(LINUX)
+# $(call linux-image,OUT,METAPACKAGE,EXTRA OUTPUTS): scripts/linux-image skips what
+# is present, so a changed script must start from fresh modules (the kernel comes
+# again with them), and the outputs are touched so make then leaves them alone.
+define linux-image
+	rm -rf $(1)/modules
+	scripts/linux-image $(1) $(2)
+	touch $(1)/vmlinuz $(1)/modules/load-order $(3)
+endef
 
-$(LINUX)/initramfs.cpio.gz: guests/linux/init $(LINUX)/busybox scripts/mkinitramfs
-	scripts/mkinitramfs guests/linux/init $(LINUX)/busybox $@
+$(LINUX)/vmlinuz $(LINUX)/modules/load-order $(LINUX)/busybox &: scripts/linux-image
+	$(call linux-image,$(LINUX),,$(LINUX)/busybox)
 
-# The second kernel series (issue 19): Debian 12's 6.12, generic and cloud flavours,
-# booted with the same initramfs.
-$(BUILD)/linux-6.12/vmlinuz: scripts/linux-image
-	scripts/linux-image $(BUILD)/linux-6.12 linux-image-6.12-amd64
+# The second kernel series (issue 19): Debian 12's 6.12, generic and cloud flavours.
+$(BUILD)/linux-6.12/vmlinuz $(BUILD)/linux-6.12/modules/load-order &: scripts/linux-image
+	$(call linux-image,$(BUILD)/linux-6.12,linux-image-6.12-amd64)
 
-$(BUILD)/linux-6.12-cloud/vmlinuz: scripts/linux-image
-	scripts/linux-image $(BUILD)/linux-6.12-cloud linux-image-6.12-cloud-amd64
+$(BUILD)/linux-6.12-cloud/vmlinuz $(BUILD)/linux-6.12-cloud/modules/load-order &: \
+		scripts/linux-image
+	$(call linux-image,$(BUILD)/linux-6.12-cloud,linux-image-6.12-cloud-amd64)
 
-linux: $(LINUX)/vmlinuz $(LINUX)/initramfs.cpio.gz $(BUILD)/linux-6.12/vmlinuz \
-	$(BUILD)/linux-6.12-cloud/vmlinuz
+# build/linux, build/linux-6.12, build/linux-6.12-cloud: one busybox, each kernel's
+# own modules.
+$(BUILD)/%/initramfs.cpio.gz: guests/linux/init $(LINUX)/busybox \
+		$(BUILD)/%/modules/load-order scripts/mkinitramfs
+	scripts/mkinitramfs --modules $(BUILD)/$*/modules guests/linux/init $(LINUX)/busybox $@
+
+# The disks of hv86.disk=check: one to read and write, a small read-only one.
+$(DISK)/test.ext4: scripts/mkdiskimage
+	scripts/mkdiskimage $@ 32
+
+$(DISK)/ro.ext4: scripts/mkdiskimage
+	scripts/mkdiskimage $@ 4
+
+linux: $(foreach k,linux linux-6.12 linux-6.12-cloud,$(BUILD)/$(k)/vmlinuz \
+	$(BUILD)/$(k)/initramfs.cpio.gz) $(DISK)/test.ext4 $(DISK)/ro.ext4
 
 # --- kvm-unit-tests: the public x86 suite, built from its release tarball ----------
 # (../shared/outside/, or KUT_TARBALL); without one the runner skips its runs.
