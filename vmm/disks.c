@@ -19,11 +19,9 @@
 #include "vmm/vm.h"
 
 /* Bus 0 slots from 1 (00:00.0 is the host bridge); BARs at the bottom of the PCI
- * memory window, one VPCI_BAR_SIZE apart (naturally aligned); INTA# of every
- * disk on GSI 11 (PCI interrupts are shared, level-triggered). Linux uses MSI-X;
- * without a _PRT in the DSDT it takes INTx from the Interrupt Line register. */
+ * memory window, one VPCI_BAR_SIZE apart (naturally aligned); INTA# on the GSI
+ * the DSDT's _PRT gives the slot (dev/pci.h). Linux uses MSI-X. */
 #define DISK_FIRST_SLOT 1
-#define DISK_INTX_GSI   11
 #define PCI_CLASS_STORAGE_SCSI 0x010000u  /* what QEMU's virtio-blk-pci reports */
 #define DISK_QUEUE_SIZE 256
 
@@ -73,13 +71,20 @@ static void overlay_page_free(void *ctx, void *page)
 
 static const struct blk_cow_pages overlay_pages = { overlay_page, overlay_page_free, 0 };
 
-static void set_intx(void *ctx, bool level)
+static unsigned intx_gsi(const struct vm_disk *d)
+{
+    return PCI_INTX_GSI_BASE + DISK_FIRST_SLOT + d->index - 1;
+}
+
+/* INTA# is active low (PCI 3.0, 2.2.6): asserted pulls the line low, idle it
+ * floats high; the IOAPIC entry's polarity says which level interrupts. */
+static void set_intx(void *ctx, bool asserted)
 {
     struct vm_disk *d = ctx;
-    if (level == d->intx)
+    if (asserted == d->intx)
         return;
-    d->intx = level;
-    irq_set_gsi(d->vm, DISK_INTX_GSI, level);
+    d->intx = asserted;
+    irq_set_gsi(d->vm, intx_gsi(d), !asserted);
 }
 
 static void say(void *ctx, const char *what, const char *why)
@@ -239,7 +244,8 @@ static int attach_one(struct vm *vm, struct vm_disks *ds, const struct disk_conf
                                         .config_written = config_written, .ctx = d };
     uint64_t bar = PCI_MMIO_BASE + (uint64_t)i * VPCI_BAR_SIZE;
     struct virtq_mem mem = { map_guest, vm };
-    if (virtio_pci_init(&d->vp, &d->dev, d, DISK_FIRST_SLOT + i, bar, DISK_INTX_GSI, &d->host,
+    irq_set_gsi(vm, intx_gsi(d), true);             /* INTA# idle */
+    if (virtio_pci_init(&d->vp, &d->dev, d, DISK_FIRST_SLOT + i, bar, intx_gsi(d), &d->host,
                         mem) != 0 ||
         pci_host_add(pci, &d->vp.pci) != 0) {
         disk_free(d);

@@ -5,7 +5,7 @@
 #                        corpus tests/fuzz/corpus/NAME (if any), so the tree stays clean
 #   make fuzz-long       every target towards 10 million executions or 2 hours, resumable
 #                        across sessions (scripts/fuzz-long: progress in tests/fuzz/long.tsv,
-#                        minimized corpus back into tests/fuzz/corpus/NAME, figures in
+#                        new coverage merged into tests/fuzz/corpus/NAME, figures in
 #                        bench/RESULTS.md); FUZZ_LONG_SECONDS caps one invocation per target
 #
 # Each target links only the pure modules it exercises (FUZZ_SRC_NAME).

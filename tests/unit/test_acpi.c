@@ -249,11 +249,11 @@ static void test_mcfg(void **state)
 static const uint8_t dsdt_aml[] = {
     /* Name(\_S5, Package(2) { 7, 7 }) */
     0x08, '\\', '_', 'S', '5', '_', 0x12, 0x06, 0x02, 0x0A, 0x07, 0x0A, 0x07,
-    /* Scope(\_SB) {: PkgLength 0xB3 in two bytes (lead 0x43: one more byte, low
-     * nibble 3; then 0x0B) */
-    0x10, 0x43, 0x0B, '\\', '_', 'S', 'B', '_',
-    /* Device(PCI0) {: ExtOpPrefix DeviceOp, PkgLength 0x82 */
-    0x5B, 0x82, 0x42, 0x08, 'P', 'C', 'I', '0',
+    /* Scope(\_SB) {: PkgLength 0x11C in two bytes (lead 0x4C: one more byte, low
+     * nibble C; then 0x11) */
+    0x10, 0x4C, 0x11, '\\', '_', 'S', 'B', '_',
+    /* Device(PCI0) {: ExtOpPrefix DeviceOp, PkgLength 0xEB */
+    0x5B, 0x82, 0x4B, 0x0E, 'P', 'C', 'I', '0',
     /* Name(_HID, EisaId("PNP0A08")), Name(_CID, EisaId("PNP0A03")) */
     0x08, '_', 'H', 'I', 'D', 0x0C, 0x41, 0xD0, 0x0A, 0x08,
     0x08, '_', 'C', 'I', 'D', 0x0C, 0x41, 0xD0, 0x0A, 0x03,
@@ -275,8 +275,16 @@ static const uint8_t dsdt_aml[] = {
     /* DWordMemory(..., NonCacheable, ReadWrite, 0, 0xC0000000, 0xDFFFFFFF, 0, 0x20000000) */
     0x87, 0x17, 0x00, 0x00, 0x0C, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xC0,
     0xFF, 0xFF, 0xFF, 0xDF, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x20,
-    /* EndTag, checksum 0 }) } */
+    /* EndTag, checksum 0 }) */
     0x79, 0x00,
+    /* Name(_PRT, Package(8) {: PkgLength 0x63 in two bytes, then one entry per
+     * slot 1-8: Package(4) { (slot << 16) | 0xFFFF, INTA# 0, Source 0, GSI 16 + slot - 1 } */
+    0x08, '_', 'P', 'R', 'T', 0x12, 0x43, 0x06, 0x08,
+#define PRT_ENTRY(slot) 0x12, 0x0B, 0x04, 0x0C, 0xFF, 0xFF, (slot), 0x00, 0x00, 0x00, 0x0A, 15 + (slot)
+    PRT_ENTRY(1), PRT_ENTRY(2), PRT_ENTRY(3), PRT_ENTRY(4),
+    PRT_ENTRY(5), PRT_ENTRY(6), PRT_ENTRY(7), PRT_ENTRY(8),
+#undef PRT_ENTRY
+    /* }) } */
     /* Device(ECAM) {: PkgLength 0x26 in one byte */
     0x5B, 0x82, 0x26, 'E', 'C', 'A', 'M',
     /* Name(_HID, EisaId("PNP0C02")) */
@@ -428,7 +436,7 @@ static void test_dsdt_walk(void **state)
         assert_int_equal(f.s5[0], ACPI_SLP_TYP_S5);
         assert_int_equal(f.s5[1], ACPI_SLP_TYP_S5);
         assert_int_equal(f.devices, hole ? 2 : 1);   /* PCI0, and ECAM with the hole */
-        assert_int_equal(f.names, hole ? 9 : 7);
+        assert_int_equal(f.names, hole ? 10 : 8);   /* _PRT among them */
     }
 }
 

@@ -38,6 +38,18 @@ static struct vmx_controls vmx_ctls(void)
     return c;
 }
 
+/* A CPU whose capability MSR cap (a field of *caps) lacks allowed-1 bit is
+ * refused, the control named. */
+static void assert_required(struct vmx_cap_msrs *caps, uint64_t *cap, uint32_t bit,
+                            const char *name)
+{
+    *cap &= ~((uint64_t)bit << 32);
+    struct vmx_controls c;
+    last_missing = 0;
+    assert_int_equal(vmx_controls_init(caps, &c, note_missing), -1);
+    assert_string_equal(last_missing, name);
+}
+
 static struct vmcb_control vmcb(int shadow)
 {
     struct vmcb_control c;
@@ -60,11 +72,7 @@ static void check_mov_dr(void)
         assert_int_equal(vmcb(shadow).intercept_dr, INTERCEPT_DR0_7);
     assert_true(vmx_ctls().proc & PROC_MOV_DR_EXITING);
     struct vmx_cap_msrs caps = permissive();
-    caps.proc &= ~((uint64_t)PROC_MOV_DR_EXITING << 32);
-    struct vmx_controls c;
-    last_missing = 0;
-    assert_int_equal(vmx_controls_init(&caps, &c, note_missing), -1);
-    assert_string_equal(last_missing, "MOV-DR exiting");
+    assert_required(&caps, &caps.proc, PROC_MOV_DR_EXITING, "MOV-DR exiting");
 }
 
 /* VMX: INVD exits unconditionally (SDM Vol. 3C 26.1.2): nothing to program. */
@@ -100,11 +108,7 @@ static void check_iret(void)
         assert_false(vmcb(shadow).intercept_misc1 & INTERCEPT_IRET);
     assert_true(vmx_ctls().pin & PIN_VIRTUAL_NMIS);
     struct vmx_cap_msrs caps = permissive();
-    caps.pin &= ~((uint64_t)PIN_VIRTUAL_NMIS << 32);
-    struct vmx_controls c;
-    last_missing = 0;
-    assert_int_equal(vmx_controls_init(&caps, &c, note_missing), -1);
-    assert_string_equal(last_missing, "virtual NMIs");
+    assert_required(&caps, &caps.pin, PIN_VIRTUAL_NMIS, "virtual NMIs");
 }
 
 static void check_tsc_aux(void)
