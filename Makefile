@@ -79,8 +79,13 @@ $(BUILD)/linux-6.12-cloud/vmlinuz $(BUILD)/linux-6.12-cloud/modules/load-order &
 # build/linux, build/linux-6.12, build/linux-6.12-cloud: one busybox, each kernel's
 # own modules.
 $(BUILD)/%/initramfs.cpio.gz: guests/linux/init $(LINUX)/busybox \
-		$(BUILD)/%/modules/load-order scripts/mkinitramfs
-	scripts/mkinitramfs --modules $(BUILD)/$*/modules guests/linux/init $(LINUX)/busybox $@
+		$(BUILD)/%/modules/load-order scripts/mkinitramfs $(BUILD)/rio
+	scripts/mkinitramfs --modules $(BUILD)/$*/modules --program $(BUILD)/rio \
+		guests/linux/init $(LINUX)/busybox $@
+
+# The disk benchmark's random I/O (guests/linux/rio.c): static, for any of them.
+$(BUILD)/rio: guests/linux/rio.c
+	$(CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
 
 # The disks of hv86.disk=check: one to read and write, a small read-only one.
 $(DISK)/test.ext4: scripts/mkdiskimage
@@ -89,8 +94,13 @@ $(DISK)/test.ext4: scripts/mkdiskimage
 $(DISK)/ro.ext4: scripts/mkdiskimage
 	scripts/mkdiskimage $@ 4
 
+# The benchmark's raw disk (bench/run.py "Disk"): 64 MiB of zeros, no file system.
+$(DISK)/bench.img:
+	@mkdir -p $(dir $@)
+	truncate -s 64M $@
+
 linux: $(foreach k,linux linux-6.12 linux-6.12-cloud,$(BUILD)/$(k)/vmlinuz \
-	$(BUILD)/$(k)/initramfs.cpio.gz) $(DISK)/test.ext4 $(DISK)/ro.ext4
+	$(BUILD)/$(k)/initramfs.cpio.gz) $(DISK)/test.ext4 $(DISK)/ro.ext4 $(DISK)/bench.img
 
 # --- kvm-unit-tests: the public x86 suite, built from its release tarball ----------
 # (../shared/outside/, or KUT_TARBALL); without one the runner skips its runs.

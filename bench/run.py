@@ -564,6 +564,103 @@ def kut_vmexit_section(backends):
     return rows
 
 
+# The disk benchmark (issue 20): Debian's 6.1 in a VM with a raw 64 MiB scratch
+# disk; its init runs rio (guests/linux/rio.c): 1 MiB sequential and 4 KiB random
+# direct reads and writes, random at queue depth 1 and 8.
+DISK_IMG = os.path.join(ROOT, "build", "disk", "bench.img")
+DISK_APPEND = "console=ttyS0,115200 panic=-1 quiet hv86.disk=bench hv86.run=exit:5"
+RIO_RE = re.compile(r"hv86-bench: rio: (\w+) (\w+) bs=(\d+) jobs=(\d+) ops=\d+ ms=\d+ "
+                    r"iops=(\d+) kbps=(\d+)")
+
+
+def rio_figures(out):
+    """{(dir, kind, bs, jobs): (iops, kbps)} from the guest's hv86-bench lines."""
+    return {(m[0], m[1], int(m[2]), int(m[3])): (int(m[4]), int(m[5]))
+            for m in RIO_RE.findall(out)}
+
+
+def disk_hv86(backend, paging="nested", extra=""):
+    _, out, _ = hv86_run(backend, ["--mem", "256M", "--paging", paging, "--disk", DISK_IMG,
+                                   "--append", DISK_APPEND + extra, "--initrd",
+                                   os.path.join(LINUX, "initramfs.cpio.gz"),
+                                   os.path.join(LINUX, "vmlinuz")], 1800)
+    return out
+
+
+def disk_qemu_direct():
+    """The same kernel, initramfs and image under QEMU's own virtio-blk, with an
+    overlay like hv86's (snapshot=on)."""
+    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", QEMU_CPU, "-m", "256",
+           "-kernel", os.path.join(LINUX, "vmlinuz"),
+           "-initrd", os.path.join(LINUX, "initramfs.cpio.gz"), "-append", DISK_APPEND,
+           "-serial", "stdio", "-display", "none", "-nodefaults", "-no-reboot",
+           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x4",
+           "-drive", f"file={DISK_IMG},format=raw,if=none,id=d,snapshot=on",
+           "-device", "virtio-blk-pci,drive=d,disable-legacy=on"]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       errors="replace", timeout=900)
+    return p.stdout
+
+
+def summary_counts(out):
+    """Exits by reason (the keys between exits= and unclaimed_io=, in the summary's
+    order) and everything else of the first VM's summary line."""
+    m = re.search(r"^hv86: summary vm=\S+ status=\S+ (.*)$", out, re.M)
+    counts = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))} if m else {}
+    kinds = re.findall(r"(\w+)=\d+", summary_exits(out))
+    return counts, [k for k in kinds if k != "exits"]
+
+
+def disk_section(backends):
+    rows = ["## Disk: virtio-blk under Linux (issue 20)\n"]
+    rows.append("Alone: `python3 bench/run.py --only disk` (replaces this section; last on "
+                f"{time.strftime('%Y-%m-%d')}, {load_note()}).\n")
+    rows.append("Debian's 6.1 kernel, 256 MiB, a raw 64 MiB scratch disk (build/disk/bench.img, "
+                "through the VM's overlay); its init runs guests/linux/rio.c: 32 x 1 MiB "
+                "sequential and 800 x 4 KiB random O_DIRECT reads, then writes, random at "
+                "queue depth 1 (one job) and 8 (eight). Figures as the guest measures them "
+                "(its kvm-clock). `direct` is the same kernel, initramfs and image under QEMU's "
+                "own virtio-blk-pci on the same emulator (`snapshot=on`, an overlay like hv86's); "
+                "Bochs has no virtio device, so vmx has no direct column.\n")
+    rows.append("| backend | paging | test | hv86 | direct | hv86 / direct |")
+    rows.append("| --- | --- | --- | --- | --- | --- |")
+    direct = rio_figures(disk_qemu_direct()) if "svm" in backends else {}
+    exit_rows = []
+    for b in backends:
+        for paging in (("nested", "shadow") if b == "svm" else ("nested",)):
+            big = disk_hv86(b, paging)
+            small = disk_hv86(b, paging, " hv86.bench_mb=1 hv86.bench_ops=16")
+            figs = rio_figures(big)
+            for key in sorted(figs):
+                d = direct.get(key) if paging == "nested" and b == "svm" else None
+                unit = 1 if key[1] == "seq" else 0      # MB/s for seq, IOPS for rand
+                h = figs[key][1] // 1024 if unit else figs[key][0]
+                dv = (d[1] // 1024 if unit else d[0]) if d else None
+                what = f"{key[0]} {key[1]} {key[2] // 1024} KiB qd{key[3]} " + \
+                    ("MB/s" if unit else "IOPS")
+                ratio = f"{h / dv:.2f}" if dv else "-"
+                row = f"| {b} | {paging} | {what} | {h} | {dv if dv else '-'} | {ratio} |"
+                print(f"disk {row}", file=sys.stderr)
+                rows.append(row)
+            # Exits per request: the difference between the big and the small run.
+            (cb, kinds), (cs, _) = summary_counts(big), summary_counts(small)
+            reqs = (cb.get("disk_reads", 0) + cb.get("disk_writes", 0)) - \
+                (cs.get("disk_reads", 0) + cs.get("disk_writes", 0))
+            if reqs > 0:
+                per = " ".join(f"{k}={(cb.get(k, 0) - cs.get(k, 0)) / reqs:.2f}"
+                               for k in kinds if cb.get(k, 0) - cs.get(k, 0))
+                total = (cb.get("exits", 0) - cs.get("exits", 0)) / reqs
+                exit_rows.append(f"| {b} | {paging} | {reqs} | {total:.2f} | {per} |")
+    rows.append("")
+    rows.append("Exits per request: the difference between the run above and one with 1 MiB "
+                "and 16 I/Os (same boot), over the difference in requests served.\n")
+    rows.append("| backend | paging | requests | exits per request | by reason |")
+    rows.append("| --- | --- | --- | --- | --- |")
+    rows += exit_rows
+    rows.append("")
+    return rows
+
+
 def replace_section(path, title, rows):
     """Replace the section starting with `title` in path (up to the next ## line)."""
     with open(path) as f:
@@ -580,7 +677,7 @@ def main():
     ap.add_argument("--backends", default="svm,vmx")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "RESULTS.md"))
     ap.add_argument("--only", choices=["cpuid", "bus", "paging", "linux", "hsmp", "fair", "attack",
-                                       "kut-vmexit"],
+                                       "kut-vmexit", "disk"],
                     help="run one section and replace it in --out (appended when missing)")
     a = ap.parse_args()
     backends = a.backends.split(",")
@@ -592,7 +689,8 @@ def main():
                           "hsmp": ("## Host SMP: ", hsmp_section),
                           "fair": ("## Fair shares: ", fair_section),
                           "attack": ("## Attack: ", attack_section),
-                          "kut-vmexit": ("## kvm-unit-tests vmexit", kut_vmexit_section)}[a.only]
+                          "kut-vmexit": ("## kvm-unit-tests vmexit", kut_vmexit_section),
+                          "disk": ("## Disk: ", disk_section)}[a.only]
         rows = section(backends)
         with open(a.out) as f:
             text = f.read()
@@ -705,6 +803,7 @@ def main():
     rows += fair_section(backends)
     rows += attack_section(backends)
     rows += kut_vmexit_section(backends)
+    rows += disk_section(backends)
 
     with open(a.out, "w") as f:
         f.write("# hv86 benchmark results\n\n")

@@ -388,7 +388,7 @@ static void res_memory32_fixed(struct out *o, uint32_t base, uint32_t len)
 }
 
 /* Name(_PRT, Package() { Package() { (slot << 16) | 0xFFFF, 0, 0, GSI }, ... }):
- * INTA# of slots 1..PCI_INTX_SLOTS straight to a GSI each (ACPI 6.4, 6.2.13: a
+ * INTA# of slots 1..PCI_PRT_SLOTS to GSIs 16-23 in turn (ACPI 6.4, 6.2.13: a
  * Source of 0 names a global system interrupt, level-triggered, active low). */
 static void prt(struct out *o)
 {
@@ -396,15 +396,15 @@ static void prt(struct out *o)
     aml_name(o, "_PRT");
     put8(o, AML_PACKAGE_OP);
     size_t pkg = aml_open(o);
-    put8(o, PCI_INTX_SLOTS);
-    for (unsigned slot = 1; slot <= PCI_INTX_SLOTS; slot++) {
+    put8(o, PCI_PRT_SLOTS);
+    for (unsigned slot = 1; slot <= PCI_PRT_SLOTS; slot++) {
         put8(o, AML_PACKAGE_OP);
         size_t entry = aml_open(o);
         put8(o, 4);                      /* Address, Pin, Source, Source Index */
         aml_integer(o, (uint64_t)slot << 16 | 0xFFFF);
         aml_integer(o, 0);               /* INTA# */
         aml_integer(o, 0);
-        aml_integer(o, PCI_INTX_GSI_BASE + slot - 1);
+        aml_integer(o, PCI_INTX_GSI_BASE + (slot - 1) % PCI_INTX_SLOTS);
         aml_close(o, entry);
     }
     aml_close(o, pkg);
@@ -415,7 +415,7 @@ static void prt(struct out *o)
  *   Scope(\_SB) {
  *     Device(PCI0) { _HID PNP0A08, _CID PNP0A03, _SEG 0, _BBN 0, _UID 0,
  *                    _CRS: bus 0, I/O 0-0xCF7 and 0xD00-0xFFFF, the memory window,
- *                    _PRT: INTA# of slots 1-8 to GSIs 16-23 }
+ *                    _PRT: INTA# of slots 1-16 to GSIs 16-23 }
  *     Device(ECAM) { _HID PNP0C02, _CRS: the ECAM window }   (with the PCI hole)
  *   } */
 static void dsdt_body(const struct acpi_config *c, struct out *o)

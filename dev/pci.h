@@ -69,11 +69,13 @@
 #define PCI_RST_CNT_FULL_RST (1u << 3)
 #define PCI_RESET_VALUE (PCI_RST_CNT_SYS_RST | PCI_RST_CNT_RST_CPU)  /* 0x06 */
 
-/* INTx (PCI 3.0, 2.2.6): INTA# of slot s (1..PCI_INTX_SLOTS) reaches IOAPIC pin
- * PCI_INTX_GSI_BASE + s - 1, level-triggered, active low, as the DSDT's _PRT
- * says (ACPI 6.4, 6.2.13); q35 machines route PCI INTx to GSIs 16-23 as well. */
+/* INTx (PCI 3.0, 2.2.6): INTA# of slot s (1..PCI_PRT_SLOTS) reaches IOAPIC pin
+ * PCI_INTX_GSI_BASE + (s - 1) mod PCI_INTX_SLOTS, level-triggered, active low
+ * (shared, wired-OR), as the DSDT's _PRT says (ACPI 6.4, 6.2.13); q35 machines
+ * route PCI INTx to GSIs 16-23 as well. */
 #define PCI_INTX_GSI_BASE 16
-#define PCI_INTX_SLOTS    8
+#define PCI_INTX_SLOTS    8               /* GSIs 16-23 */
+#define PCI_PRT_SLOTS     16
 
 /* Header offsets of a type 0 function (PCI 3.0, 6.1, 6.2.5, 6.7). */
 #define PCI_REVISION_ID     0x08

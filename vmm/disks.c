@@ -15,13 +15,11 @@
 #include "lib/format.h"
 #include "vmm/disks.h"
 #include "vmm/irq.h"
+#include "vmm/pci_glue.h"
 #include "vmm/platform.h"
 #include "vmm/vm.h"
 
-/* Bus 0 slots from 1 (00:00.0 is the host bridge); BARs at the bottom of the PCI
- * memory window, one VPCI_BAR_SIZE apart (naturally aligned); INTA# on the GSI
- * the DSDT's _PRT gives the slot (dev/pci.h). Linux uses MSI-X. */
-#define DISK_FIRST_SLOT 1
+/* Slots, BARs and INTA# are vmm/pci_glue.h's. */
 #define PCI_CLASS_STORAGE_SCSI 0x010000u  /* what QEMU's virtio-blk-pci reports */
 #define DISK_QUEUE_SIZE 256
 
@@ -35,9 +33,9 @@ struct vm_disk {
     struct virtio_pci vp;
     struct virtio_pci_host host;
     struct virtio_device dev;
-    int bar_range;                   /* bus range id of BAR 0, -1 when not decoding */
-    uint64_t bar_at;
-    bool intx;                       /* our INTA# level */
+    unsigned slot;
+    struct pci_bar_range bar;
+    bool intx;                       /* our INTA# asserted */
     uint64_t overlay_full_logged;
     struct virtq_chain chain;        /* the request being served (one at a time) */
     struct virtio_blk_req req;
@@ -71,20 +69,13 @@ static void overlay_page_free(void *ctx, void *page)
 
 static const struct blk_cow_pages overlay_pages = { overlay_page, overlay_page_free, 0 };
 
-static unsigned intx_gsi(const struct vm_disk *d)
-{
-    return PCI_INTX_GSI_BASE + DISK_FIRST_SLOT + d->index - 1;
-}
-
-/* INTA# is active low (PCI 3.0, 2.2.6): asserted pulls the line low, idle it
- * floats high; the IOAPIC entry's polarity says which level interrupts. */
 static void set_intx(void *ctx, bool asserted)
 {
     struct vm_disk *d = ctx;
     if (asserted == d->intx)
         return;
     d->intx = asserted;
-    irq_set_gsi(d->vm, intx_gsi(d), !asserted);
+    pci_glue_intx(d->vm, d->slot, asserted);
 }
 
 static void say(void *ctx, const char *what, const char *why)
@@ -100,28 +91,12 @@ static void deliver_msi(void *ctx, uint64_t address, uint32_t data)
         say(d, "MSI-X message dropped", "its address is not the local APICs' (0xfeexxxxx)");
 }
 
-/* BAR 0 follows the guest (PCI 3.0, 6.2.5.1): on the VM's bus where the BAR and
- * the command register say, or off it. Runs inside a configuration-space access,
- * with the bus locked already (dev/bus.h). */
+/* BAR 0 follows the guest (PCI 3.0, 6.2.5.1). Runs inside a configuration-space
+ * access, with the bus locked already (dev/bus.h). */
 static void sync_bar(struct vm_disk *d)
 {
-    uint64_t at;
-    struct bus *bus = &d->vm->bus;
-    bool live = pci_function_bar_live(&d->vp.pci, 0, &at);
-    if (live && d->bar_range >= 0 && at == d->bar_at)
-        return;
-    if (d->bar_range >= 0 && (!live || bus_move(bus, d->bar_range, at) != 0)) {
-        bus_release(bus, d->bar_range);
-        d->bar_range = -1;
-    }
-    if (live && d->bar_range < 0) {
-        d->bar_range = bus_claim(bus, BUS_MMIO, at, VPCI_BAR_SIZE, d->name,
-                                 virtio_pci_bar_access, &d->vp);
-        if (d->bar_range < 0)
-            kprintf("hv86: vm %s: disk %s: BAR 0 at %#lx overlaps another device: "
-                    "not decoding\n", d->vm->name, d->name, at);
-    }
-    d->bar_at = at;
+    pci_glue_bar_sync(d->vm, &d->vp.pci, VPCI_BAR_SIZE, &d->bar, d->name,
+                      virtio_pci_bar_access, &d->vp);
 }
 
 static void config_written(void *ctx, unsigned reg, unsigned size)
@@ -223,7 +198,8 @@ static int attach_one(struct vm *vm, struct vm_disks *ds, const struct disk_conf
         vm_stop(vm, "out of hypervisor memory for disk '%s'", dc->source);
         return -1;
     }
-    *d = (struct vm_disk){ .vm = vm, .index = i, .bar_range = -1 };
+    *d = (struct vm_disk){ .vm = vm, .index = i, .slot = PCI_SLOT_DISK_FIRST + i,
+                           .bar = { .id = -1 } };
     fmt_snprintf(d->name, sizeof d->name, "vd%c", 'a' + i);
     if (!blk_cow_init(&d->cow, &d->disk, dc->source, hva_of(m->start),
                       m->end - m->start, dc->read_only, overlay, &overlay_pages)) {
@@ -242,11 +218,9 @@ static int attach_one(struct vm *vm, struct vm_disks *ds, const struct disk_conf
     d->host = (struct virtio_pci_host){ .set_intx = set_intx, .log = say,
                                         .deliver_msi = deliver_msi,
                                         .config_written = config_written, .ctx = d };
-    uint64_t bar = PCI_MMIO_BASE + (uint64_t)i * VPCI_BAR_SIZE;
     struct virtq_mem mem = { map_guest, vm };
-    irq_set_gsi(vm, intx_gsi(d), true);             /* INTA# idle */
-    if (virtio_pci_init(&d->vp, &d->dev, d, DISK_FIRST_SLOT + i, bar, intx_gsi(d), &d->host,
-                        mem) != 0 ||
+    if (virtio_pci_init(&d->vp, &d->dev, d, d->slot, pci_glue_bar_home(d->slot),
+                        pci_glue_intx_gsi(d->slot), &d->host, mem) != 0 ||
         pci_host_add(pci, &d->vp.pci) != 0) {
         disk_free(d);
         vm_stop(vm, "disk '%s': its PCI function could not be set up", dc->source);
@@ -256,13 +230,13 @@ static int attach_one(struct vm *vm, struct vm_disks *ds, const struct disk_conf
     bus_lock(&vm->bus);
     sync_bar(d);
     bus_unlock(&vm->bus);
-    if (d->bar_range < 0) {
+    if (d->bar.id < 0) {
         vm_stop(vm, "disk '%s': its BAR could not be placed", dc->source);
         return -1;
     }
     kprintf("hv86: vm %s: disk %s: %s, %lu sectors%s, virtio-blk at 00:%02x.0\n", vm->name,
             d->name, dc->source, d->disk.capacity, dc->read_only ? ", read-only" : "",
-            DISK_FIRST_SLOT + i);
+            d->slot);
     return 0;
 }
 

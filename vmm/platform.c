@@ -226,6 +226,9 @@ int platform_attach(struct vm *vm, unsigned ncpus)
     pci_host_init(&p->pci);
     p->pci.host = &p->host;
     bool hole = has_pci_hole(vm->ram_size);
+    /* PCI INTx lines are active low: idle, they float high (PCI 3.0, 2.2.6). */
+    for (unsigned i = 0; hole && i < PCI_INTX_SLOTS; i++)
+        irq_set_gsi(vm, PCI_INTX_GSI_BASE + i, true);
     for (unsigned i = 0; i < sizeof wiring / sizeof wiring[0]; i++) {
         const struct wiring *w = &wiring[i];
         if ((!w->pci_hole || hole) &&

@@ -101,6 +101,7 @@ struct vm {
                                         0: not yet (vmm/sched.c) */
     struct console_limit console;    /* its console output's budget (vmm/platform.c) */
     struct vm_disks *disks;          /* its disks (vmm/disks.c); NULL: none */
+    uint8_t pci_intx[8];             /* devices asserting each PCI INTx GSI (pci_glue.c) */
 };
 
 /* Host pointer to guest-physical [gpa, gpa+len) if it is all in this VM's RAM,

@@ -249,11 +249,11 @@ static void test_mcfg(void **state)
 static const uint8_t dsdt_aml[] = {
     /* Name(\_S5, Package(2) { 7, 7 }) */
     0x08, '\\', '_', 'S', '5', '_', 0x12, 0x06, 0x02, 0x0A, 0x07, 0x0A, 0x07,
-    /* Scope(\_SB) {: PkgLength 0x11C in two bytes (lead 0x4C: one more byte, low
-     * nibble C; then 0x11) */
-    0x10, 0x4C, 0x11, '\\', '_', 'S', 'B', '_',
-    /* Device(PCI0) {: ExtOpPrefix DeviceOp, PkgLength 0xEB */
-    0x5B, 0x82, 0x4B, 0x0E, 'P', 'C', 'I', '0',
+    /* Scope(\_SB) {: PkgLength 0x17C in two bytes (lead 0x4C: one more byte, low
+     * nibble C; then 0x17) */
+    0x10, 0x4C, 0x17, '\\', '_', 'S', 'B', '_',
+    /* Device(PCI0) {: ExtOpPrefix DeviceOp, PkgLength 0x14B */
+    0x5B, 0x82, 0x4B, 0x14, 'P', 'C', 'I', '0',
     /* Name(_HID, EisaId("PNP0A08")), Name(_CID, EisaId("PNP0A03")) */
     0x08, '_', 'H', 'I', 'D', 0x0C, 0x41, 0xD0, 0x0A, 0x08,
     0x08, '_', 'C', 'I', 'D', 0x0C, 0x41, 0xD0, 0x0A, 0x03,
@@ -277,12 +277,16 @@ static const uint8_t dsdt_aml[] = {
     0xFF, 0xFF, 0xFF, 0xDF, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x20,
     /* EndTag, checksum 0 }) */
     0x79, 0x00,
-    /* Name(_PRT, Package(8) {: PkgLength 0x63 in two bytes, then one entry per
-     * slot 1-8: Package(4) { (slot << 16) | 0xFFFF, INTA# 0, Source 0, GSI 16 + slot - 1 } */
-    0x08, '_', 'P', 'R', 'T', 0x12, 0x43, 0x06, 0x08,
-#define PRT_ENTRY(slot) 0x12, 0x0B, 0x04, 0x0C, 0xFF, 0xFF, (slot), 0x00, 0x00, 0x00, 0x0A, 15 + (slot)
+    /* Name(_PRT, Package(16) {: PkgLength 0xC3 in two bytes, then one entry per
+     * slot 1-16: Package(4) { (slot << 16) | 0xFFFF, INTA# 0, Source 0,
+     * GSI 16 + (slot - 1) mod 8 } */
+    0x08, '_', 'P', 'R', 'T', 0x12, 0x43, 0x0C, 0x10,
+#define PRT_ENTRY(slot) 0x12, 0x0B, 0x04, 0x0C, 0xFF, 0xFF, (slot), 0x00, 0x00, 0x00, 0x0A, \
+    16 + ((slot) - 1) % 8
     PRT_ENTRY(1), PRT_ENTRY(2), PRT_ENTRY(3), PRT_ENTRY(4),
     PRT_ENTRY(5), PRT_ENTRY(6), PRT_ENTRY(7), PRT_ENTRY(8),
+    PRT_ENTRY(9), PRT_ENTRY(10), PRT_ENTRY(11), PRT_ENTRY(12),
+    PRT_ENTRY(13), PRT_ENTRY(14), PRT_ENTRY(15), PRT_ENTRY(16),
 #undef PRT_ENTRY
     /* }) } */
     /* Device(ECAM) {: PkgLength 0x26 in one byte */
