@@ -95,6 +95,10 @@ static void write_status(struct virtio_pci *vp, uint8_t val)
         } else if (want & ~offered(vp)) {
             vp->host->log(vp->host->ctx, "driver refused", "it accepted features not offered");
             val &= (uint8_t)~VIRTIO_CONFIG_S_FEATURES_OK;
+        } else if (vp->dev_ops->features_ok && !vp->dev_ops->features_ok(vp->dev, want)) {
+            vp->host->log(vp->host->ctx, "driver refused",
+                          "its features break a dependency the device spec gives");
+            val &= (uint8_t)~VIRTIO_CONFIG_S_FEATURES_OK;
         } else {
             vp->features = want;
         }

@@ -50,6 +50,10 @@ struct virtio_device {
     void (*queue_notify)(void *dev, struct virtio_pci *vp, unsigned q);
     /* Device reset (status 0 written): drop in-flight work. */
     void (*reset)(void *dev);
+    /* The driver sets FEATURES_OK with features (a subset of those offered):
+     * false refuses them (a combination the device cannot work with). NULL:
+     * any subset will do. */
+    bool (*features_ok)(void *dev, uint64_t features);
 };
 
 /* What the transport needs from the machine: INTx level, a message to log. */

@@ -51,6 +51,7 @@ struct cpu {
     struct vcpu *fpu_owner;    /* whose FPU state is in the registers (vmm/fpu.c) */
     uint64_t xcr0;             /* what its XCR0 holds (vmm/fpu.c) */
     uint64_t vcpu_runs;        /* turns it gave to vCPUs, for the summary */
+    bool resched;              /* another VM of this CPU has work: end a solo turn */
 };
 
 extern struct cpu cpus[HOST_MAX_CPUS];

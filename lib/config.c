@@ -6,6 +6,7 @@
  * '[' opens a new entry, even a malformed one, so that the keys under a broken
  * header cannot leak into the previous VM. */
 #include "lib/config.h"
+#include "lib/mac.h"
 #include "lib/format.h"
 
 enum {
@@ -280,6 +281,72 @@ static void disk_value(struct parser *ps, struct str v, struct vm_config *c)
 		c->disks[c->ndisks++].read_only = flag.n > 0;
 }
 
+/* An explicit MAC given earlier in this VM or in another VM stored so far. */
+static int mac_first_line(const struct parser *ps, const uint8_t *mac)
+{
+	int stored = ps->n < ps->max ? ps->n : ps->max;
+	for (int i = 0; i < stored; i++) {
+		const struct vm_config *o = &ps->out[i];
+		for (unsigned k = 0; k < o->nnics; k++)
+			if (o->nics[k].has_mac && mac_equal(o->nics[k].mac, mac))
+				return o->line;
+	}
+	if (ps->cur == &ps->scratch)
+		for (unsigned k = 0; k < ps->cur->nnics; k++)
+			if (ps->cur->nics[k].has_mac && mac_equal(ps->cur->nics[k].mac, mac))
+				return ps->cur->line;
+	return 0;
+}
+
+/* `net = NETWORK [mac=52:54:00:xx:xx:xx]` (docs/config.md). */
+static void net_value(struct parser *ps, struct str v, struct vm_config *c)
+{
+	struct str name = v, rest = { v.p + v.n, 0 };
+	for (size_t i = 0; i < v.n; i++)
+		if (is_space(v.p[i])) {
+			name.n = i;
+			rest = trim((struct str){ v.p + i, v.n - i });
+			break;
+		}
+	if (c->nnics >= CONFIG_NICS_MAX) {
+		error(ps, "too many network cards (max %d)", CONFIG_NICS_MAX);
+		return;
+	}
+	bool good = name.n > 0 && name.n <= CONFIG_NAME_MAX;
+	for (size_t i = 0; good && i < name.n; i++)
+		good = is_name_char(name.p[i]);
+	if (!good) {
+		error(ps, "bad network name '%.*s' (1-31 of A-Z a-z 0-9 _ . -)", S(name));
+		return;
+	}
+	struct nic_config *n = &c->nics[c->nnics];
+	*n = (struct nic_config){ 0 };
+	if (rest.n) {
+		char text[MAC_STR_LEN + 1];
+		struct str mac = { rest.p + 4, rest.n - 4 };
+		if (rest.n != 4 + MAC_STR_LEN || rest.p[0] != 'm' || rest.p[1] != 'a' ||
+		    rest.p[2] != 'c' || rest.p[3] != '=') {
+			error(ps, "bad value '%.*s' for 'net' (a network name, then optionally "
+			      "mac=52:54:00:xx:xx:xx)", S(v));
+			return;
+		}
+		copy(text, mac);
+		if (!mac_parse(text, n->mac)) {
+			error(ps, "bad MAC address '%s' (six hex pairs with ':', not multicast "
+			      "or zero)", text);
+			return;
+		}
+		int first = mac_first_line(ps, n->mac);
+		if (first) {
+			error(ps, "duplicate MAC address '%s' (first in the VM at line %d)", text, first);
+			return;
+		}
+		n->has_mac = true;
+	}
+	copy(n->network, name);
+	c->nnics++;
+}
+
 static const struct cpu_feature {
 	const char *name;
 	enum cpuid_word word;
@@ -431,6 +498,8 @@ static void parse_key(struct parser *ps, struct str line)
 			      CONFIG_WATCHDOG_MAX);
 	} else if (eq(key, "disk")) {
 		disk_value(ps, v, c);
+	} else if (eq(key, "net")) {
+		net_value(ps, v, c);
 	} else if (eq(key, "overlay")) {
 		uint64_t m;
 		if (!once(ps, SEEN_OVERLAY, key))

@@ -31,6 +31,7 @@
 #define CONFIG_WEIGHT_DEFAULT 256
 #define CONFIG_WATCHDOG_MAX 86400 /* seconds: a day */
 #define CONFIG_DISKS_MAX    8    /* /dev/vda .. /dev/vdh */
+#define CONFIG_NICS_MAX     8    /* eth0 .. eth7 */
 #define CONFIG_OVERLAY_DEFAULT (64ull << 20)  /* a disk's private writes, per VM */
 #define CONFIG_OVERLAY_MAX  (16ull << 30)
 
@@ -41,6 +42,15 @@ enum vm_paging { PAGING_NESTED, PAGING_SHADOW };
 struct disk_config {
 	char source[CONFIG_FILE_MAX + 1];
 	bool read_only;
+};
+
+/* `net = NETWORK [mac=52:54:00:xx:xx:xx]`: a virtio-net NIC on the switch of
+ * NETWORK (a name like a VM's); without mac=, one derived from the VM's name
+ * and the NIC's index (lib/mac.h mac_default). */
+struct nic_config {
+	char network[CONFIG_NAME_MAX + 1];
+	uint8_t mac[6];
+	bool has_mac;
 };
 
 struct vm_config {
@@ -59,6 +69,8 @@ struct vm_config {
 	unsigned watchdog;     /* seconds without progress; 0: no watchdog */
 	struct disk_config disks[CONFIG_DISKS_MAX];   /* in order: vda, vdb, ... */
 	unsigned ndisks;
+	struct nic_config nics[CONFIG_NICS_MAX];      /* in order: eth0, eth1, ... */
+	unsigned nnics;
 	uint64_t overlay;      /* bytes of private writes per disk (default 64M) */
 	int line;              /* line of the [vm NAME] header (of the first text for
 				  the pseudo entry); lines count from 1 */

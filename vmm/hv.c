@@ -23,6 +23,7 @@
 #include "vmm/fpu.h"
 #include "vmm/hv.h"
 #include "vmm/irq.h"
+#include "vmm/nics.h"
 #include "vmm/platform.h"
 #include "vmm/shadow.h"
 #include "vmm/spec.h"
@@ -148,6 +149,7 @@ static void summary(void)
             kprintf("-");
         kprintf(" console_dropped=%lu", vm->console.dropped);
         disks_summary(vm);
+        nics_summary(vm);
         kprintf(" moves=%lu pcpu=", vm->moves);   /* the host CPUs that ran it */
         print_cpus(vm->ran_on);
         const struct vm_stats *st = &vm->stats;

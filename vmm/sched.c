@@ -13,6 +13,7 @@
 #include "vmm/fpu.h"
 #include "vmm/irq.h"
 #include "vmm/msr.h"
+#include "vmm/nics.h"
 #include "vmm/sched.h"
 #include "vmm/shadow.h"
 #include "vmm/startup.h"
@@ -147,7 +148,8 @@ static void run_turn(struct vcpu *v, struct vcpu **last, bool solo, uint64_t sta
     } while (vm->state == VM_RUNNING && !v->halted && !v->init_pending &&
              (end == SCHED_NEVER || time_ns() < end) && timer_running &&
              e.kind != EXIT_PREEMPT &&
-             !(solo && (e.kind == EXIT_EXTINT || vm->irq_events != events)));
+             !(solo && (e.kind == EXIT_EXTINT || vm->irq_events != events ||
+                        this_cpu()->resched)));
     this_cpu()->current = 0;
     uint64_t ns = time_ns() - start;
     v->run_ns += ns;
@@ -225,6 +227,7 @@ static void run_cpu(void)
     unsigned after = nvms - 1;       /* the VM picked last */
     for (bool any = true; any;) {
         any = false;
+        c->resched = false;
         bool changed = false;
         uint64_t wake = IRQ_NEVER, now = time_ns();
         /* Who can run now, and the first timer of those asleep. The tick shares
@@ -247,6 +250,10 @@ static void run_cpu(void)
                 vm->vtime = clock;
                 vm->sched_ready = false;
             }
+            /* Frames other VMs sent it (vmm/nics.h), before it is judged ready: a
+             * receive interrupt may wake it. */
+            if (__atomic_exchange_n(&vm->net_rx_pending, 0, __ATOMIC_ACQ_REL))
+                nics_receive(vm);
             if (vm->watchdog_ns && watchdog_bites(vm, now))
                 vm_stop(vm, "watchdog: no console output or device access for %lu s",
                         (unsigned long)(vm->watchdog_ns / 1000000000ull));

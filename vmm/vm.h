@@ -27,6 +27,7 @@ enum vm_state { VM_CREATED, VM_RUNNING, VM_EXITED, VM_POWEROFF, VM_STOPPED };
 /* Guest RAM: [gpa, gpa+size) backed by host-physical [hpa, hpa+size). */
 struct ram_region { uint64_t gpa, size, hpa; };
 struct vm_disks;                        /* vmm/disks.c */
+struct vm_nics;                         /* vmm/nics.c */
 
 struct vm_stats {
     uint64_t exits[EXIT_KIND_COUNT];
@@ -40,6 +41,13 @@ struct vm_stats {
     uint64_t sh_pt_writes, sh_unprotects, sh_prefetched, sh_large;
     uint64_t sh_peak_bytes;
     uint64_t ibpb;          /* IBPBs when a host CPU switched to this VM (vmm/spec.c) */
+    /* its network cards, as they were when they went away (vmm/nics.c) */
+    struct nic_stats {
+        char network[32];
+        uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes;
+        uint64_t drop_spoofed, drop_full, drop_bad, drop_filtered;
+    } nic[8];
+    unsigned nnics;
     /* its disks, summed when they go away (vmm/disks.c) */
     uint64_t disks, disk_reads, disk_writes, disk_flushes, disk_errors, disk_overlay_peak;
     uint64_t device_accesses;   /* port and MMIO accesses to its devices (console
@@ -102,6 +110,8 @@ struct vm {
     struct console_limit console;    /* its console output's budget (vmm/platform.c) */
     struct vm_disks *disks;          /* its disks (vmm/disks.c); NULL: none */
     uint8_t pci_intx[8];             /* devices asserting each PCI INTx GSI (pci_glue.c) */
+    struct vm_nics *nics;            /* its network cards (vmm/nics.c); NULL: none */
+    uint32_t net_rx_pending;         /* frames wait for its cards (atomic; vmm/nics.h) */
 };
 
 /* Host pointer to guest-physical [gpa, gpa+len) if it is all in this VM's RAM,

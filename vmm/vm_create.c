@@ -15,6 +15,7 @@
 #include "vmm/disks.h"
 #include "vmm/fpu.h"
 #include "vmm/hv.h"
+#include "vmm/nics.h"
 #include "vmm/platform.h"
 #include "vmm/shadow.h"
 #include "vmm/vm.h"
@@ -193,7 +194,7 @@ struct vm *vm_create(const struct vm_config *c, unsigned id, bool bad_entry)
         vm_stop(vm, "out of hypervisor memory for its devices");
         return vm;
     }
-    if (disks_attach(vm, c) != 0)
+    if (disks_attach(vm, c) != 0 || nics_attach(vm, c) != 0)
         return vm;
     if (platform_acpi(vm, is_linux ? ACPI_RSDP_AREA : res.rsdp_gpa) != 0) {
         vm_stop(vm, "its ACPI tables do not fit in its memory");
@@ -237,5 +238,6 @@ void vm_destroy(struct vm *vm)
     if (vm->backend)
         vmm->vm_fini(vm);
     disks_detach(vm);
+    nics_detach(vm);
     platform_detach(vm);
 }

@@ -16,7 +16,7 @@ FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -Wall -Wextra -Werror -I. \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-FUZZ_SRC_config  := lib/config.c lib/format.c
+FUZZ_SRC_config  := lib/config.c lib/format.c lib/mac.c
 FUZZ_SRC_decode  := vmm/emulate/decode.c
 FUZZ_SRC_emulate := vmm/emulate/emulate.c vmm/emulate/decode.c
 FUZZ_SRC_gpt_walk := vmm/gpt_walk.c
@@ -32,6 +32,10 @@ FUZZ_ARGS_bus := -max_len=4096
 FUZZ_ARGS_devices := -max_len=2048
 FUZZ_ARGS_linux_boot := -max_len=8192
 FUZZ_ARGS_multiboot_guest := -max_len=8192
+FUZZ_SRC_virtio_net := dev/virtio_net.c lib/mac.c
+FUZZ_ARGS_virtio_net := -max_len=8192
+FUZZ_SRC_net_switch := dev/net_switch.c
+FUZZ_ARGS_net_switch := -max_len=4096
 FUZZ_SRC_virtio_blk := dev/virtio_blk.c dev/blk_cow.c
 FUZZ_ARGS_virtio_blk := -max_len=4096
 FUZZ_SRC_virtio_ring := dev/virtio_ring.c

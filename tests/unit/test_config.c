@@ -174,6 +174,36 @@ static void test_disks(void **state)
 	assert_int_equal(out[1].overlay, CONFIG_OVERLAY_DEFAULT);
 }
 
+/* NICs in order, explicit and default MACs, the network names. */
+static void test_nics(void **state)
+{
+	(void)state;
+	const char *text =
+		"[vm a]\nkernel = a.elf\nmemory = 1M\nnet = red\nnet = blue mac=52:54:00:12:34:56\n"
+		"[vm b]\nkernel = b.elf\nmemory = 1M\nnet = red mac=52:54:00:AB:cd:ef\n";
+	assert_int_equal(parse(text), 2);
+	assert_true(out[0].ok && out[1].ok);
+	assert_int_equal(out[0].nnics, 2);
+	assert_string_equal(out[0].nics[0].network, "red");
+	assert_false(out[0].nics[0].has_mac);
+	assert_string_equal(out[0].nics[1].network, "blue");
+	assert_true(out[0].nics[1].has_mac);
+	static const uint8_t m1[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 };
+	static const uint8_t m2[6] = { 0x52, 0x54, 0, 0xAB, 0xCD, 0xEF };
+	assert_memory_equal(out[0].nics[1].mac, m1, 6);
+	assert_memory_equal(out[1].nics[0].mac, m2, 6);
+	/* The same MAC in a second VM: an error at that line, the first VM runs. */
+	const char *dup =
+		"[vm a]\nkernel = a.elf\nmemory = 1M\nnet = red mac=52:54:00:12:34:56\n"
+		"[vm b]\nkernel = b.elf\nmemory = 1M\nnet = red mac=52:54:00:12:34:56\n";
+	assert_int_equal(parse(dup), 2);
+	assert_true(out[0].ok);
+	assert_false(out[1].ok);
+	assert_int_equal(out[1].err_line, 8);
+	assert_string_equal(out[1].err,
+			    "duplicate MAC address '52:54:00:12:34:56' (first in the VM at line 1)");
+}
+
 static void test_each_error(void **state)
 {
 	(void)state;
@@ -206,6 +236,16 @@ static void test_each_error(void **state)
 		{ "kernel = k\nmemory = 1M\ndisk =\n", 4, "missing value for 'disk'" },
 		{ "kernel = k\nmemory = 1M\ndisk = a\ndisk = b\ndisk = c\ndisk = d\ndisk = e\n"
 		  "disk = f\ndisk = g\ndisk = h\ndisk = i\n", 12, "too many disks (max 8)" },
+		{ "kernel = k\nmemory = 1M\nnet = red!\n", 4,
+		  "bad network name 'red!' (1-31 of A-Z a-z 0-9 _ . -)" },
+		{ "kernel = k\nmemory = 1M\nnet = red mac=01:54:00:12:34:56\n", 4,
+		  "bad MAC address '01:54:00:12:34:56' (six hex pairs with ':', not multicast or zero)" },
+		{ "kernel = k\nmemory = 1M\nnet = red mac=52-54-00-12-34-56\n", 4,
+		  "bad MAC address '52-54-00-12-34-56' (six hex pairs with ':', not multicast or zero)" },
+		{ "kernel = k\nmemory = 1M\nnet = red hw=52:54:00:12:34:56\n", 4,
+		  "bad value 'red hw=52:54:00:12:34:56' for 'net' (a network name, then optionally mac=52:54:00:xx:xx:xx)" },
+		{ "kernel = k\nmemory = 1M\nnet = a mac=52:54:00:00:00:01\nnet = b mac=52:54:00:00:00:01\n", 5,
+		  "duplicate MAC address '52:54:00:00:00:01' (first in the VM at line 1)" },
 		{ "kernel = k\nmemory = 1M\noverlay = 17G\n", 4,
 		  "bad value '17G' for 'overlay' (a size up to 16G, K, M or G suffix)" },
 		{ "kernel = k\nmemory = 1M\npaging = ept\n", 4,
@@ -506,6 +546,7 @@ int main(void)
 		cmocka_unit_test(test_memory_values),
 		cmocka_unit_test(test_weight_and_cap),
 		cmocka_unit_test(test_disks),
+		cmocka_unit_test(test_nics),
 		cmocka_unit_test(test_each_error),
 		cmocka_unit_test(test_cpu_features),
 		cmocka_unit_test(test_long_values),
