@@ -75,21 +75,10 @@ static void scatter(const struct blk_buf *buf, unsigned n, const uint8_t *src)
 static const char *chain_broken(const struct virtq_chain *c, uint64_t *read_bytes,
                                 uint64_t *write_bytes)
 {
-    uint64_t rd = 0, wr = 0;
-    if (c->nseg > VIRTQ_MAX_SEGS || c->nread > c->nseg)
-        return "chain: segment counts out of range";
-    for (unsigned i = 0; i < c->nseg; i++) {
-        if (c->seg[i].write != (i >= c->nread))
-            return "chain: a device-readable buffer after a device-writable one";
-        if (c->seg[i].len && !c->seg[i].hva)
-            return "chain: a buffer without memory";
-        if (c->seg[i].write)
-            wr += c->seg[i].len;
-        else
-            rd += c->seg[i].len;
-    }
-    if (rd + wr > VIRTQ_MAX_CHAIN_BYTES)
-        return "chain: longer than VIRTQ_MAX_CHAIN_BYTES";
+    uint64_t rd, wr;
+    const char *why = virtq_chain_check(c, &rd, &wr);
+    if (why)
+        return why;
     if (rd < VIRTIO_BLK_HDR_BYTES)
         return "virtio-blk: fewer than 16 device-readable bytes, no request header (5.2.6)";
     if (wr == 0)

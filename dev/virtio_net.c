@@ -37,32 +37,6 @@ static void copy_bytes(uint8_t *dst, const uint8_t *src, size_t n)
 
 /* --- chains --------------------------------------------------------------------- */
 
-/* The rules dev/virtio_ring.h promises of a popped chain; NULL if it keeps
- * them all, with its readable and writable byte counts (not trusting the
- * chain's own sums). */
-static const char *chain_broken(const struct virtq_chain *c, uint64_t *read_bytes,
-                                uint64_t *write_bytes)
-{
-    uint64_t rd = 0, wr = 0;
-    if (c->nseg > VIRTQ_MAX_SEGS || c->nread > c->nseg)
-        return "chain: segment counts out of range";
-    for (unsigned i = 0; i < c->nseg; i++) {
-        if (c->seg[i].write != (i >= c->nread))
-            return "chain: a device-readable buffer after a device-writable one";
-        if (c->seg[i].len && !c->seg[i].hva)
-            return "chain: a buffer without memory";
-        if (c->seg[i].write)
-            wr += c->seg[i].len;
-        else
-            rd += c->seg[i].len;
-    }
-    if (rd + wr > VIRTQ_MAX_CHAIN_BYTES)
-        return "chain: longer than VIRTQ_MAX_CHAIN_BYTES";
-    *read_bytes = rd;
-    *write_bytes = wr;
-    return NULL;
-}
-
 static void mark_broken(struct virtio_net *n, const char *why)
 {
     n->broken = why;
@@ -221,7 +195,7 @@ enum virtio_net_tx_result virtio_net_tx(struct virtio_net *n, const struct virtq
     struct virtio_net_counters *k = &n->counters;
     uint64_t rd = 0, wr = 0;
     *len = 0;
-    const char *why = chain_broken(c, &rd, &wr);
+    const char *why = virtq_chain_check(c, &rd, &wr);
     if (!why && c->nread != c->nseg)
         why = "virtio-net: a device-writable buffer in a transmit chain (5.1.6.2)";
     if (!why && rd < VIRTIO_NET_HDR_BYTES)
@@ -385,7 +359,7 @@ enum virtio_net_rx_result virtio_net_rx(struct virtio_net *n, struct virtio_net_
             return VIRTIO_NET_RX_WAIT;
         }
         uint64_t rd = 0, wr = 0;
-        const char *why = chain_broken(&rq->chain, &rd, &wr);
+        const char *why = virtq_chain_check(&rq->chain, &rd, &wr);
         if (!why && rd)
             why = "virtio-net: a device-readable buffer in a receive chain (5.1.6.3)";
         if (!why && mrg && wr < VIRTIO_NET_HDR_BYTES)
@@ -509,7 +483,7 @@ static uint8_t ctrl_mq(struct virtio_net *n, uint8_t cmd, struct cursor *cur, ui
 int virtio_net_ctrl(struct virtio_net *n, const struct virtq_chain *c)
 {
     uint64_t rd = 0, wr = 0;
-    const char *why = chain_broken(c, &rd, &wr);
+    const char *why = virtq_chain_check(c, &rd, &wr);
     if (!why && rd < VIRTIO_NET_CTRL_HDR_BYTES)
         why = "virtio-net: fewer than 2 device-readable bytes, no control header (5.1.6.5)";
     if (!why && wr == 0)

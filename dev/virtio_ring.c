@@ -359,3 +359,48 @@ void virtq_enable_notify(struct virtq *q, const struct virtq_mem *m, bool enable
     if (enable)
         FULL_BARRIER();
 }
+
+const char *virtq_chain_check(const struct virtq_chain *c, uint64_t *read_bytes,
+                              uint64_t *write_bytes)
+{
+    uint64_t rd = 0, wr = 0;
+    if (c->nseg > VIRTQ_MAX_SEGS || c->nread > c->nseg)
+        return "chain: segment counts out of range";
+    for (unsigned i = 0; i < c->nseg; i++) {
+        if (c->seg[i].write != (i >= c->nread))
+            return "chain: a device-readable buffer after a device-writable one";
+        if (c->seg[i].len && !c->seg[i].hva)
+            return "chain: a buffer without memory";
+        if (c->seg[i].write)
+            wr += c->seg[i].len;
+        else
+            rd += c->seg[i].len;
+    }
+    if (rd + wr > VIRTQ_MAX_CHAIN_BYTES)
+        return "chain: longer than VIRTQ_MAX_CHAIN_BYTES";
+    *read_bytes = rd;
+    *write_bytes = wr;
+    return NULL;
+}
+
+int virtq_drain(struct virtq *q, const struct virtq_mem *m, struct virtq_chain *c,
+                bool (*serve)(void *ctx, struct virtq_chain *c), void *ctx)
+{
+    int served = 0, r;
+    for (;;) {
+        virtq_enable_notify(q, m, false);
+        while ((r = virtq_pop(q, m, c)) == 1) {
+            if (!serve(ctx, c))
+                return -1;
+            served++;
+        }
+        if (r < 0)
+            return -1;
+        virtq_enable_notify(q, m, true);
+        if ((r = virtq_pop(q, m, c)) != 1)
+            return r < 0 ? -1 : served;
+        if (!serve(ctx, c))
+            return -1;
+        served++;
+    }
+}

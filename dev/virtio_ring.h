@@ -65,6 +65,21 @@ struct virtq_chain {
     struct virtq_seg seg[VIRTQ_MAX_SEGS];
 };
 
+/* What virtq_pop promises of a chain, checked again by a device layer that takes
+ * one (it may come from a caller that built it): NULL if it keeps every rule,
+ * with its device-readable and device-writable byte counts (summed here, not
+ * taken from the chain), else the broken rule. */
+const char *virtq_chain_check(const struct virtq_chain *c, uint64_t *read_bytes,
+                              uint64_t *write_bytes);
+
+/* Drains q (2.7.10): chains are handed to serve one at a time with the driver's
+ * notifications off, then notifications are turned on and q looked at once more
+ * (a chain added meanwhile would not have notified). serve returns false when
+ * the device cannot go on (it has said why). The count of chains served, or -1
+ * if serve refused one or the ring broke (q->error). */
+int virtq_drain(struct virtq *q, const struct virtq_mem *m, struct virtq_chain *c,
+                bool (*serve)(void *ctx, struct virtq_chain *c), void *ctx);
+
 /* Checks the configured queue (size a power of 2 within VIRTQ_MAX_SIZE, ring
  * alignment 16/2/4 (2.7), each ring wholly in RAM): true, or false with q->error. */
 bool virtq_check_config(struct virtq *q, const struct virtq_mem *m);

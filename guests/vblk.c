@@ -22,46 +22,18 @@
 #include <linux/virtio_pci.h>
 #include <linux/virtio_ring.h>
 #include "guests/rt/rt.h"
+#include "guests/rt/virtio.h"
 
 RT_GUEST("vblk");
 
-#define CONFIG_ADDRESS 0xCF8
-#define CONFIG_DATA    0xCFC
-#define VENDOR_VIRTIO  0x1AF4
 #define DEVICE_BLK     0x1042          /* 0x1040 + 2 (4.1.2.1) */
-#define QSIZE          16
+#define QSIZE          VT_QSIZE
 #define SECTOR         512
 #define MSI_VECTOR     0x51
+#define INDIRECT       (1u << VIRTIO_RING_F_INDIRECT_DESC)
 #define PATTERN(s, w)  ((uint32_t)(s) * 0x10001u + (w))
 
-static uint32_t cfg_read(unsigned dev, unsigned reg)
-{
-	outl(CONFIG_ADDRESS, 0x80000000u | dev << 11 | (reg & 0xFC));
-	return inl(CONFIG_DATA) >> (8 * (reg & 3));
-}
-
-static void cfg_write32(unsigned dev, unsigned reg, uint32_t v)
-{
-	outl(CONFIG_ADDRESS, 0x80000000u | dev << 11 | reg);
-	outl(CONFIG_DATA, v);
-}
-
-struct disk {
-	unsigned dev;
-	volatile struct virtio_pci_common_cfg *common;
-	volatile uint8_t *isr, *devcfg, *notify;
-	uint32_t notify_mult;
-	unsigned msix_cap;
-	volatile uint32_t *msix_table;
-	struct vring_desc desc[QSIZE] __attribute__((aligned(16)));
-	struct { uint16_t flags, idx, ring[QSIZE], used_event; } avail __attribute__((aligned(2)));
-	struct { uint16_t flags, idx; struct vring_used_elem ring[QSIZE]; uint16_t avail_event; }
-		used __attribute__((aligned(4)));
-	uint16_t last_used;
-	uint16_t notify_off;
-};
-
-static struct disk disks[2];
+static struct vt_dev disks[2];
 static struct virtio_blk_outhdr hdr;
 static uint8_t status, buf[8 * SECTOR] __attribute__((aligned(16)));
 static struct vring_desc itable[4] __attribute__((aligned(16)));
@@ -74,139 +46,26 @@ static void on_msi(uint32_t v)
 	rt_apic_eoi();
 }
 
-/* Finds the n-th virtio-blk function of bus 0 and its structures (4.1.4). */
-static bool find(struct disk *d, unsigned n)
-{
-	for (unsigned dev = 1; dev < 32; dev++) {
-		if (cfg_read(dev, 0) != (DEVICE_BLK << 16 | VENDOR_VIRTIO) || n--)
-			continue;
-		d->dev = dev;
-		uint32_t bar = cfg_read(dev, 0x10) & ~0xFu;
-		for (unsigned c = cfg_read(dev, 0x34) & 0xFF; c; c = cfg_read(dev, c + 1) & 0xFF) {
-			unsigned id = cfg_read(dev, c) & 0xFF;
-			if (id == 0x11)
-				d->msix_cap = c;
-			if (id != 0x09)
-				continue;
-			unsigned type = cfg_read(dev, c + 3) & 0xFF;
-			uint8_t *p = (uint8_t *)(uintptr_t)(bar + cfg_read(dev, c + 8));
-			if (type == VIRTIO_PCI_CAP_COMMON_CFG)
-				d->common = (void *)p;
-			else if (type == VIRTIO_PCI_CAP_ISR_CFG)
-				d->isr = p;
-			else if (type == VIRTIO_PCI_CAP_DEVICE_CFG)
-				d->devcfg = p;
-			else if (type == VIRTIO_PCI_CAP_NOTIFY_CFG) {
-				d->notify = p;
-				d->notify_mult = cfg_read(dev, c + 16);
-			}
-		}
-		if (d->msix_cap) {
-			unsigned bir_off = cfg_read(dev, d->msix_cap + 4);
-			d->msix_table = (void *)(uintptr_t)(bar + (bir_off & ~7u));
-		}
-		return d->common && d->isr && d->devcfg && d->notify && d->msix_table;
-	}
-	return false;
-}
-
-/* 3.1.1: reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK, the queue, DRIVER_OK. */
-static bool init(struct disk *d, bool indirect)
-{
-	volatile struct virtio_pci_common_cfg *c = d->common;
-	c->device_status = 0;
-	while (c->device_status)
-		;
-	c->device_status = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
-	c->device_feature_select = 1;
-	if (!(c->device_feature & 1))            /* VIRTIO_F_VERSION_1, bit 32 */
-		return false;
-	c->guest_feature_select = 0;
-	c->guest_feature = indirect ? 1u << VIRTIO_RING_F_INDIRECT_DESC : 0;
-	c->guest_feature_select = 1;
-	c->guest_feature = 1;
-	c->device_status |= VIRTIO_CONFIG_S_FEATURES_OK;
-	if (!(c->device_status & VIRTIO_CONFIG_S_FEATURES_OK))
-		return false;
-	memset(&d->avail, 0, sizeof d->avail);
-	memset(&d->used, 0, sizeof d->used);
-	d->last_used = 0;
-	c->queue_select = 0;
-	c->queue_size = QSIZE;
-	c->queue_desc_lo = (uint32_t)(uintptr_t)d->desc;
-	c->queue_desc_hi = 0;
-	c->queue_avail_lo = (uint32_t)(uintptr_t)&d->avail;
-	c->queue_avail_hi = 0;
-	c->queue_used_lo = (uint32_t)(uintptr_t)&d->used;
-	c->queue_used_hi = 0;
-	c->queue_msix_vector = 0;
-	d->notify_off = c->queue_notify_off;
-	c->queue_enable = 1;
-	c->device_status |= VIRTIO_CONFIG_S_DRIVER_OK;
-	return c->queue_msix_vector == 0;
-}
-
-/* MSI-X vector 0 to this CPU's local APIC (SDM Vol. 3A 11.11), unmasked. */
-static void msix_on(struct disk *d)
-{
-	d->msix_table[0] = 0xFEE00000u;
-	d->msix_table[1] = 0;
-	d->msix_table[2] = MSI_VECTOR;
-	d->msix_table[3] = 0;
-	uint32_t ctl = cfg_read(d->dev, d->msix_cap) & 0xFFFF0000u;
-	cfg_write32(d->dev, d->msix_cap, (cfg_read(d->dev, d->msix_cap) & 0xFFFF) |
-					  ((ctl | 0x80000000u) & 0xC0000000u));
-}
-
-static void kick(struct disk *d, uint16_t head)
-{
-	d->avail.ring[d->avail.idx % QSIZE] = head;
-	__asm__ volatile("" ::: "memory");
-	d->avail.idx++;
-	__asm__ volatile("mfence" ::: "memory");
-	*(volatile uint16_t *)(d->notify + d->notify_off * d->notify_mult) = 0;
-}
-
-/* Waits for the used ring to move (bounded): true if it did. */
-static bool wait_used(struct disk *d)
-{
-	for (uint32_t i = 0; i < 10000000; i++) {
-		if (*(volatile uint16_t *)&d->used.idx != d->last_used) {
-			d->last_used++;
-			return true;
-		}
-		__asm__ volatile("pause");
-	}
-	return false;
-}
-
-static void set_desc(struct vring_desc *t, unsigned i, void *p, uint32_t len, uint16_t flags,
-		     uint16_t next)
-{
-	t[i] = (struct vring_desc){ .addr = (uint32_t)(uintptr_t)p, .len = len,
-				    .flags = flags, .next = next };
-}
-
 /* One request: header, data (n bytes, device-writable for IN/GET_ID), status. */
-static int request(struct disk *d, uint32_t type, uint64_t sector, void *data, uint32_t n,
+static int request(struct vt_dev *d, uint32_t type, uint64_t sector, void *data, uint32_t n,
 		   bool via_indirect)
 {
 	hdr = (struct virtio_blk_outhdr){ .type = type, .sector = sector };
 	status = 0xEE;
 	bool dev_writes = type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_GET_ID;
-	struct vring_desc *t = via_indirect ? itable : d->desc;
+	struct vring_desc *t = via_indirect ? itable : d->q[0].desc;
 	unsigned k = 0;
-	set_desc(t, k, &hdr, sizeof hdr, VRING_DESC_F_NEXT, k + 1);
+	vt_desc(t, k, &hdr, sizeof hdr, VRING_DESC_F_NEXT, k + 1);
 	k++;
 	if (n) {
-		set_desc(t, k, data, n, VRING_DESC_F_NEXT | (dev_writes ? VRING_DESC_F_WRITE : 0), k + 1);
+		vt_desc(t, k, data, n, VRING_DESC_F_NEXT | (dev_writes ? VRING_DESC_F_WRITE : 0), k + 1);
 		k++;
 	}
-	set_desc(t, k, &status, 1, VRING_DESC_F_WRITE, 0);
+	vt_desc(t, k, &status, 1, VRING_DESC_F_WRITE, 0);
 	if (via_indirect)
-		set_desc(d->desc, 0, itable, (k + 1) * sizeof *itable, VRING_DESC_F_INDIRECT, 0);
-	kick(d, 0);
-	if (!wait_used(d))
+		vt_desc(d->q[0].desc, 0, itable, (k + 1) * sizeof *itable, VRING_DESC_F_INDIRECT, 0);
+	vt_kick(d, 0, 0);
+	if (!vt_wait_used(d, 0))
 		return -1;
 	return status;
 }
@@ -229,7 +88,7 @@ static bool is_pattern(uint32_t first, unsigned sectors)
 	return true;
 }
 
-static uint64_t capacity(struct disk *d)
+static uint64_t capacity(struct vt_dev *d)
 {
 	volatile struct virtio_blk_config *c = (void *)d->devcfg;
 	return c->capacity;
@@ -237,16 +96,17 @@ static uint64_t capacity(struct disk *d)
 
 static void mode_io(void)
 {
-	struct disk *a = &disks[0], *b = &disks[1];
-	if (!rt_check(find(a, 0) && find(b, 1), "two virtio-blk functions on bus 0") ||
-	    !rt_check(init(a, true) && init(b, false), "both initialized (3.1.1)"))
+	struct vt_dev *a = &disks[0], *b = &disks[1];
+	if (!rt_check(vt_find(a, DEVICE_BLK, 0) && vt_find(b, DEVICE_BLK, 1),
+		      "two virtio-blk functions on bus 0") ||
+	    !rt_check(vt_init(a, INDIRECT, 1) && vt_init(b, 0, 1), "both initialized (3.1.1)"))
 		return;
 	uint64_t cap = capacity(a);
 	rt_printf("vblk: vda %u sectors at 00:%02x.0, vdb at 00:%02x.0\n", (unsigned)cap, a->dev,
 		  b->dev);
 	rt_apic_enable(false, 0xFF);
 	rt_set_irq_handler(MSI_VECTOR, on_msi);
-	msix_on(a);
+	vt_msix_on(a, MSI_VECTOR);
 	rt_sti();
 	memset(buf, 0, sizeof buf);
 	int st = request(a, VIRTIO_BLK_T_IN, 0, buf, 8 * SECTOR, false);
@@ -290,10 +150,10 @@ static void mode_io(void)
 
 static void mode_share(void)
 {
-	struct disk *a = &disks[0];
+	struct vt_dev *a = &disks[0];
 	const char *name = rt_arg("name=");
 	unsigned me = name ? (unsigned)(name[0] - 'a') : 0;
-	if (!rt_check(find(a, 0) && init(a, false), "vda found and initialized"))
+	if (!rt_check(vt_find(a, DEVICE_BLK, 0) && vt_init(a, 0, 1), "vda found and initialized"))
 		return;
 	fill_pattern(5000 + me, 1);
 	int st = request(a, VIRTIO_BLK_T_OUT, 100 + me, buf, SECTOR, false);
@@ -318,15 +178,11 @@ static void mode_share(void)
 
 /* One bad ring: build it in descriptors 0.., publish head 0, notify, and expect
  * DEVICE_NEEDS_RESET. */
-static void expect_reset(struct disk *d, const char *what)
+static void expect_reset(struct vt_dev *d, const char *what)
 {
-	kick(d, 0);
-	for (uint32_t i = 0; i < 1000000; i++)
-		if (d->common->device_status & VIRTIO_CONFIG_S_NEEDS_RESET)
-			break;
-	rt_check(d->common->device_status & VIRTIO_CONFIG_S_NEEDS_RESET,
-		 "%s: DEVICE_NEEDS_RESET", what);
-	rt_check(init(d, true), "%s: reset and initialized again", what);
+	vt_kick(d, 0, 0);
+	rt_check(vt_wait_needs_reset(d), "%s: DEVICE_NEEDS_RESET", what);
+	rt_check(vt_init(d, INDIRECT, 1), "%s: reset and initialized again", what);
 	memset(buf, 0, SECTOR);
 	int st = request(d, VIRTIO_BLK_T_IN, 3, buf, SECTOR, false);
 	rt_check(st == VIRTIO_BLK_S_OK && is_pattern(3, 1), "%s: then a good read", what);
@@ -334,48 +190,49 @@ static void expect_reset(struct disk *d, const char *what)
 
 static void mode_hostile(void)
 {
-	struct disk *d = &disks[0];
-	if (!rt_check(find(d, 0) && init(d, true), "vda found and initialized"))
+	struct vt_dev *d = &disks[0];
+	if (!rt_check(vt_find(d, DEVICE_BLK, 0) && vt_init(d, INDIRECT, 1),
+		      "vda found and initialized"))
 		return;
 	hdr = (struct virtio_blk_outhdr){ .type = VIRTIO_BLK_T_IN, .sector = 0 };
 	/* A chain that loops: 0 -> 1 -> 0. */
-	set_desc(d->desc, 0, &hdr, sizeof hdr, VRING_DESC_F_NEXT, 1);
-	set_desc(d->desc, 1, buf, SECTOR, VRING_DESC_F_NEXT, 0);
+	vt_desc(d->q[0].desc, 0, &hdr, sizeof hdr, VRING_DESC_F_NEXT, 1);
+	vt_desc(d->q[0].desc, 1, buf, SECTOR, VRING_DESC_F_NEXT, 0);
 	expect_reset(d, "a looping chain");
 	/* A descriptor beyond the VM's RAM (16 MiB) and one that wraps around 2^64. */
-	set_desc(d->desc, 0, &hdr, sizeof hdr, VRING_DESC_F_NEXT, 1);
-	set_desc(d->desc, 1, buf, SECTOR, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
-	set_desc(d->desc, 2, &status, 1, VRING_DESC_F_WRITE, 0);
-	d->desc[1].addr = 0xF0000000ull;
+	vt_desc(d->q[0].desc, 0, &hdr, sizeof hdr, VRING_DESC_F_NEXT, 1);
+	vt_desc(d->q[0].desc, 1, buf, SECTOR, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
+	vt_desc(d->q[0].desc, 2, &status, 1, VRING_DESC_F_WRITE, 0);
+	d->q[0].desc[1].addr = 0xF0000000ull;
 	expect_reset(d, "a buffer outside RAM");
-	set_desc(d->desc, 0, &hdr, sizeof hdr, VRING_DESC_F_NEXT, 1);
-	set_desc(d->desc, 1, buf, SECTOR, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
-	set_desc(d->desc, 2, &status, 1, VRING_DESC_F_WRITE, 0);
-	d->desc[1].addr = 0xFFFFFFFFFFFFFF00ull;
+	vt_desc(d->q[0].desc, 0, &hdr, sizeof hdr, VRING_DESC_F_NEXT, 1);
+	vt_desc(d->q[0].desc, 1, buf, SECTOR, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
+	vt_desc(d->q[0].desc, 2, &status, 1, VRING_DESC_F_WRITE, 0);
+	d->q[0].desc[1].addr = 0xFFFFFFFFFFFFFF00ull;
 	expect_reset(d, "a buffer that wraps around 2^64");
 	/* A head out of range. */
-	d->avail.ring[d->avail.idx % QSIZE] = 0;
-	set_desc(d->desc, 0, &hdr, sizeof hdr, VRING_DESC_F_NEXT, QSIZE + 3);
+	d->q[0].avail.ring[d->q[0].avail.idx % QSIZE] = 0;
+	vt_desc(d->q[0].desc, 0, &hdr, sizeof hdr, VRING_DESC_F_NEXT, QSIZE + 3);
 	expect_reset(d, "a next index past the queue");
 	/* The available index far ahead. */
-	d->avail.idx += QSIZE + 5;
+	d->q[0].avail.idx += QSIZE + 5;
 	expect_reset(d, "an available index more than the queue size ahead");
 	/* No status byte: every descriptor device-readable. */
-	set_desc(d->desc, 0, &hdr, sizeof hdr, VRING_DESC_F_NEXT, 1);
-	set_desc(d->desc, 1, buf, SECTOR, 0, 0);
+	vt_desc(d->q[0].desc, 0, &hdr, sizeof hdr, VRING_DESC_F_NEXT, 1);
+	vt_desc(d->q[0].desc, 1, buf, SECTOR, 0, 0);
 	expect_reset(d, "a chain without a writable status byte");
 	/* A header of 8 bytes. */
-	set_desc(d->desc, 0, &hdr, 8, VRING_DESC_F_NEXT, 1);
-	set_desc(d->desc, 1, &status, 1, VRING_DESC_F_WRITE, 0);
+	vt_desc(d->q[0].desc, 0, &hdr, 8, VRING_DESC_F_NEXT, 1);
+	vt_desc(d->q[0].desc, 1, &status, 1, VRING_DESC_F_WRITE, 0);
 	expect_reset(d, "a header of 8 bytes");
 	/* An indirect table inside an indirect table. */
-	set_desc(itable, 0, itable, sizeof itable, VRING_DESC_F_INDIRECT, 0);
-	set_desc(d->desc, 0, itable, sizeof itable, VRING_DESC_F_INDIRECT, 0);
+	vt_desc(itable, 0, itable, sizeof itable, VRING_DESC_F_INDIRECT, 0);
+	vt_desc(d->q[0].desc, 0, itable, sizeof itable, VRING_DESC_F_INDIRECT, 0);
 	expect_reset(d, "a nested indirect table");
 	/* A readable descriptor after a writable one. */
-	set_desc(d->desc, 0, &hdr, sizeof hdr, VRING_DESC_F_NEXT, 1);
-	set_desc(d->desc, 1, &status, 1, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
-	set_desc(d->desc, 2, buf, SECTOR, 0, 0);
+	vt_desc(d->q[0].desc, 0, &hdr, sizeof hdr, VRING_DESC_F_NEXT, 1);
+	vt_desc(d->q[0].desc, 1, &status, 1, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
+	vt_desc(d->q[0].desc, 2, buf, SECTOR, 0, 0);
 	expect_reset(d, "a readable buffer after a writable one");
 	/* A queue placed outside RAM: enabling it must fail, not fault. */
 	volatile struct virtio_pci_common_cfg *c = d->common;
@@ -398,7 +255,7 @@ static void mode_hostile(void)
 	c->device_status |= VIRTIO_CONFIG_S_FEATURES_OK;
 	rt_check(!(c->device_status & VIRTIO_CONFIG_S_FEATURES_OK),
 		 "a driver without VIRTIO_F_VERSION_1: FEATURES_OK refused");
-	rt_check(init(d, false), "initialized properly at last");
+	rt_check(vt_init(d, 0, 1), "initialized properly at last");
 	memset(buf, 0, SECTOR);
 	int st = request(d, VIRTIO_BLK_T_IN, 9, buf, SECTOR, false);
 	rt_check(st == VIRTIO_BLK_S_OK && is_pattern(9, 1), "and it reads");

@@ -122,42 +122,24 @@ static void blk_config_access(void *ctx, unsigned off, unsigned size, bool write
     *val = v;
 }
 
-static void serve(struct vm_disk *d, struct virtq *q, unsigned qi)
+/* One request, carried out and handed back. */
+static bool serve(void *ctx, struct virtq_chain *c)
 {
-    if (virtio_blk_process(&d->blk, &d->chain, &d->req) != VIRTIO_BLK_REQ_DONE) {
+    struct vm_disk *d = ctx;
+    if (virtio_blk_process(&d->blk, c, &d->req) != VIRTIO_BLK_REQ_DONE) {
         virtio_pci_needs_reset(&d->vp, d->req.broken ? d->req.broken : "request not answered");
-        q->error = d->req.broken ? d->req.broken : "request not answered";
-        return;
+        return false;
     }
-    if (!virtq_push(q, &d->vp.mem, d->chain.head, d->req.written))
-        virtio_pci_needs_reset(&d->vp, q->error);
-    (void)qi;
+    return virtq_push(&d->vp.vq[0], &d->vp.mem, c->head, d->req.written);
 }
 
-/* The driver notified queue qi: serve every request it holds, with
- * notifications off meanwhile (2.7.10), then interrupt if the driver wants it. */
+/* The driver notified the request queue: every request it holds, with
+ * notifications off meanwhile (2.7.10), then an interrupt if it wants one. */
 static void blk_queue_notify(void *ctx, struct virtio_pci *vp, unsigned qi)
 {
     struct vm_disk *d = ctx;
     struct virtq *q = &vp->vq[qi];
-    bool served = false;
-    for (;;) {
-        virtq_enable_notify(q, &vp->mem, false);
-        int r;
-        while ((r = virtq_pop(q, &vp->mem, &d->chain)) == 1 && !q->error) {
-            serve(d, q, qi);
-            served = true;
-        }
-        if (r < 0 || q->error)
-            break;
-        /* Anything the driver added before it could see notifications on? */
-        virtq_enable_notify(q, &vp->mem, true);
-        r = virtq_pop(q, &vp->mem, &d->chain);
-        if (r != 1)
-            break;
-        serve(d, q, qi);
-        served = true;
-    }
+    int served = virtq_drain(q, &vp->mem, &d->chain, serve, d);
     if (q->error) {
         virtio_pci_needs_reset(vp, q->error);
         return;
@@ -167,7 +149,7 @@ static void blk_queue_notify(void *ctx, struct virtio_pci *vp, unsigned qi)
         kprintf("hv86: vm %s: disk %s: overlay full (%lu bytes): a write failed with "
                 "VIRTIO_BLK_S_IOERR\n", d->vm->name, d->name, d->cow.overlay_limit);
     }
-    if (served && virtq_should_notify(q, &vp->mem))
+    if (served > 0 && virtq_should_notify(q, &vp->mem))
         virtio_pci_queue_interrupt(vp, qi);
 }
 

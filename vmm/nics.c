@@ -54,6 +54,7 @@ struct vm_nic {
     struct pci_bar_range bar;
     bool intx;
     struct virtq_chain chain;          /* transmit and control chains */
+    unsigned qi;                       /* the queue being drained */
     struct virtio_net_rxq rq;          /* the receive queue's state */
     uint8_t frame[NET_FRAME_MAX];      /* a frame on its way out */
     struct net_rxq *rxq;               /* frames on their way in (own pages) */
@@ -212,97 +213,59 @@ static void forward(struct vm_nic *n, size_t len, uint64_t *woken)
     spin_unlock(&net->lock);
 }
 
-/* One popped transmit chain: its frame forwarded (or dropped, counted), the
- * chain handed back. False if the device cannot go on. */
-static bool transmit_one(struct vm_nic *n, struct virtq *q, uint64_t *woken)
+/* The transmit queue's draining: each frame to the switch; the ports it was
+ * queued for are gathered in woken. */
+struct tx_ctx {
+    struct vm_nic *n;
+    uint64_t woken;
+};
+
+static bool transmit_one(void *ctx, struct virtq_chain *c)
 {
+    struct tx_ctx *t = ctx;
+    struct vm_nic *n = t->n;
     size_t len;
-    switch (virtio_net_tx(&n->vn, &n->chain, n->frame, sizeof n->frame, &len)) {
+    switch (virtio_net_tx(&n->vn, c, n->frame, sizeof n->frame, &len)) {
     case VIRTIO_NET_TX_BROKEN:
         virtio_pci_needs_reset(&n->vp, n->vn.broken);
         return false;
     case VIRTIO_NET_TX_OK:
         if (n->port_no >= 0)
-            forward(n, len, woken);
+            forward(n, len, &t->woken);
         break;
     default:
         break;                            /* dropped, counted */
     }
-    return virtq_push(q, &n->vp.mem, n->chain.head, 0);
+    return virtq_push(&n->vp.vq[n->qi], &n->vp.mem, c->head, 0);
 }
 
-/* The transmit queue, with notifications off while it drains (2.7.10): every
- * frame to the switch, then the receivers woken. */
-static void transmit(struct vm_nic *n, unsigned qi)
+static bool control_one(void *ctx, struct virtq_chain *c)
 {
-    struct virtio_pci *vp = &n->vp;
-    struct virtq *q = &vp->vq[qi];
-    bool served = false;
-    uint64_t woken = 0;
-    for (;;) {
-        virtq_enable_notify(q, &vp->mem, false);
-        int r;
-        while ((r = virtq_pop(q, &vp->mem, &n->chain)) == 1) {
-            if (!transmit_one(n, q, &woken))
-                goto out;
-            served = true;
-        }
-        if (r < 0)
-            break;
-        /* One the driver added before it could see notifications on? */
-        virtq_enable_notify(q, &vp->mem, true);
-        if (virtq_pop(q, &vp->mem, &n->chain) != 1 || !transmit_one(n, q, &woken))
-            break;
-        served = true;
-    }
-out:
-    if (q->error)
-        virtio_pci_needs_reset(vp, q->error);
-    else if (served && virtq_should_notify(q, &vp->mem))
-        virtio_pci_queue_interrupt(vp, qi);
-    for (unsigned p = 0; p < NET_SWITCH_PORTS; p++)
-        if (woken >> p & 1 && n->net->nic_of_port[p])
-            wake_receiver(n->net->nic_of_port[p]->vm);
-}
-
-/* One popped control chain: carried out, its ack handed back. */
-static bool control_one(struct vm_nic *n, struct virtq *q)
-{
-    if (virtio_net_ctrl(&n->vn, &n->chain) < 0) {
+    struct vm_nic *n = ctx;
+    if (virtio_net_ctrl(&n->vn, c) < 0) {
         virtio_pci_needs_reset(&n->vp, n->vn.broken);
         return false;
     }
-    return virtq_push(q, &n->vp.mem, n->chain.head, 1);
+    return virtq_push(&n->vp.vq[n->qi], &n->vp.mem, c->head, 1);
 }
 
-/* The control queue, drained like the transmit queue. With EVENT_IDX the
- * driver notifies only past the avail_event the device published last, so the
- * device publishes it after every drain (virtq_enable_notify). */
-static void control(struct vm_nic *n, unsigned qi)
+/* A transmit or control queue, drained with notifications off (2.7.10); an
+ * interrupt if the driver wants one; then the receivers of what was sent woken. */
+static void drain(struct vm_nic *n, unsigned qi, bool tx)
 {
     struct virtio_pci *vp = &n->vp;
     struct virtq *q = &vp->vq[qi];
-    bool served = false;
-    for (;;) {
-        virtq_enable_notify(q, &vp->mem, false);
-        int r;
-        while ((r = virtq_pop(q, &vp->mem, &n->chain)) == 1) {
-            if (!control_one(n, q))
-                goto out;
-            served = true;
-        }
-        if (r < 0)
-            break;
-        virtq_enable_notify(q, &vp->mem, true);
-        if (virtq_pop(q, &vp->mem, &n->chain) != 1 || !control_one(n, q))
-            break;
-        served = true;
-    }
-out:
+    struct tx_ctx t = { n, 0 };
+    n->qi = qi;
+    int served = tx ? virtq_drain(q, &vp->mem, &n->chain, transmit_one, &t)
+                    : virtq_drain(q, &vp->mem, &n->chain, control_one, n);
     if (q->error)
         virtio_pci_needs_reset(vp, q->error);
-    else if (served && virtq_should_notify(q, &vp->mem))
+    else if (served > 0 && virtq_should_notify(q, &vp->mem))
         virtio_pci_queue_interrupt(vp, qi);
+    for (unsigned p = 0; p < NET_SWITCH_PORTS; p++)
+        if (t.woken >> p & 1 && n->net->nic_of_port[p])
+            wake_receiver(n->net->nic_of_port[p]->vm);
 }
 
 static void net_queue_notify(void *ctx, struct virtio_pci *vp, unsigned qi)
@@ -312,8 +275,8 @@ static void net_queue_notify(void *ctx, struct virtio_pci *vp, unsigned qi)
     (void)vp;
     switch (virtio_net_queue_kind(&n->vn, qi, &pair)) {
     case VIRTIO_NET_Q_RX: receive(n); break;       /* buffers added: frames may fit now */
-    case VIRTIO_NET_Q_TX: transmit(n, qi); break;
-    case VIRTIO_NET_Q_CTRL: control(n, qi); break;
+    case VIRTIO_NET_Q_TX: drain(n, qi, true); break;
+    case VIRTIO_NET_Q_CTRL: drain(n, qi, false); break;
     default: break;
     }
 }

@@ -32,11 +32,11 @@ FUZZ_ARGS_bus := -max_len=4096
 FUZZ_ARGS_devices := -max_len=2048
 FUZZ_ARGS_linux_boot := -max_len=8192
 FUZZ_ARGS_multiboot_guest := -max_len=8192
-FUZZ_SRC_virtio_net := dev/virtio_net.c lib/mac.c
+FUZZ_SRC_virtio_net := dev/virtio_net.c lib/mac.c dev/virtio_ring.c
 FUZZ_ARGS_virtio_net := -max_len=8192
 FUZZ_SRC_net_switch := dev/net_switch.c
 FUZZ_ARGS_net_switch := -max_len=4096
-FUZZ_SRC_virtio_blk := dev/virtio_blk.c dev/blk_cow.c
+FUZZ_SRC_virtio_blk := dev/virtio_blk.c dev/blk_cow.c dev/virtio_ring.c
 FUZZ_ARGS_virtio_blk := -max_len=4096
 FUZZ_SRC_virtio_ring := dev/virtio_ring.c
 FUZZ_ARGS_virtio_ring := -max_len=10240
