@@ -661,6 +661,94 @@ def disk_section(backends):
     return rows
 
 
+# The network benchmark (issue 21): two Linux VMs on one network, one sends
+# NET_BYTES over TCP to the other (busybox nc, docs/linux.md), 1 vCPU each.
+NET_BYTES = 16 << 20
+NET_BASE = "console=ttyS0,115200 panic=-1 quiet"
+NET_RX = f"{NET_BASE} hv86.net=10.0.0.1/24 hv86.serve={NET_BYTES} hv86.run=exit:3"
+NET_TX = f"{NET_BASE} hv86.net=10.0.0.2/24 hv86.peer=10.0.0.1 hv86.send={NET_BYTES}"
+NET_TIME_RE = re.compile(r"hv86-init: net transfer (\d+) bytes in ([\d.]+) s")
+
+
+def net_hv86(backend, tmp):
+    cfg = os.path.join(tmp, "net.cfg")
+    with open(cfg, "w") as f:
+        for name, line, mac in (("rx", NET_RX, "0a"), ("tx", NET_TX, "0b")):
+            f.write(f"[vm {name}]\nkernel = vmlinuz\nmodule = initramfs.cpio.gz\n"
+                    f"cmdline = {line}\nmemory = 256M\nnet = red mac=52:54:00:00:00:{mac}\n\n")
+    _, out, _ = hv86_run(backend, ["--config", cfg], 1800)
+    return out
+
+
+def net_qemu_direct():
+    """The same two VMs under QEMU's own virtio-net, joined by a socket netdev."""
+    base = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", QEMU_CPU, "-m", "256",
+            "-kernel", os.path.join(LINUX, "vmlinuz"),
+            "-initrd", os.path.join(LINUX, "initramfs.cpio.gz"), "-serial", "stdio",
+            "-display", "none", "-nodefaults", "-no-reboot",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x4"]
+    port = 15600 + os.getpid() % 300
+    rx = subprocess.Popen(base + ["-append", NET_RX, "-netdev",
+                                  f"socket,id=n0,listen=127.0.0.1:{port}", "-device",
+                                  "virtio-net-pci,netdev=n0,mac=52:54:00:00:00:0a,"
+                                  "disable-legacy=on"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          errors="replace")
+    time.sleep(2)
+    tx = subprocess.run(base + ["-append", NET_TX, "-netdev",
+                                f"socket,id=n0,connect=127.0.0.1:{port}", "-device",
+                                "virtio-net-pci,netdev=n0,mac=52:54:00:00:00:0b,"
+                                "disable-legacy=on"],
+                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                        errors="replace", timeout=900)
+    try:
+        rx.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        rx.kill()
+    return tx.stdout
+
+
+def net_section(backends):
+    rows = ["## Network: VM to VM over TCP (issue 21)\n"]
+    rows.append("Alone: `python3 bench/run.py --only net` (replaces this section; last on "
+                f"{time.strftime('%Y-%m-%d')}, {load_note()}).\n")
+    rows.append(f"Two VMs of Debian's 6.1 (1 vCPU, 256 MiB) on one network; one sends "
+                f"{NET_BYTES >> 20} MiB to the other with busybox nc (docs/linux.md), timed by "
+                "the sender from /proc/uptime. `direct`: the same two VMs under QEMU's own "
+                "virtio-net-pci joined by a socket netdev, on the same emulator (svm only: "
+                "Bochs has no virtio). Per frame: the sender's and the receiver's exits over "
+                "the frames their cards moved (the boots' exits included, so an upper bound).\n")
+    rows.append("| backend | hv86 MB/s | direct MB/s | hv86 / direct | frames sent | "
+                "exits per frame (sender, receiver) |")
+    rows.append("| --- | --- | --- | --- | --- | --- |")
+    tmp = tempfile.mkdtemp(prefix="hv86-bench.")
+    try:
+        for b in backends:
+            out = net_hv86(b, tmp)
+            m = NET_TIME_RE.search(out)
+            mbs = int(m.group(1)) / float(m.group(2)) / 1e6 if m else None
+            d = None
+            if b == "svm":
+                dm = NET_TIME_RE.search(net_qemu_direct())
+                d = int(dm.group(1)) / float(dm.group(2)) / 1e6 if dm else None
+            tx = re.search(r"^hv86: summary vm=tx .*?exits=(\d+) .* eth0=red tx=(\d+)/", out, re.M)
+            rx = re.search(r"^hv86: summary vm=rx .*?exits=(\d+) .* eth0=red tx=\d+/\d+ "
+                           r"rx=(\d+)/", out, re.M)
+            per = (f"{int(tx.group(1)) / int(tx.group(2)):.2f}, "
+                   f"{int(rx.group(1)) / int(rx.group(2)):.2f}") if tx and rx else "-"
+            ratio = f"{mbs / d:.2f}" if mbs and d else "-"
+            row = (f"| {b} | {mbs:.1f} | {d:.1f} | {ratio} | {tx.group(2) if tx else '-'} | {per} |"
+                   if mbs and d else
+                   f"| {b} | {f'{mbs:.1f}' if mbs else '-'} | - | - | "
+                   f"{tx.group(2) if tx else '-'} | {per} |")
+            print(f"net {row}", file=sys.stderr)
+            rows.append(row)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    rows.append("")
+    return rows
+
+
 def replace_section(path, title, rows):
     """Replace the section starting with `title` in path (up to the next ## line)."""
     with open(path) as f:
@@ -677,7 +765,7 @@ def main():
     ap.add_argument("--backends", default="svm,vmx")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "RESULTS.md"))
     ap.add_argument("--only", choices=["cpuid", "bus", "paging", "linux", "hsmp", "fair", "attack",
-                                       "kut-vmexit", "disk"],
+                                       "kut-vmexit", "disk", "net"],
                     help="run one section and replace it in --out (appended when missing)")
     a = ap.parse_args()
     backends = a.backends.split(",")
@@ -690,7 +778,8 @@ def main():
                           "fair": ("## Fair shares: ", fair_section),
                           "attack": ("## Attack: ", attack_section),
                           "kut-vmexit": ("## kvm-unit-tests vmexit", kut_vmexit_section),
-                          "disk": ("## Disk: ", disk_section)}[a.only]
+                          "disk": ("## Disk: ", disk_section),
+                          "net": ("## Network: ", net_section)}[a.only]
         rows = section(backends)
         with open(a.out) as f:
             text = f.read()
@@ -804,6 +893,7 @@ def main():
     rows += attack_section(backends)
     rows += kut_vmexit_section(backends)
     rows += disk_section(backends)
+    rows += net_section(backends)
 
     with open(a.out, "w") as f:
         f.write("# hv86 benchmark results\n\n")
