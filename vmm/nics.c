@@ -197,9 +197,25 @@ static void receive(struct vm_nic *n)
         virtio_pci_queue_interrupt(vp, 0);
 }
 
-/* Frame n->frame[0, len) into the switch; the ports it was queued for are added
- * to *woken. */
-static void forward(struct vm_nic *n, size_t len, uint64_t *woken)
+/* The VMs to wake after a drain: taken under the network's lock, so a port that
+ * leaves meanwhile is not followed (a struct vm outlives its cards). */
+struct woken {
+    struct vm *vm[NET_SWITCH_PORTS];
+    unsigned n;
+};
+
+static void add_woken(struct woken *w, struct vm *vm)
+{
+    for (unsigned i = 0; i < w->n; i++)
+        if (w->vm[i] == vm)
+            return;
+    if (w->n < NET_SWITCH_PORTS)
+        w->vm[w->n++] = vm;
+}
+
+/* Frame n->frame[0, len) into the switch; the VMs of the ports it was queued for
+ * are added to *woken. */
+static void forward(struct vm_nic *n, size_t len, struct woken *woken)
 {
     struct network *net = n->net;
     uint64_t before[NET_SWITCH_PORTS];
@@ -208,8 +224,9 @@ static void forward(struct vm_nic *n, size_t len, uint64_t *woken)
         before[p] = net->sw.port[p] ? net->sw.port[p]->counters.rx_frames : 0;
     net_switch_send(&net->sw, (unsigned)n->port_no, n->frame, len, time_ns());
     for (unsigned p = 0; p < NET_SWITCH_PORTS; p++)
-        if (net->sw.port[p] && net->sw.port[p]->counters.rx_frames != before[p])
-            *woken |= 1ull << p;
+        if (net->sw.port[p] && net->sw.port[p]->counters.rx_frames != before[p] &&
+            net->nic_of_port[p])
+            add_woken(woken, net->nic_of_port[p]->vm);
     spin_unlock(&net->lock);
 }
 
@@ -217,7 +234,7 @@ static void forward(struct vm_nic *n, size_t len, uint64_t *woken)
  * queued for are gathered in woken. */
 struct tx_ctx {
     struct vm_nic *n;
-    uint64_t woken;
+    struct woken woken;
 };
 
 static bool transmit_one(void *ctx, struct virtq_chain *c)
@@ -255,7 +272,7 @@ static void drain(struct vm_nic *n, unsigned qi, bool tx)
 {
     struct virtio_pci *vp = &n->vp;
     struct virtq *q = &vp->vq[qi];
-    struct tx_ctx t = { n, 0 };
+    struct tx_ctx t = { .n = n };
     n->qi = qi;
     int served = tx ? virtq_drain(q, &vp->mem, &n->chain, transmit_one, &t)
                     : virtq_drain(q, &vp->mem, &n->chain, control_one, n);
@@ -263,9 +280,8 @@ static void drain(struct vm_nic *n, unsigned qi, bool tx)
         virtio_pci_needs_reset(vp, q->error);
     else if (served > 0 && virtq_should_notify(q, &vp->mem))
         virtio_pci_queue_interrupt(vp, qi);
-    for (unsigned p = 0; p < NET_SWITCH_PORTS; p++)
-        if (t.woken >> p & 1 && n->net->nic_of_port[p])
-            wake_receiver(n->net->nic_of_port[p]->vm);
+    for (unsigned i = 0; i < t.woken.n; i++)
+        wake_receiver(t.woken.vm[i]);
 }
 
 static void net_queue_notify(void *ctx, struct virtio_pci *vp, unsigned qi)
