@@ -8,11 +8,11 @@
 #include "dev/virtio_pci.h"
 
 #define COMMON(field) offsetof(struct virtio_pci_common_cfg, field)
-#define F(bit) (1ull << (bit))
+#define FEATURE(bit) (1ull << (bit))
 /* What the transport itself offers (6): VERSION_1 (no legacy interface), indirect
  * descriptors and EVENT_IDX (dev/virtio_ring.h implements both). */
-#define TRANSPORT_FEATURES (F(VIRTIO_F_VERSION_1) | F(VIRTIO_RING_F_INDIRECT_DESC) | \
-                            F(VIRTIO_RING_F_EVENT_IDX))
+#define TRANSPORT_FEATURES (FEATURE(VIRTIO_F_VERSION_1) | FEATURE(VIRTIO_RING_F_INDIRECT_DESC) | \
+                            FEATURE(VIRTIO_RING_F_EVENT_IDX))
 
 static uint64_t offered(const struct virtio_pci *vp)
 {
@@ -87,7 +87,7 @@ static void write_status(struct virtio_pci *vp, uint8_t val)
     if ((val & VIRTIO_CONFIG_S_FEATURES_OK) && !(vp->status & VIRTIO_CONFIG_S_FEATURES_OK)) {
         /* 3.1.1: the device leaves FEATURES_OK clear for a subset it refuses. */
         uint64_t want = vp->driver_features;
-        if (!(want & F(VIRTIO_F_VERSION_1))) {
+        if (!(want & FEATURE(VIRTIO_F_VERSION_1))) {
             vp->host->log(vp->host->ctx, "driver refused",
                           "it did not accept VIRTIO_F_VERSION_1 (a legacy-only driver; "
                           "hv86's virtio devices are modern only)");
@@ -163,8 +163,8 @@ static uint16_t vector_or_none(const struct virtio_pci *vp, uint64_t val)
 
 static void queue_enable(struct virtio_pci *vp, struct virtq *q)
 {
-    q->event_idx = vp->features & F(VIRTIO_RING_F_EVENT_IDX);
-    q->indirect = vp->features & F(VIRTIO_RING_F_INDIRECT_DESC);
+    q->event_idx = vp->features & FEATURE(VIRTIO_RING_F_EVENT_IDX);
+    q->indirect = vp->features & FEATURE(VIRTIO_RING_F_INDIRECT_DESC);
     if (!virtq_check_config(q, &vp->mem)) {
         virtio_pci_needs_reset(vp, q->error);
         return;
